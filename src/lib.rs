@@ -1,0 +1,5 @@
+//! splitscope: watch a TCP traffic split in an Istio ambient mesh live, against the
+//! weights of its Gateway API `TCPRoute`.
+
+pub mod cli;
+pub mod sandbox;

@@ -1,0 +1,212 @@
+//! The sandbox: a simulated Istio ambient mesh behind a small Kubernetes API on
+//! loopback. `splitscope demo` runs on it, the end-to-end tests run against it, and a
+//! user can point `kubectl` at it.
+
+pub mod api;
+pub mod apply;
+pub mod controller;
+pub mod exec;
+pub mod mesh;
+pub mod resources;
+pub mod seed;
+pub mod selector;
+pub mod shell;
+pub mod status;
+pub mod store;
+pub mod table;
+pub mod tls;
+pub mod validate;
+pub mod waypoint;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+pub use seed::{NAMESPACE, ROUTE};
+
+pub const CONTEXT: &str = "splitscope-sandbox";
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// The Istio version istiod reports; below 1.26 the waypoint ignores the route.
+    pub istio: String,
+    /// The seeded route's weights for `tcp-echo-v1` and `tcp-echo-v2`.
+    pub weights: (u32, u32),
+    /// How long a route or filter change takes to reach the waypoint.
+    pub propagation_delay: Duration,
+    /// The API's port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            istio: "1.24.0".into(),
+            weights: (90, 10),
+            propagation_delay: Duration::from_secs(1),
+            port: 0,
+        }
+    }
+}
+
+/// A running sandbox. Dropping it stops the API, the mesh and every process in it.
+pub struct Sandbox {
+    addr: SocketAddr,
+    token: String,
+    ca_pem: String,
+    store: Arc<Mutex<store::Store>>,
+    mesh: Arc<mesh::Mesh>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {source} (pick another --port, or 0 for any free port)"
+    )]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot seed the sandbox: {0}")]
+    Seed(String),
+    #[error("{0}")]
+    Tls(String),
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 24] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Sandbox {
+    pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| SandboxError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            port: options.port,
+            source,
+        })?;
+        let mut store = store::Store::new();
+        seed::seed(&mut store, &options.istio, options.weights).map_err(SandboxError::Seed)?;
+        let store = Arc::new(Mutex::new(store));
+        let mesh = mesh::Mesh::start(store.clone(), options.propagation_delay);
+        let token = new_token();
+        let tls = tls::generate().map_err(SandboxError::Tls)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+        let state = Arc::new(api::ApiState {
+            store: store.clone(),
+            mesh: mesh.clone(),
+            token: token.clone(),
+            server_address: addr.to_string(),
+            git_version: "v1.32.0-splitscope-sandbox".into(),
+        });
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = state.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that fails the handshake (plain HTTP, wrong CA) is dropped.
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = service_fn(move |req| api::handle(state.clone(), req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Ok(Sandbox {
+            addr,
+            token,
+            ca_pem: tls.ca_pem,
+            store,
+            mesh,
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// PEM of the CA that signed the API's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    pub fn store(&self) -> Arc<Mutex<store::Store>> {
+        self.store.clone()
+    }
+
+    pub fn mesh(&self) -> Arc<mesh::Mesh> {
+        self.mesh.clone()
+    }
+
+    /// A kubeconfig whose one context, `splitscope-sandbox`, reaches this sandbox.
+    pub fn kubeconfig(&self) -> String {
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: {CONTEXT}
+  cluster:
+    server: {url}
+    certificate-authority-data: {ca}
+contexts:
+- name: {CONTEXT}
+  context:
+    cluster: {CONTEXT}
+    user: {CONTEXT}
+    namespace: {NAMESPACE}
+current-context: {CONTEXT}
+users:
+- name: {CONTEXT}
+  user:
+    token: {token}
+preferences: {{}}
+",
+            url = self.url(),
+            token = self.token,
+            ca = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &self.ca_pem)
+        )
+    }
+
+    /// Writes the kubeconfig, readable by its owner only: it holds the token.
+    pub fn write_kubeconfig(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        #[cfg(unix)]
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        file.write_all(self.kubeconfig().as_bytes())
+    }
+}

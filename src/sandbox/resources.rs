@@ -1,0 +1,265 @@
+//! The resource types the sandbox serves, and the discovery documents built from them.
+
+use serde_json::{Value, json};
+
+/// One served resource type. Objects are stored once per type, whatever version a
+/// client speaks; `versions` lists every version it is served as, storage first.
+#[derive(Debug)]
+pub struct Resource {
+    pub group: &'static str,
+    pub versions: &'static [&'static str],
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+}
+
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+pub static RESOURCES: &[Resource] = &[
+    Resource {
+        group: "",
+        versions: &["v1"],
+        plural: "namespaces",
+        singular: "namespace",
+        kind: "Namespace",
+        namespaced: false,
+        short_names: &["ns"],
+        categories: &[],
+    },
+    Resource {
+        group: "",
+        versions: &["v1"],
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        namespaced: true,
+        short_names: &["po"],
+        categories: &["all"],
+    },
+    Resource {
+        group: "",
+        versions: &["v1"],
+        plural: "services",
+        singular: "service",
+        kind: "Service",
+        namespaced: true,
+        short_names: &["svc"],
+        categories: &["all"],
+    },
+    Resource {
+        group: "",
+        versions: &["v1"],
+        plural: "serviceaccounts",
+        singular: "serviceaccount",
+        kind: "ServiceAccount",
+        namespaced: true,
+        short_names: &["sa"],
+        categories: &[],
+    },
+    Resource {
+        group: "apps",
+        versions: &["v1"],
+        plural: "deployments",
+        singular: "deployment",
+        kind: "Deployment",
+        namespaced: true,
+        short_names: &["deploy"],
+        categories: &["all"],
+    },
+    Resource {
+        group: "apps",
+        versions: &["v1"],
+        plural: "replicasets",
+        singular: "replicaset",
+        kind: "ReplicaSet",
+        namespaced: true,
+        short_names: &["rs"],
+        categories: &["all"],
+    },
+    Resource {
+        group: "gateway.networking.k8s.io",
+        versions: &["v1", "v1beta1"],
+        plural: "gateways",
+        singular: "gateway",
+        kind: "Gateway",
+        namespaced: true,
+        short_names: &["gtw"],
+        categories: &["gateway-api"],
+    },
+    Resource {
+        group: "gateway.networking.k8s.io",
+        versions: &["v1alpha2", "v1"],
+        plural: "tcproutes",
+        singular: "tcproute",
+        kind: "TCPRoute",
+        namespaced: true,
+        short_names: &[],
+        categories: &["gateway-api"],
+    },
+    Resource {
+        group: "networking.istio.io",
+        versions: &["v1alpha3"],
+        plural: "envoyfilters",
+        singular: "envoyfilter",
+        kind: "EnvoyFilter",
+        namespaced: true,
+        short_names: &[],
+        categories: &["istio-io", "networking-istio-io"],
+    },
+];
+
+/// Finds the resource a request names by group, version and plural.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.plural == plural && r.versions.contains(&version))
+}
+
+/// The resource a `kind` in `apiVersion` (as in a manifest) belongs to.
+pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
+    let (group, version) = split_api_version(api_version);
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.kind == kind && r.versions.contains(&version))
+}
+
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+impl Resource {
+    pub fn api_version(&self, version: &str) -> String {
+        if self.group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{}/{}", self.group, version)
+        }
+    }
+
+    /// The key objects of this type are stored under, independent of version.
+    pub fn key(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+fn groups() -> Vec<&'static str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in RESOURCES {
+        if !r.group.is_empty() && !out.contains(&r.group) {
+            out.push(r.group);
+        }
+    }
+    out
+}
+
+fn group_versions(group: &str) -> Vec<&'static str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| r.group == group) {
+        for v in r.versions {
+            if !out.contains(v) {
+                out.push(v);
+            }
+        }
+    }
+    // Kubernetes lists the preferred version first; prefer GA over beta over alpha.
+    out.sort_by_key(|v| version_rank(v));
+    out
+}
+
+fn version_rank(v: &str) -> u8 {
+    if v.contains("alpha") {
+        2
+    } else if v.contains("beta") {
+        1
+    } else {
+        0
+    }
+}
+
+/// `GET /api`
+pub fn api_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+fn group_doc(group: &str) -> Value {
+    let versions: Vec<Value> = group_versions(group)
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions.first().cloned().unwrap_or(Value::Null);
+    json!({"name": group, "versions": versions, "preferredVersion": preferred})
+}
+
+/// `GET /apis`
+pub fn api_group_list() -> Value {
+    let groups: Vec<Value> = groups().into_iter().map(group_doc).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `GET /apis/{group}`
+pub fn api_group(group: &str) -> Option<Value> {
+    if !groups().contains(&group) {
+        return None;
+    }
+    let mut doc = group_doc(group);
+    doc["kind"] = json!("APIGroup");
+    doc["apiVersion"] = json!("v1");
+    Some(doc)
+}
+
+/// `GET /api/v1` or `GET /apis/{group}/{version}`
+pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+    let mut resources = Vec::new();
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.versions.contains(&version))
+    {
+        resources.push(json!({
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": VERBS,
+            "shortNames": r.short_names,
+            "categories": r.categories,
+        }));
+        if r.plural == "pods" {
+            resources.push(json!({"name": "pods/exec", "singularName": "", "namespaced": true, "kind": "PodExecOptions", "verbs": ["create", "get"]}));
+            resources.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
+        }
+    }
+    if resources.is_empty() {
+        return None;
+    }
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+    )
+}

@@ -1,0 +1,409 @@
+//! What istiod would push to the waypoints, compiled from the objects: which Services a
+//! waypoint serves, the TCPRoutes it enforces (1.26 and later only: bug 54119), and the
+//! EnvoyFilters that would really change its `tcp_proxy`. Pure: objects in, decisions out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::controller::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS, istio_version};
+use super::store::{Store, name_of, resource};
+
+pub const USE_WAYPOINT_LABEL: &str = "istio.io/use-waypoint";
+pub const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
+pub const TCP_PROXY_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+pub const WAYPOINT_LISTENER: &str = "main_internal";
+/// The Istio release that programs TCPRoutes with a Service parent into waypoints.
+pub const FIXED_IN: (u32, u32) = (1, 26);
+
+/// A Service port as Envoy names its cluster and filter chain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServicePort {
+    pub namespace: String,
+    pub service: String,
+    pub port: u16,
+}
+
+impl ServicePort {
+    pub fn host(&self) -> String {
+        format!("{}.{}.svc.cluster.local", self.service, self.namespace)
+    }
+
+    /// `inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local`: the waypoint's name for both
+    /// the filter chain of a Service port and the cluster that reaches it.
+    pub fn vip_name(&self) -> String {
+        format!("inbound-vip|{}|tcp|{}", self.port, self.host())
+    }
+}
+
+/// Where the waypoint sends one new connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Not through a waypoint: kube-proxy style, uniform over the Service's endpoints.
+    Direct,
+    /// Through the waypoint with its default load balancing over the Service's endpoints.
+    WaypointDefault,
+    /// Weighted over backend Services, from a route or from a patched `tcp_proxy`.
+    Weighted {
+        targets: Vec<(ServicePort, u32)>,
+        source: WeightSource,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightSource {
+    Route(String),
+    EnvoyFilter(String),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Programming {
+    pub istio: Option<(u32, u32)>,
+    /// Service ports served by a waypoint.
+    served: HashMap<ServicePort, String>,
+    weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
+}
+
+pub fn parse_version(tag: &str) -> Option<(u32, u32)> {
+    let mut parts = tag.trim_start_matches('v').split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+fn ns_of(v: &Value) -> &str {
+    str_at(v, "/metadata/namespace").unwrap_or_default()
+}
+
+/// A running waypoint: its Gateway exists with the waypoint class and a pod runs for it.
+struct Waypoint<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    pod_labels: Vec<&'a Value>,
+}
+
+fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
+    let pods: Vec<&Value> = store.all(&resource("pods").key()).collect();
+    store
+        .all(&resource("gateways").key())
+        .filter(|g| str_at(g, "/spec/gatewayClassName") == Some(WAYPOINT_CLASS))
+        .filter_map(|g| {
+            let pod_labels: Vec<&Value> = pods
+                .iter()
+                .filter(|p| ns_of(p) == ns_of(g) && str_at(p, "/status/phase") == Some("Running"))
+                .filter_map(|p| p.pointer("/metadata/labels"))
+                .filter(|l| l.get(GATEWAY_NAME_LABEL).and_then(Value::as_str) == Some(name_of(g)))
+                .collect();
+            (!pod_labels.is_empty()).then(|| Waypoint {
+                namespace: ns_of(g),
+                name: name_of(g),
+                pod_labels,
+            })
+        })
+        .collect()
+}
+
+fn port_is_tcp(port: &Value) -> bool {
+    let name = port.get("name").and_then(Value::as_str).unwrap_or_default();
+    let app = port
+        .get("appProtocol")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    !(name == "http"
+        || name.starts_with("http-")
+        || app.starts_with("http")
+        || name == "grpc"
+        || name.starts_with("grpc-"))
+}
+
+impl Programming {
+    pub fn compile(store: &Store) -> Programming {
+        let istio = istio_version(store).as_deref().and_then(parse_version);
+        let waypoints = running_waypoints(store);
+        let namespaces: HashMap<&str, &Value> = store
+            .all(&resource("namespaces").key())
+            .map(|n| (name_of(n), n))
+            .collect();
+
+        let mut served = HashMap::new();
+        for svc in store.all(&resource("services").key()) {
+            let ns = ns_of(svc);
+            let label = |v: &Value| {
+                str_at(
+                    v,
+                    &format!("/metadata/labels/{}", USE_WAYPOINT_LABEL.replace('/', "~1")),
+                )
+                .map(String::from)
+            };
+            let chosen = label(svc).or_else(|| namespaces.get(ns).and_then(|n| label(n)));
+            let Some(wp) = chosen.filter(|w| w != "none") else {
+                continue;
+            };
+            if !waypoints.iter().any(|w| w.namespace == ns && w.name == wp) {
+                continue;
+            }
+            for port in svc
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(number) = port.get("port").and_then(Value::as_u64) else {
+                    continue;
+                };
+                if port_is_tcp(port) {
+                    let sp = ServicePort {
+                        namespace: ns.to_string(),
+                        service: name_of(svc).to_string(),
+                        port: number as u16,
+                    };
+                    served.insert(sp, wp.clone());
+                }
+            }
+        }
+
+        let mut prog = Programming {
+            istio,
+            served,
+            weighted: HashMap::new(),
+        };
+        if istio.is_some_and(|v| v >= FIXED_IN) {
+            prog.compile_routes(store);
+        }
+        prog.compile_filters(store, &waypoints);
+        prog
+    }
+
+    /// Istio 1.26+: a TCPRoute whose parent is a served Service sets its weights.
+    fn compile_routes(&mut self, store: &Store) {
+        let mut routes: Vec<&Value> = store.all(&resource("tcproutes").key()).collect();
+        // The oldest route wins a conflict, as Gateway API asks; later ones insert only when free.
+        routes.sort_by_key(|r| {
+            (
+                str_at(r, "/metadata/creationTimestamp")
+                    .unwrap_or_default()
+                    .to_string(),
+                name_of(r).to_string(),
+            )
+        });
+        for route in routes {
+            let ns = ns_of(route);
+            let Some(backends) = route
+                .pointer("/spec/rules/0/backendRefs")
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            let targets: Vec<(ServicePort, u32)> = backends
+                .iter()
+                .filter(|b| {
+                    matches!(str_at(b, "/group").unwrap_or(""), "" | "core")
+                        && str_at(b, "/kind").unwrap_or("Service") == "Service"
+                })
+                .filter_map(|b| {
+                    let sp = ServicePort {
+                        namespace: str_at(b, "/namespace").unwrap_or(ns).to_string(),
+                        service: str_at(b, "/name")?.to_string(),
+                        port: b.get("port").and_then(Value::as_u64)? as u16,
+                    };
+                    Some((
+                        sp,
+                        b.get("weight").and_then(Value::as_u64).unwrap_or(1) as u32,
+                    ))
+                })
+                .collect();
+            if targets.iter().all(|(_, w)| *w == 0) {
+                continue;
+            }
+            for parent in route
+                .pointer("/spec/parentRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let is_service = matches!(str_at(parent, "/group").unwrap_or(""), "" | "core")
+                    && str_at(parent, "/kind") == Some("Service");
+                if !is_service || str_at(parent, "/namespace").is_some_and(|n| n != ns) {
+                    continue;
+                }
+                let Some(parent_name) = str_at(parent, "/name") else {
+                    continue;
+                };
+                let port = parent.get("port").and_then(Value::as_u64);
+                let chains: Vec<ServicePort> = self
+                    .served
+                    .keys()
+                    .filter(|sp| {
+                        sp.namespace == ns
+                            && sp.service == parent_name
+                            && port.is_none_or(|p| p == sp.port as u64)
+                    })
+                    .cloned()
+                    .collect();
+                for chain in chains {
+                    self.weighted.entry(chain).or_insert_with(|| {
+                        (
+                            targets.clone(),
+                            WeightSource::Route(name_of(route).to_string()),
+                        )
+                    });
+                }
+            }
+        }
+    }
+
+    /// EnvoyFilters that a real waypoint would apply: everything about them must match.
+    fn compile_filters(&mut self, store: &Store, waypoints: &[Waypoint]) {
+        let mut filters: Vec<&Value> = store.all(&resource("envoyfilters").key()).collect();
+        // Envoy applies patches in priority then creation order; the last REPLACE stands.
+        filters.sort_by_key(|f| {
+            (
+                f.pointer("/spec/priority")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+                str_at(f, "/metadata/creationTimestamp")
+                    .unwrap_or_default()
+                    .to_string(),
+                name_of(f).to_string(),
+            )
+        });
+        for f in filters {
+            for wp in waypoints {
+                if !(ns_of(f) == wp.namespace || ns_of(f) == "istio-system") || !selects(f, wp) {
+                    continue;
+                }
+                let clusters: BTreeMap<String, ServicePort> = self
+                    .served
+                    .iter()
+                    .filter(|(sp, w)| sp.namespace == wp.namespace && **w == wp.name)
+                    .map(|(sp, _)| (sp.vip_name(), sp.clone()))
+                    .collect();
+                for patch in f
+                    .pointer("/spec/configPatches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some((chain, targets)) = weighted_tcp_proxy(patch, &clusters) {
+                        self.weighted.insert(
+                            chain,
+                            (targets, WeightSource::EnvoyFilter(name_of(f).to_string())),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the mesh does with a new connection to a Service port.
+    pub fn decide(&self, target: &ServicePort) -> Decision {
+        if !self.served.contains_key(target) {
+            return Decision::Direct;
+        }
+        match self.weighted.get(target) {
+            Some((targets, source)) => Decision::Weighted {
+                targets: targets.clone(),
+                source: source.clone(),
+            },
+            None => Decision::WaypointDefault,
+        }
+    }
+
+    pub fn serves(&self, target: &ServicePort) -> bool {
+        self.served.contains_key(target)
+    }
+}
+
+/// Istio 1.24 selects a waypoint for an EnvoyFilter by `workloadSelector` alone:
+/// `targetRefs` is not read, so a filter with only `targetRefs` reaches no waypoint.
+fn selects(filter: &Value, wp: &Waypoint) -> bool {
+    match filter
+        .pointer("/spec/workloadSelector/labels")
+        .and_then(Value::as_object)
+    {
+        Some(want) => wp
+            .pod_labels
+            .iter()
+            .any(|labels| want.iter().all(|(k, v)| labels.get(k) == Some(v))),
+        None => filter.pointer("/spec/targetRefs").is_none(),
+    }
+}
+
+/// Reads both spellings protobuf JSON accepts (`weightedClusters`, `weighted_clusters`).
+fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    v.get(camel).or_else(|| v.get(snake))
+}
+
+/// A config patch that replaces the waypoint's `tcp_proxy` on a served chain with a
+/// weighted one Envoy would accept: returns the chain and its weighted targets.
+fn weighted_tcp_proxy(
+    patch: &Value,
+    clusters: &BTreeMap<String, ServicePort>,
+) -> Option<(ServicePort, Vec<(ServicePort, u32)>)> {
+    if str_at(patch, "/applyTo")? != "NETWORK_FILTER" {
+        return None;
+    }
+    let m = patch.get("match")?;
+    if !matches!(
+        str_at(m, "/context").unwrap_or("ANY"),
+        "ANY" | "SIDECAR_INBOUND"
+    ) {
+        return None;
+    }
+    let listener = m.get("listener")?;
+    // main_internal has no port: a portNumber match never hits it.
+    if listener
+        .get("portNumber")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        != 0
+    {
+        return None;
+    }
+    if str_at(listener, "/name").is_some_and(|n| n != WAYPOINT_LISTENER) {
+        return None;
+    }
+    let chain = clusters
+        .get(str_at(listener, "/filterChain/name")?)?
+        .clone();
+    if str_at(listener, "/filterChain/filter/name")? != TCP_PROXY {
+        return None;
+    }
+    let p = patch.get("patch")?;
+    if str_at(p, "/operation")? != "REPLACE" {
+        return None;
+    }
+    let value = p.get("value")?;
+    if str_at(value, "/name")? != TCP_PROXY {
+        return None;
+    }
+    let config = field(value, "typedConfig", "typed_config")?;
+    if config.get("@type").and_then(Value::as_str)? != TCP_PROXY_TYPE {
+        return None;
+    }
+    // Envoy rejects a TcpProxy without a stat prefix; the push is refused whole.
+    if field(config, "statPrefix", "stat_prefix")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return None;
+    }
+    let entries = field(config, "weightedClusters", "weighted_clusters")?
+        .get("clusters")?
+        .as_array()?;
+    let mut targets = Vec::new();
+    for c in entries {
+        let target = clusters.get(c.get("name")?.as_str()?)?.clone();
+        let weight = c.get("weight").and_then(Value::as_u64).unwrap_or(0);
+        targets.push((target, u32::try_from(weight).ok()?));
+    }
+    if targets.is_empty() || targets.iter().all(|(_, w)| *w == 0) {
+        return None;
+    }
+    Some((chain, targets))
+}
