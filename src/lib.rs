@@ -2,4 +2,6 @@
 //! weights of its Gateway API `TCPRoute`.
 
 pub mod cli;
+pub mod patch;
+pub mod route;
 pub mod sandbox;

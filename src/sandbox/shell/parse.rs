@@ -15,6 +15,11 @@ pub type Word = Vec<Part>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
+    For {
+        var: String,
+        words: Vec<Word>,
+        body: Box<Node>,
+    },
     Simple {
         assigns: Vec<(String, Word)>,
         words: Vec<Word>,
@@ -355,6 +360,32 @@ impl Parser {
                     body: Box::new(body),
                 })
             }
+            Some("for") => {
+                self.pos += 1;
+                let var = match self.toks.get(self.pos) {
+                    Some(Tok::Word(w)) => literal(w).map(String::from),
+                    _ => None,
+                }
+                .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .ok_or("syntax error: bad for loop variable")?;
+                self.pos += 1;
+                let mut words = Vec::new();
+                if self.peek_word() == Some("in") {
+                    self.pos += 1;
+                    while let Some(Tok::Word(w)) = self.toks.get(self.pos) {
+                        words.push(w.clone());
+                        self.pos += 1;
+                    }
+                }
+                self.expect_word("do")?;
+                let body = self.list()?;
+                self.expect_word("done")?;
+                Ok(Node::For {
+                    var,
+                    words,
+                    body: Box::new(body),
+                })
+            }
             Some("if") => {
                 self.pos += 1;
                 let mut branches = Vec::new();
@@ -455,6 +486,12 @@ mod tests {
             .unwrap();
         let Node::List(items) = node else { panic!() };
         assert!(matches!(&items[0], Node::Loop { until: false, .. }));
+        let Node::List(items) = parse("for i in 1 2 3; do echo $i; done").unwrap() else {
+            panic!()
+        };
+        assert!(
+            matches!(&items[0], Node::For { var, words, .. } if var == "i" && words.len() == 3)
+        );
     }
 
     #[test]
@@ -478,5 +515,6 @@ mod tests {
         assert!(parse("echo 'open").is_err());
         assert!(parse("done").is_err());
         assert!(parse("sleep 1 &").is_err());
+        assert!(parse("for 1x in a; do echo; done").is_err());
     }
 }

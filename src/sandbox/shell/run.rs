@@ -145,6 +145,25 @@ impl Shell {
                     }
                     status
                 }
+                Node::For { var, words, body } => {
+                    let mut items = Vec::new();
+                    for w in words {
+                        match self.expand(w, true).await {
+                            Ok(fields) => items.extend(fields),
+                            Err(e) => {
+                                self.error(&format!("sh: {e}"));
+                                return Ok(1);
+                            }
+                        }
+                    }
+                    let mut status = 0;
+                    for item in items {
+                        tokio::task::yield_now().await;
+                        self.vars.insert(var.clone(), item);
+                        status = self.run(body, Vec::new(), sink).await?;
+                    }
+                    status
+                }
                 Node::If {
                     branches,
                     otherwise,

@@ -1,0 +1,116 @@
+//! The EnvoyFilter workaround for Istio bug 54119, built from a Route: it replaces the
+//! waypoint's `tcp_proxy` on the parent Service's filter chain with a weighted one.
+//! Pure: a Route in, an object out.
+
+use serde_json::{Value, json};
+
+use crate::route::Route;
+
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGER: &str = "splitscope";
+pub const ROUTE_ANNOTATION: &str = "splitscope.io/route";
+pub const API_VERSION: &str = "networking.istio.io/v1alpha3";
+
+/// `inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local`: a waypoint's name for a
+/// Service port's filter chain and for the cluster that reaches it.
+pub fn vip_name(service: &str, namespace: &str, port: u16) -> String {
+    format!("inbound-vip|{port}|tcp|{service}.{namespace}.svc.cluster.local")
+}
+
+pub fn name_for(route: &Route) -> String {
+    format!("splitscope-{}", route.name)
+}
+
+/// The EnvoyFilter for `route` on the waypoint `waypoint`, on the parent port `port`.
+pub fn envoy_filter(route: &Route, waypoint: &str, port: u16) -> Value {
+    let chain = vip_name(&route.parent, &route.namespace, port);
+    let clusters: Vec<Value> = route
+        .backends
+        .iter()
+        .map(|b| json!({"name": vip_name(&b.name, &b.namespace, b.port), "weight": b.weight}))
+        .collect();
+    json!({
+        "apiVersion": API_VERSION,
+        "kind": "EnvoyFilter",
+        "metadata": {
+            "name": name_for(route),
+            "namespace": route.namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGER},
+            "annotations": {ROUTE_ANNOTATION: format!("{}/{}", route.namespace, route.name)},
+        },
+        "spec": {
+            // Istio 1.24 selects waypoints by workloadSelector only; targetRefs is not read.
+            "workloadSelector": {"labels": {"gateway.networking.k8s.io/gateway-name": waypoint}},
+            "configPatches": [{
+                "applyTo": "NETWORK_FILTER",
+                "match": {
+                    "context": "SIDECAR_INBOUND",
+                    // No portNumber: main_internal has no port, so a port match never hits.
+                    "listener": {
+                        "name": "main_internal",
+                        "filterChain": {
+                            "name": chain,
+                            "filter": {"name": "envoy.filters.network.tcp_proxy"},
+                        },
+                    },
+                },
+                "patch": {
+                    "operation": "REPLACE",
+                    "value": {
+                        "name": "envoy.filters.network.tcp_proxy",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                            "statPrefix": chain,
+                            "weightedClusters": {"clusters": clusters},
+                        },
+                    },
+                },
+            }],
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::Backend;
+
+    fn route() -> Route {
+        let backend = |name: &str, weight| Backend {
+            name: name.into(),
+            namespace: "ns".into(),
+            port: 9000,
+            weight,
+        };
+        Route {
+            name: "tcp-echo-ew".into(),
+            namespace: "ns".into(),
+            parent: "tcp-echo".into(),
+            parent_port: Some(9000),
+            backends: vec![backend("tcp-echo-v1", 90), backend("tcp-echo-v2", 10)],
+        }
+    }
+
+    #[test]
+    fn names_the_chain_and_clusters_as_the_waypoint_does() {
+        let f = envoy_filter(&route(), "waypoint", 9000);
+        assert_eq!(f["metadata"]["name"], "splitscope-tcp-echo-ew");
+        assert_eq!(f["metadata"]["labels"][MANAGED_BY_LABEL], "splitscope");
+        let patch = &f["spec"]["configPatches"][0];
+        assert_eq!(
+            patch["match"]["listener"]["filterChain"]["name"],
+            "inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local"
+        );
+        assert!(patch["match"]["listener"].get("portNumber").is_none());
+        let clusters = &patch["patch"]["value"]["typed_config"]["weightedClusters"]["clusters"];
+        assert_eq!(
+            clusters[0],
+            json!({"name": "inbound-vip|9000|tcp|tcp-echo-v1.ns.svc.cluster.local", "weight": 90})
+        );
+        assert_eq!(clusters[1]["weight"], 10);
+        assert_eq!(
+            f["spec"]["workloadSelector"]["labels"]["gateway.networking.k8s.io/gateway-name"],
+            "waypoint"
+        );
+    }
+}

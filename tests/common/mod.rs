@@ -1,0 +1,94 @@
+//! Shared by the end-to-end tests: a sandbox on loopback and a kube client for it,
+//! built from the kubeconfig the sandbox writes, as a user's client would be.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, AttachParams, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use splitscope::sandbox::{NAMESPACE, Sandbox, SandboxOptions};
+use tokio::io::AsyncReadExt;
+
+pub async fn sandbox(istio: &str, weights: (u32, u32), delay: Duration) -> (Sandbox, Client) {
+    let sandbox = Sandbox::start(SandboxOptions {
+        istio: istio.into(),
+        weights,
+        propagation_delay: delay,
+        port: 0,
+    })
+    .await
+    .expect("sandbox starts");
+    let client = client_for(&sandbox).await;
+    (sandbox, client)
+}
+
+pub async fn client_for(sandbox: &Sandbox) -> Client {
+    let kubeconfig = Kubeconfig::from_yaml(&sandbox.kubeconfig()).expect("kubeconfig parses");
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig loads");
+    Client::try_from(config).expect("client builds")
+}
+
+pub async fn curl_pod(client: &Client) -> String {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let list = pods
+        .list(&ListParams::default().labels("app=curl"))
+        .await
+        .expect("list curl pods");
+    list.items
+        .first()
+        .and_then(|p| p.metadata.name.clone())
+        .expect("a curl pod")
+}
+
+/// Runs `script` in the curl pod through pods/exec; returns stdout, stderr and the status.
+pub async fn exec(
+    client: &Client,
+    script: &str,
+) -> (
+    String,
+    String,
+    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+) {
+    let pod = curl_pod(client).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let mut attached = pods
+        .exec(
+            &pod,
+            vec!["sh", "-c", script],
+            &AttachParams::default().stdout(true).stderr(true),
+        )
+        .await
+        .expect("exec starts");
+    let mut stdout = attached.stdout().expect("stdout");
+    let mut stderr = attached.stderr().expect("stderr");
+    let status = attached.take_status().expect("status");
+    let (mut out, mut err) = (String::new(), String::new());
+    let (a, b) = tokio::join!(
+        stdout.read_to_string(&mut out),
+        stderr.read_to_string(&mut err)
+    );
+    a.expect("read stdout");
+    b.expect("read stderr");
+    let status = status.await;
+    (out, err, status)
+}
+
+/// Opens `n` connections to tcp-echo:9000 from the curl pod; returns (v1, v2) replies.
+pub async fn sample(client: &Client, n: usize) -> (usize, usize) {
+    let script =
+        format!("i=0; while [ $i -lt {n} ]; do date | nc -w 2 tcp-echo 9000; i=$((i+1)); done");
+    let (out, err, _) = exec(client, &script).await;
+    assert!(err.is_empty(), "nc failed: {err}");
+    let ones = out.lines().filter(|l| l.starts_with("one ")).count();
+    let twos = out.lines().filter(|l| l.starts_with("two ")).count();
+    assert_eq!(ones + twos, n, "every connection gets one reply: {out}");
+    (ones, twos)
+}
+
+pub fn v1_share(counts: (usize, usize)) -> f64 {
+    counts.0 as f64 / (counts.0 + counts.1) as f64
+}
