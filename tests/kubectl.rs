@@ -101,7 +101,7 @@ fn kubectl_gets_applies_deletes_and_execs() {
     assert_eq!(weights, "90 10");
 
     for manifest in ["curl.yaml", "tcp-echo-services.yaml", "tcp-echo-20-v2.yaml"] {
-        let out = ok(kc, &["apply", "--server-side", "--validate=false", "-f", &fixture(manifest)]);
+        let out = ok(kc, &["apply", "--server-side", "-f", &fixture(manifest)]);
         assert!(out.contains("serverside-applied"), "{out}");
     }
     let route = ok(kc, &["get", "tcproute", "tcp-echo", "-o", "jsonpath={.spec.rules[0].backendRefs[*].weight}"]);

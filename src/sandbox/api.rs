@@ -114,6 +114,13 @@ async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Response<
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             Ok(resp)
         }
+        ["openapi", "v3"] if get => Ok(json_response(200, &resources::openapi_root())),
+        ["openapi", "v3", "api", "v1"] if get => resources::openapi_group_version("", "v1")
+            .map(|d| json_response(200, &d))
+            .ok_or_else(|| ApiError::no_route(&path)),
+        ["openapi", "v3", "apis", group, version] if get => resources::openapi_group_version(group, version)
+            .map(|d| json_response(200, &d))
+            .ok_or_else(|| ApiError::no_route(&path)),
         ["api"] if get => Ok(json_response(
             200,
             &resources::api_versions(&state.server_address),

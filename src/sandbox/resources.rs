@@ -263,3 +263,53 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
     )
 }
+
+fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+}
+
+/// `GET /openapi/v3`: one document per group-version. kubectl reads them only to learn
+/// that PATCH takes `fieldValidation`, so it validates on the server.
+pub fn openapi_root() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in RESOURCES {
+        for v in r.versions {
+            let p = gv_path(r.group, v);
+            paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash=splitscope")}));
+        }
+    }
+    json!({"paths": paths})
+}
+
+/// `GET /openapi/v3/{api/v1 | apis/group/version}`: the item paths with their PATCH
+/// operation and its query parameters.
+pub fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
+    let mut paths = serde_json::Map::new();
+    for r in RESOURCES.iter().filter(|r| r.group == group && r.versions.contains(&version)) {
+        let scope = if r.namespaced { "namespaces/{namespace}/" } else { "" };
+        let path = format!("/{}/{scope}{}/{{name}}", gv_path(group, version), r.plural);
+        let params: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"]
+            .iter()
+            .map(|name| json!({"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": true}}))
+            .collect();
+        paths.insert(
+            path,
+            json!({"patch": {
+                "operationId": format!("patch{}", r.kind),
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r.kind},
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+            }}),
+        );
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }))
+}
