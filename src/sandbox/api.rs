@@ -472,7 +472,7 @@ fn patch(
             let ops: Value = serde_json::from_slice(bytes)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let old = store.get(res, version, ns, name)?;
-            let mut obj = json_patch(&old, &ops)?;
+            let mut obj = apply::json_patch(&old, &ops)?;
             if let Some(m) = obj["metadata"].as_object_mut() {
                 m.remove("resourceVersion");
             }
@@ -489,83 +489,6 @@ fn patch(
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }
-}
-
-/// RFC 6902 with the operations kubectl sends: add, remove, replace, test.
-fn json_patch(doc: &Value, ops: &Value) -> Result<Value, ApiError> {
-    let ops = ops
-        .as_array()
-        .ok_or_else(|| ApiError::bad_request("a JSON patch must be an array"))?;
-    let mut doc = doc.clone();
-    for op in ops {
-        let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
-        let path = op
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::bad_request("patch operation has no path"))?;
-        let (parent, last) = path
-            .rsplit_once('/')
-            .ok_or_else(|| ApiError::bad_request(format!("bad patch path {path:?}")))?;
-        let last = last.replace("~1", "/").replace("~0", "~");
-        let value = op.get("value").cloned();
-        match kind {
-            "test" => {
-                if doc.pointer(path) != value.as_ref() {
-                    return Err(ApiError::internal(format!("testing value {path} failed")));
-                }
-            }
-            "add" | "replace" | "remove" => {
-                let target = doc
-                    .pointer_mut(parent)
-                    .ok_or_else(|| ApiError::internal(format!("doc is missing path: {path:?}")))?;
-                match target {
-                    Value::Object(m) => {
-                        if kind == "remove" || kind == "replace" {
-                            m.remove(&last).ok_or_else(|| {
-                                ApiError::internal(format!("doc is missing key: {path:?}"))
-                            })?;
-                        }
-                        if let (true, Some(v)) = (kind != "remove", value) {
-                            m.insert(last, v);
-                        }
-                    }
-                    Value::Array(a) => {
-                        let idx = if last == "-" {
-                            a.len()
-                        } else {
-                            last.parse::<usize>().map_err(|_| {
-                                ApiError::bad_request(format!("bad index in {path:?}"))
-                            })?
-                        };
-                        if idx > a.len() || (kind != "add" && idx >= a.len()) {
-                            return Err(ApiError::internal(format!(
-                                "index out of range in {path:?}"
-                            )));
-                        }
-                        match (kind, value) {
-                            ("remove", _) => {
-                                a.remove(idx);
-                            }
-                            ("replace", Some(v)) => a[idx] = v,
-                            (_, Some(v)) => a.insert(idx, v),
-                            _ => return Err(ApiError::bad_request("patch operation has no value")),
-                        }
-                    }
-                    _ => {
-                        return Err(ApiError::internal(format!(
-                            "cannot patch into a scalar at {path:?}"
-                        )));
-                    }
-                }
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unsupported JSON patch operation {other:?}"
-                )));
-            }
-        }
-    }
-    Ok(doc)
 }
 
 fn flag(query: &HashMap<String, String>, name: &str) -> bool {
