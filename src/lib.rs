@@ -4,4 +4,6 @@
 pub mod cli;
 pub mod patch;
 pub mod route;
+pub mod sample;
 pub mod sandbox;
+pub mod split;

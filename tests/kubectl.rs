@@ -7,7 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn kubectl_available() -> bool {
-    let found = Command::new("kubectl").arg("version").arg("--client").output().is_ok_and(|o| o.status.success());
+    let found = Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found && std::env::var("SPLITSCOPE_REQUIRE_KUBECTL").is_ok_and(|v| v == "1") {
         panic!("kubectl is required (SPLITSCOPE_REQUIRE_KUBECTL=1) but was not found on PATH");
     }
@@ -36,11 +40,21 @@ impl Drop for Server {
 }
 
 fn serve(extra: &[&str]) -> Server {
-    let dir = std::env::temp_dir().join(format!("splitscope-kubectl-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "splitscope-kubectl-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("sandbox.kubeconfig");
     let child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
-        .args(["demo", "--serve", "--propagation-delay", "50ms", "--write-kubeconfig"])
+        .args([
+            "demo",
+            "--serve",
+            "--propagation-delay",
+            "50ms",
+            "--write-kubeconfig",
+        ])
         .arg(&kubeconfig)
         .args(extra)
         .stdout(Stdio::piped())
@@ -52,16 +66,32 @@ fn serve(extra: &[&str]) -> Server {
         assert!(Instant::now() < deadline, "the sandbox wrote no kubeconfig");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server { child, kubeconfig, _dir: TempDir(dir) }
+    Server {
+        child,
+        kubeconfig,
+        _dir: TempDir(dir),
+    }
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        % 1_000_000_007
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args).output().expect("kubectl runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn ok(kubeconfig: &Path, args: &[&str]) -> String {
@@ -90,21 +120,46 @@ fn kubectl_gets_applies_deletes_and_execs() {
     let routes = ok(kc, &["get", "tcproute"]);
     assert!(routes.contains("tcp-echo-ew"), "{routes}");
     let filters = ok(kc, &["get", "envoyfilter", "-A"]);
-    assert!(filters.trim().is_empty() || filters.contains("No resources"), "{filters}");
+    assert!(
+        filters.trim().is_empty() || filters.contains("No resources"),
+        "{filters}"
+    );
     let (_, _, err) = kubectl(kc, &["get", "envoyfilter"]);
     assert!(err.contains("No resources found"), "{err}");
     let pods = ok(kc, &["get", "pods"]);
     for name in ["curl-", "tcp-echo-v1-", "tcp-echo-v2-", "waypoint-"] {
-        assert!(pods.lines().any(|l| l.starts_with(name) && l.contains("Running")), "{pods}");
+        assert!(
+            pods.lines()
+                .any(|l| l.starts_with(name) && l.contains("Running")),
+            "{pods}"
+        );
     }
-    let weights = ok(kc, &["get", "tcproute", "tcp-echo-ew", "-o", "jsonpath={.spec.rules[0].backendRefs[*].weight}"]);
+    let weights = ok(
+        kc,
+        &[
+            "get",
+            "tcproute",
+            "tcp-echo-ew",
+            "-o",
+            "jsonpath={.spec.rules[0].backendRefs[*].weight}",
+        ],
+    );
     assert_eq!(weights, "90 10");
 
     for manifest in ["curl.yaml", "tcp-echo-services.yaml", "tcp-echo-20-v2.yaml"] {
         let out = ok(kc, &["apply", "--server-side", "-f", &fixture(manifest)]);
         assert!(out.contains("serverside-applied"), "{out}");
     }
-    let route = ok(kc, &["get", "tcproute", "tcp-echo", "-o", "jsonpath={.spec.rules[0].backendRefs[*].weight}"]);
+    let route = ok(
+        kc,
+        &[
+            "get",
+            "tcproute",
+            "tcp-echo",
+            "-o",
+            "jsonpath={.spec.rules[0].backendRefs[*].weight}",
+        ],
+    );
     assert_eq!(route, "80 20");
     let out = ok(kc, &["delete", "tcproute", "tcp-echo"]);
     assert!(out.contains("deleted"), "{out}");
@@ -114,7 +169,14 @@ fn kubectl_gets_applies_deletes_and_execs() {
     // The seed's loop, with a fast sleep, streams replies until we stop reading.
     let mut exec = Command::new("kubectl")
         .env("KUBECONFIG", kc)
-        .args(["exec", "deploy/curl", "--", "sh", "-c", "while true; do date | nc tcp-echo 9000; sleep 0.01; done"])
+        .args([
+            "exec",
+            "deploy/curl",
+            "--",
+            "sh",
+            "-c",
+            "while true; do date | nc tcp-echo 9000; sleep 0.01; done",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -131,20 +193,48 @@ fn kubectl_gets_applies_deletes_and_execs() {
     let _ = exec.kill();
     let _ = exec.wait();
     assert_eq!(lines.len(), 20);
-    assert!(lines.iter().all(|l| l.starts_with("one ") || l.starts_with("two ")), "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("two ")), "v2 answers too: {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("one ") || l.starts_with("two ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("two ")),
+        "v2 answers too: {lines:?}"
+    );
 
-    let (success, out, err) = kubectl(kc, &["exec", "deploy/curl", "--", "sh", "-c", "date | nc nowhere 9000"]);
+    let (success, out, err) = kubectl(
+        kc,
+        &[
+            "exec",
+            "deploy/curl",
+            "--",
+            "sh",
+            "-c",
+            "date | nc nowhere 9000",
+        ],
+    );
     assert!(!success);
     assert!(out.is_empty());
-    assert!(err.contains("nc: bad address 'nowhere'") && err.contains("exit code 1"), "{err}");
+    assert!(
+        err.contains("nc: bad address 'nowhere'") && err.contains("exit code 1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn serve_stops_cleanly_on_sigterm_and_refuses_bad_flags() {
-    let bad = Command::new(env!("CARGO_BIN_EXE_splitscope")).args(["demo", "--serve", "--weights", "90"]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .args(["demo", "--serve", "--weights", "90"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("give two weights"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("give two weights"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 
     let mut server = serve(&["--istio", "1.26.0", "--weights", "70,30"]);
     let text = std::fs::read_to_string(&server.kubeconfig).unwrap();
@@ -160,10 +250,16 @@ fn serve_stops_cleanly_on_sigterm_and_refuses_bad_flags() {
             assert!(code.success(), "exit status {code}");
             break;
         }
-        assert!(Instant::now() < deadline, "the sandbox did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut out = String::new();
     std::io::Read::read_to_string(server.child.stdout.as_mut().unwrap(), &mut out).unwrap();
-    assert!(out.contains("Istio 1.26.0") && out.contains("tcp-echo-v1=70 tcp-echo-v2=30"), "{out}");
+    assert!(
+        out.contains("Istio 1.26.0") && out.contains("tcp-echo-v1=70 tcp-echo-v2=30"),
+        "{out}"
+    );
 }

@@ -118,9 +118,11 @@ async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Response<
         ["openapi", "v3", "api", "v1"] if get => resources::openapi_group_version("", "v1")
             .map(|d| json_response(200, &d))
             .ok_or_else(|| ApiError::no_route(&path)),
-        ["openapi", "v3", "apis", group, version] if get => resources::openapi_group_version(group, version)
-            .map(|d| json_response(200, &d))
-            .ok_or_else(|| ApiError::no_route(&path)),
+        ["openapi", "v3", "apis", group, version] if get => {
+            resources::openapi_group_version(group, version)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(|| ApiError::no_route(&path))
+        }
         ["api"] if get => Ok(json_response(
             200,
             &resources::api_versions(&state.server_address),

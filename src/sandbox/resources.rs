@@ -265,7 +265,11 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
 }
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// `GET /openapi/v3`: one document per group-version. kubectl reads them only to learn
@@ -275,7 +279,10 @@ pub fn openapi_root() -> Value {
     for r in RESOURCES {
         for v in r.versions {
             let p = gv_path(r.group, v);
-            paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash=splitscope")}));
+            paths.insert(
+                p.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash=splitscope")}),
+            );
         }
     }
     json!({"paths": paths})
@@ -285,8 +292,15 @@ pub fn openapi_root() -> Value {
 /// operation and its query parameters.
 pub fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
-    for r in RESOURCES.iter().filter(|r| r.group == group && r.versions.contains(&version)) {
-        let scope = if r.namespaced { "namespaces/{namespace}/" } else { "" };
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.versions.contains(&version))
+    {
+        let scope = if r.namespaced {
+            "namespaces/{namespace}/"
+        } else {
+            ""
+        };
         let path = format!("/{}/{scope}{}/{{name}}", gv_path(group, version), r.plural);
         let params: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"]
             .iter()

@@ -366,7 +366,10 @@ impl Parser {
                     Some(Tok::Word(w)) => literal(w).map(String::from),
                     _ => None,
                 }
-                .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|v| {
+                    v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !v.starts_with(|c: char| c.is_ascii_digit())
+                })
                 .ok_or("syntax error: bad for loop variable")?;
                 self.pos += 1;
                 let mut words = Vec::new();
