@@ -5,31 +5,90 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cluster::discover::ClientSpec;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "splitscope",
     version,
-    about = "Watch a TCP traffic split in an Istio ambient mesh live, against the TCPRoute's weights"
+    about = "Watch a TCP traffic split in an Istio ambient mesh live, against the TCPRoute's weights",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// With no subcommand, splitscope watches.
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the embedded sandbox: a simulated Istio ambient mesh behind a Kubernetes API on loopback.
+    /// Watch the split live in the current kubeconfig's cluster (the default).
+    Watch(WatchArgs),
+    /// Run the embedded sandbox (a simulated Istio ambient mesh) and watch it.
     Demo(DemoArgs),
+    /// Print, apply or remove the EnvoyFilter workaround for Istio bug 54119.
+    Patch(PatchArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Serve the sandbox's API until Ctrl-C or SIGTERM, for kubectl and other clients.
-    #[arg(long)]
-    pub serve: bool,
-    /// Write a kubeconfig for the sandbox (context `splitscope-sandbox`) to this file.
-    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_WRITE_KUBECONFIG")]
-    pub write_kubeconfig: Option<PathBuf>,
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current one).
+    #[arg(long, env = "SPLITSCOPE_CONTEXT")]
+    pub context: Option<String>,
+    /// The namespace of the route (default: the context's).
+    #[arg(short, long, env = "SPLITSCOPE_NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ScreenArgs {
+    /// The TCPRoute (default: the one in the namespace whose parent is a Service).
+    #[arg(long, env = "SPLITSCOPE_ROUTE")]
+    pub route: Option<String>,
+    /// The pod that runs the probe: deploy/NAME or pod/NAME.
+    #[arg(long, default_value = "deploy/curl", env = "SPLITSCOPE_CLIENT", value_parser = parse_client)]
+    pub client: ClientSpec,
+    /// Where the probe connects (default: the route's parent Service and port).
+    #[arg(long, value_name = "HOST:PORT", env = "SPLITSCOPE_TARGET", value_parser = parse_target)]
+    pub target: Option<(String, u16)>,
+    /// Map a reply prefix to a backend Service by hand; repeatable.
+    #[arg(long = "label", value_name = "PREFIX=BACKEND", env = "SPLITSCOPE_LABELS", value_delimiter = ',', value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Never create or delete the EnvoyFilter.
+    #[arg(long, env = "SPLITSCOPE_READ_ONLY")]
+    pub read_only: bool,
+    /// A regex with named groups `label` (and optionally `ts`) for replies of another shape.
+    #[arg(long, value_name = "REGEX", env = "SPLITSCOPE_LINE_REGEX")]
+    pub line_regex: Option<String>,
+    /// Samples in the sliding window (+/- change it live).
+    #[arg(long, default_value_t = crate::split::DEFAULT_WINDOW, env = "SPLITSCOPE_WINDOW", value_parser = parse_window)]
+    pub window: usize,
+    /// The remote loop ends by itself after this long.
+    #[arg(long, value_name = "DURATION", default_value = "1h", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
+    pub deadline: Duration,
+    /// A theme file (YAML, 16 ANSI colour names); see themes/default.yaml.
+    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_THEME")]
+    pub theme: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+    /// Time between probe connections.
+    #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SandboxArgs {
     /// The Istio version the sandbox's control plane runs; 1.26 and later honour the route.
     #[arg(long, value_name = "VERSION", default_value = "1.24.0", env = "SPLITSCOPE_ISTIO", value_parser = parse_istio)]
     pub istio: String,
@@ -42,6 +101,115 @@ pub struct DemoArgs {
     /// The API's port on 127.0.0.1 (default: any free port).
     #[arg(long, default_value_t = 0, env = "SPLITSCOPE_PORT")]
     pub port: u16,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Only serve the sandbox's API until Ctrl-C or SIGTERM, for kubectl and other clients.
+    #[arg(long)]
+    pub serve: bool,
+    /// Write a kubeconfig for the sandbox (context `splitscope-sandbox`) to this file.
+    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_WRITE_KUBECONFIG")]
+    pub write_kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+    /// Time between probe connections (livelier than watch's default).
+    #[arg(long, value_name = "DURATION", default_value = "0.5s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PatchAction {
+    /// Write the EnvoyFilter as YAML to stdout.
+    Print,
+    /// Server-side apply it (field manager `splitscope`).
+    Apply,
+    /// Delete it, if it carries splitscope's label.
+    Remove,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PatchArgs {
+    pub action: PatchAction,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The TCPRoute (default: the one in the namespace whose parent is a Service).
+    #[arg(long, env = "SPLITSCOPE_ROUTE")]
+    pub route: Option<String>,
+    /// Read the TCPRoute from this manifest instead of the cluster (print only).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The waypoint's name (default: the namespace's, or `waypoint` with --file).
+    #[arg(long, env = "SPLITSCOPE_WAYPOINT")]
+    pub waypoint: Option<String>,
+    /// The parent Service's port (default: the route's parentRef port).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+fn parse_client(text: &str) -> Result<ClientSpec, String> {
+    text.parse()
+}
+
+fn parse_target(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?}: write the target as HOST:PORT, like tcp-echo:9000"))?;
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{port:?} is not a port (1-65535)"))?;
+    if host.is_empty()
+        || host.contains(char::is_whitespace)
+        || host.contains(['\'', '"', ';', '$', '`', '|', '&'])
+    {
+        return Err(format!("{host:?} is not a host name"));
+    }
+    Ok((host.to_string(), port))
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((prefix, backend)) if !prefix.is_empty() && !backend.is_empty() => {
+            Ok((prefix.to_string(), backend.to_string()))
+        }
+        _ => Err(format!(
+            "{text:?}: write a label as PREFIX=BACKEND, like one=tcp-echo-v1"
+        )),
+    }
+}
+
+fn parse_window(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of samples"))?;
+    if !(crate::split::MIN_WINDOW..=crate::split::MAX_WINDOW).contains(&n) {
+        return Err(format!(
+            "the window holds {} to {} samples",
+            crate::split::MIN_WINDOW,
+            crate::split::MAX_WINDOW
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < Duration::from_millis(10) {
+        return Err("the interval must be at least 10ms".into());
+    }
+    Ok(d)
+}
+
+fn parse_deadline(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(7 * 24 * 3600) {
+        return Err("the deadline must be between 1s and 7 days".into());
+    }
+    Ok(d)
 }
 
 /// `2s`, `0.5s`, `250ms`, `1m`, or a bare number of seconds.
@@ -93,7 +261,7 @@ fn parse_weights(text: &str) -> Result<(u32, u32), String> {
 }
 
 fn parse_istio(text: &str) -> Result<String, String> {
-    crate::sandbox::waypoint::parse_version(text)
+    crate::istio::parse_version(text)
         .map(|_| text.trim_start_matches('v').to_string())
         .ok_or_else(|| format!("{text:?} is not an Istio version: write it like 1.24.0"))
 }
@@ -119,6 +287,48 @@ mod tests {
         assert!(parse_weights("0,0").is_err());
         assert!(parse_weights("90").is_err());
         assert!(parse_weights("-1,5").is_err());
+    }
+
+    #[test]
+    fn targets_and_labels() {
+        assert_eq!(parse_target("tcp-echo:9000"), Ok(("tcp-echo".into(), 9000)));
+        assert!(parse_target("tcp-echo").is_err());
+        assert!(parse_target("tcp-echo:0").is_err());
+        assert!(parse_target("x;rm -rf /:9000").is_err());
+        assert_eq!(
+            parse_label("one=tcp-echo-v1"),
+            Ok(("one".into(), "tcp-echo-v1".into()))
+        );
+        assert!(parse_label("one").is_err());
+        assert!(parse_window("3").is_err());
+        assert!(parse_interval("1ms").is_err());
+    }
+
+    #[test]
+    fn bare_splitscope_watches_and_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "splitscope",
+            "-n",
+            "ns",
+            "--route",
+            "r",
+            "--label",
+            "one=a",
+            "--label",
+            "two=b",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.watch.cluster.namespace.as_deref(), Some("ns"));
+        assert_eq!(cli.watch.screen.labels.len(), 2);
+        assert_eq!(cli.watch.interval, Duration::from_secs(2));
+        let demo = Cli::try_parse_from(["splitscope", "demo", "--istio", "1.26.0"]).unwrap();
+        let Some(Command::Demo(d)) = demo.command else {
+            panic!()
+        };
+        assert_eq!(d.interval, Duration::from_millis(500));
+        assert!(Cli::try_parse_from(["splitscope", "--bogus"]).is_err());
+        assert!(Cli::try_parse_from(["splitscope", "patch", "frobnicate"]).is_err());
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! weights of its Gateway API `TCPRoute`.
 
 pub mod cli;
+pub mod cluster;
+pub mod istio;
 pub mod patch;
 pub mod route;
 pub mod sample;
 pub mod sandbox;
 pub mod split;
+pub mod tui;

@@ -1,8 +1,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use splitscope::cli::{Cli, Command, DemoArgs};
+use splitscope::cli::{Cli, Command, DemoArgs, PatchAction, PatchArgs, ScreenArgs, WatchArgs};
+use splitscope::cluster::Cluster;
+use splitscope::sample::LineParser;
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
+use splitscope::tui::app::{App, Settings};
+use splitscope::tui::runtime::{Runtime, RuntimeOptions};
+use splitscope::tui::theme::Theme;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,11 +23,21 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo(args) => demo(args).await,
+            None => watch(cli.watch).await,
+            Some(Command::Watch(args)) => watch(args).await,
+            Some(Command::Demo(args)) => demo(args).await,
+            Some(Command::Patch(args)) => patch(args).await,
         }
     });
+    // Remote streams may still be closing; do not wait for them.
+    runtime.shutdown_background();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(message) => {
+            if !message.is_empty() {
+                println!("{message}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("splitscope: {e:#}");
             ExitCode::FAILURE
@@ -30,17 +45,60 @@ fn main() -> ExitCode {
     }
 }
 
-async fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    if !args.serve {
-        anyhow::bail!(
-            "the watch screen is not part of this build yet: run `splitscope demo --serve --write-kubeconfig FILE` to serve the sandbox"
-        );
-    }
+async fn watch(args: WatchArgs) -> anyhow::Result<String> {
+    let c = &args.cluster;
+    let cluster = Cluster::connect(
+        c.kubeconfig.as_deref(),
+        c.context.as_deref(),
+        c.namespace.as_deref(),
+    )
+    .await?;
+    screen(cluster, &args.screen, args.interval).await
+}
+
+/// The watch screen on a connected cluster: the same path for a real one and the sandbox.
+async fn screen(
+    cluster: Cluster,
+    args: &ScreenArgs,
+    interval: std::time::Duration,
+) -> anyhow::Result<String> {
+    let parser = LineParser::new(args.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (theme, warning) = Theme::load(args.theme.as_deref(), no_color);
+    let target = match &args.target {
+        Some((h, p)) => format!("{h}:{p}"),
+        None => "the route's parent".into(),
+    };
+    let settings = Settings {
+        context: cluster.context.clone(),
+        namespace: cluster.namespace.clone(),
+        read_only: args.read_only,
+        window: args.window,
+        manual_labels: args.labels.clone(),
+        target,
+    };
+    let mut app = App::new(settings, parser, jiff::Timestamp::now());
+    app.notice = warning;
+    let runtime = Runtime::start(
+        cluster,
+        RuntimeOptions {
+            route: args.route.clone(),
+            client: args.client.clone(),
+            target: args.target.clone(),
+            interval,
+            deadline: args.deadline,
+            poll: std::time::Duration::from_secs(2),
+        },
+    );
+    Ok(splitscope::tui::run(app, runtime, theme).await?)
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     let options = SandboxOptions {
-        istio: args.istio.clone(),
-        weights: args.weights,
-        propagation_delay: args.propagation_delay,
-        port: args.port,
+        istio: args.sandbox.istio.clone(),
+        weights: args.sandbox.weights,
+        propagation_delay: args.sandbox.propagation_delay,
+        port: args.sandbox.port,
     };
     let sandbox = Sandbox::start(options).await?;
     if let Some(path) = &args.write_kubeconfig {
@@ -48,10 +106,26 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             anyhow::anyhow!("cannot write the kubeconfig to {}: {e}", path.display())
         })?;
     }
-    let (w1, w2) = args.weights;
+    if args.serve {
+        return serve(&sandbox, &args).await;
+    }
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig())?;
+    let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
+    let message = screen(cluster, &args.screen, args.interval).await?;
+    // The sandbox ends with us, and its EnvoyFilters with it.
+    Ok(message
+        .lines()
+        .next()
+        .filter(|l| l.starts_with("No splitscope"))
+        .map(|_| "The sandbox has stopped.".to_string())
+        .unwrap_or_else(|| "The sandbox has stopped, and its patch with it.".to_string()))
+}
+
+async fn serve(sandbox: &Sandbox, args: &DemoArgs) -> anyhow::Result<String> {
+    let (w1, w2) = args.sandbox.weights;
     println!(
         "splitscope sandbox: Istio {} ambient mesh, TCPRoute {ROUTE} weights tcp-echo-v1={w1} tcp-echo-v2={w2}",
-        args.istio
+        args.sandbox.istio
     );
     println!("API server: {} (namespace {NAMESPACE})", sandbox.url());
     match &args.write_kubeconfig {
@@ -74,11 +148,78 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "  kubectl exec deploy/curl -- sh -c \"while true; do date | nc tcp-echo 9000; sleep 2; done\""
     );
+    println!("  splitscope watch");
     println!();
     println!("Ctrl-C or SIGTERM stops the sandbox.");
     wait_for_stop().await;
-    println!("splitscope sandbox stopped.");
-    Ok(())
+    Ok("splitscope sandbox stopped.".into())
+}
+
+async fn patch(args: PatchArgs) -> anyhow::Result<String> {
+    if let Some(file) = &args.file {
+        if args.action != PatchAction::Print {
+            anyhow::bail!(
+                "--file only works with `patch print`; apply and remove read the route from the cluster"
+            );
+        }
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let obj: serde_json::Value = serde_saphyr::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a YAML manifest: {e}", file.display()))?;
+        let route = splitscope::route::Route::from_object(&obj)?;
+        let port = args
+            .port
+            .or(route.parent_port)
+            .ok_or_else(|| anyhow::anyhow!("the route names no parent port; pass --port"))?;
+        let waypoint = args.waypoint.clone().unwrap_or_else(|| "waypoint".into());
+        return Ok(serde_saphyr::to_string(&splitscope::patch::envoy_filter(
+            &route, &waypoint, port,
+        ))?);
+    }
+    let c = &args.cluster;
+    let cluster = Cluster::connect(
+        c.kubeconfig.as_deref(),
+        c.context.as_deref(),
+        c.namespace.as_deref(),
+    )
+    .await?;
+    let route = cluster.find_route(args.route.as_deref()).await?;
+    let name = splitscope::patch::name_for(&route);
+    match args.action {
+        PatchAction::Remove => Ok(if cluster.remove_patch(&route).await? {
+            format!(
+                "envoyfilter {name} deleted from namespace {}",
+                cluster.namespace
+            )
+        } else {
+            format!("envoyfilter {name} was not there; nothing to remove")
+        }),
+        PatchAction::Print | PatchAction::Apply => {
+            let waypoint = match &args.waypoint {
+                Some(w) => w.clone(),
+                None => cluster.waypoint().await?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no waypoint serves namespace {}; pass --waypoint NAME",
+                        cluster.namespace
+                    )
+                })?,
+            };
+            let port = args
+                .port
+                .or(route.parent_port)
+                .ok_or_else(|| anyhow::anyhow!("the route names no parent port; pass --port"))?;
+            if args.action == PatchAction::Print {
+                return Ok(serde_saphyr::to_string(&splitscope::patch::envoy_filter(
+                    &route, &waypoint, port,
+                ))?);
+            }
+            cluster.apply_patch(&route, &waypoint, port).await?;
+            Ok(format!(
+                "envoyfilter {name} applied in namespace {} (field manager splitscope)",
+                cluster.namespace
+            ))
+        }
+    }
 }
 
 async fn wait_for_stop() {

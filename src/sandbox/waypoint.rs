@@ -14,8 +14,7 @@ pub const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
 pub const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 pub const WAYPOINT_LISTENER: &str = "main_internal";
-/// The Istio release that programs TCPRoutes with a Service parent into waypoints.
-pub const FIXED_IN: (u32, u32) = (1, 26);
+use crate::istio::{FIXED_IN, parse_version};
 
 /// A Service port as Envoy names its cluster and filter chain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,13 +62,6 @@ pub struct Programming {
     /// Service ports served by a waypoint.
     served: HashMap<ServicePort, String>,
     weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
-}
-
-pub fn parse_version(tag: &str) -> Option<(u32, u32)> {
-    let mut parts = tag.trim_start_matches('v').split(['.', '-']);
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {

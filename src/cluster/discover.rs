@@ -1,0 +1,309 @@
+//! Reading what the screen shows from the cluster: the route, the prefix each backend
+//! answers with, the waypoint, the Istio version, the client pod.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Service};
+use kube::api::{Api, DynamicObject, ListParams};
+use serde_json::Value;
+
+use super::{Cluster, ClusterError};
+use crate::route::Route;
+
+pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
+/// Which pod runs the probe: `deploy/NAME` (a Running pod of it) or `pod/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientSpec {
+    Deployment(String),
+    Pod(String),
+}
+
+impl std::str::FromStr for ClientSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once('/') {
+            Some(("deploy" | "deployment" | "deployments", name)) if !name.is_empty() => {
+                Ok(ClientSpec::Deployment(name.into()))
+            }
+            Some(("pod" | "pods" | "po", name)) if !name.is_empty() => {
+                Ok(ClientSpec::Pod(name.into()))
+            }
+            None if !s.is_empty() => Ok(ClientSpec::Pod(s.into())),
+            _ => Err(format!(
+                "{s:?}: write the client as deploy/NAME or pod/NAME"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ClientSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientSpec::Deployment(n) => write!(f, "deploy/{n}"),
+            ClientSpec::Pod(n) => write!(f, "pod/{n}"),
+        }
+    }
+}
+
+fn to_value(obj: &DynamicObject) -> Value {
+    serde_json::to_value(obj).unwrap_or(Value::Null)
+}
+
+impl Cluster {
+    /// TCPRoutes in the namespace, read as v1alpha2 (what Istio 1.24 uses), or v1 where
+    /// only that is served.
+    pub async fn routes(&self) -> Result<Vec<DynamicObject>, ClusterError> {
+        let mut last = None;
+        for version in ["v1alpha2", "v1"] {
+            match self
+                .dynamic(GATEWAY_GROUP, version, "TCPRoute")
+                .list(&ListParams::default())
+                .await
+            {
+                Ok(list) => return Ok(list.items),
+                Err(kube::Error::Api(s)) if s.code == 404 => last = Some(s.message.clone()),
+                Err(e) => return Err(self.err(e, "list", "tcproutes")),
+            }
+        }
+        Err(ClusterError::Route(format!(
+            "this cluster serves no TCPRoute API ({}); install the Gateway API experimental CRDs",
+            last.unwrap_or_default()
+        )))
+    }
+
+    /// The route to watch: the named one, or the one TCPRoute whose parent is a Service.
+    pub async fn find_route(&self, name: Option<&str>) -> Result<Route, ClusterError> {
+        let routes = self.routes().await?;
+        let ns = &self.namespace;
+        if let Some(name) = name {
+            let obj = routes
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(name))
+                .ok_or_else(|| {
+                    let known: Vec<&str> = routes
+                        .iter()
+                        .filter_map(|r| r.metadata.name.as_deref())
+                        .collect();
+                    ClusterError::Route(format!(
+                        "no TCPRoute {name:?} in namespace {ns}{}",
+                        if known.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; it has: {}", known.join(", "))
+                        }
+                    ))
+                })?;
+            return Route::from_object(&to_value(obj))
+                .map_err(|e| ClusterError::Route(e.to_string()));
+        }
+        let candidates: Vec<(String, Result<Route, String>)> = routes
+            .iter()
+            .map(|r| {
+                (
+                    r.metadata.name.clone().unwrap_or_default(),
+                    Route::from_object(&to_value(r)).map_err(|e| e.to_string()),
+                )
+            })
+            .collect();
+        let with_service_parent: Vec<&(String, Result<Route, String>)> = candidates
+            .iter()
+            .filter(|(_, r)| !matches!(r, Err(e) if e.contains("no parentRef of kind Service")))
+            .collect();
+        match with_service_parent.as_slice() {
+            [] => Err(ClusterError::Route(if candidates.is_empty() {
+                format!(
+                    "no TCPRoute in namespace {ns}; create one whose parentRef is a Service, or pass --namespace"
+                )
+            } else {
+                let names: Vec<&str> = candidates.iter().map(|(n, _)| n.as_str()).collect();
+                format!(
+                    "no TCPRoute in namespace {ns} has a Service parent (found: {})",
+                    names.join(", ")
+                )
+            })),
+            [(_, route)] => route.clone().map_err(ClusterError::Route),
+            many => {
+                let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+                Err(ClusterError::Route(format!(
+                    "several TCPRoutes in namespace {ns} have a Service parent: {}; choose one with --route",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The prefix each backend's pods answer with, from the last container arg of the
+    /// pods its Service selects (the tcp-echo sample's convention). Returns the map
+    /// and, for backends without one, why.
+    pub async fn discover_labels(
+        &self,
+        route: &Route,
+    ) -> Result<(BTreeMap<String, usize>, Vec<String>), ClusterError> {
+        let mut labels = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (index, backend) in route.backends.iter().enumerate() {
+            let services: Api<Service> = Api::namespaced(self.client.clone(), &backend.namespace);
+            let svc = match services.get(&backend.name).await {
+                Ok(s) => s,
+                Err(kube::Error::Api(s)) if s.code == 404 => {
+                    problems.push(format!("backend {}: Service not found", backend.name));
+                    continue;
+                }
+                Err(e) => return Err(self.err(e, "get", "services")),
+            };
+            let selector = svc
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.clone())
+                .unwrap_or_default();
+            if selector.is_empty() {
+                problems.push(format!(
+                    "backend {}: its Service has no selector; map it with --label PREFIX={}",
+                    backend.name, backend.name
+                ));
+                continue;
+            }
+            let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let pods = kube::Api::<k8s_openapi::api::core::v1::Pod>::namespaced(
+                self.client.clone(),
+                &backend.namespace,
+            )
+            .list(&ListParams::default().labels(&query.join(",")))
+            .await
+            .map_err(|e| self.err(e, "list", "pods"))?;
+            let prefixes: Vec<String> = pods
+                .items
+                .iter()
+                .filter_map(|p| {
+                    p.spec
+                        .as_ref()?
+                        .containers
+                        .iter()
+                        .find_map(|c| c.args.as_ref()?.last().cloned())
+                })
+                .collect();
+            match prefixes.first() {
+                Some(prefix) => {
+                    labels.insert(prefix.clone(), index);
+                }
+                None => problems.push(format!(
+                    "backend {}: no pod with container args to read its prefix from; map it with --label PREFIX={}",
+                    backend.name, backend.name
+                )),
+            }
+        }
+        Ok((labels, problems))
+    }
+
+    /// The waypoint serving the namespace: its `istio.io/use-waypoint` label, else the
+    /// one Gateway of class `istio-waypoint`.
+    pub async fn waypoint(&self) -> Result<Option<String>, ClusterError> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        if let Ok(ns) = namespaces.get(&self.namespace).await
+            && let Some(w) = ns
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("istio.io/use-waypoint"))
+        {
+            return Ok(Some(w.clone()));
+        }
+        let gateways = match self
+            .dynamic(GATEWAY_GROUP, "v1", "Gateway")
+            .list(&ListParams::default())
+            .await
+        {
+            Ok(g) => g,
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
+            Err(e) => return Err(self.err(e, "list", "gateways")),
+        };
+        Ok(gateways
+            .items
+            .iter()
+            .find(|g| {
+                g.data
+                    .pointer("/spec/gatewayClassName")
+                    .and_then(Value::as_str)
+                    == Some("istio-waypoint")
+            })
+            .and_then(|g| g.metadata.name.clone()))
+    }
+
+    /// The tag of the istiod image in istio-system, when we may read it.
+    pub async fn istio_version(&self) -> Option<String> {
+        let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), "istio-system");
+        let istiod = deployments.get("istiod").await.ok()?;
+        let image = istiod
+            .spec
+            .template
+            .spec?
+            .containers
+            .first()?
+            .image
+            .clone()?;
+        image.rsplit_once(':').map(|(_, tag)| tag.to_string())
+    }
+
+    /// The name of a Running pod for the client spec.
+    pub async fn client_pod(&self, spec: &ClientSpec) -> Result<String, ClusterError> {
+        match spec {
+            ClientSpec::Pod(name) => {
+                let pod = self
+                    .pods()
+                    .get(name)
+                    .await
+                    .map_err(|e| self.err(e, "get", "pods"))?;
+                let phase = pod.status.and_then(|s| s.phase).unwrap_or_default();
+                if phase != "Running" {
+                    return Err(ClusterError::Api(format!(
+                        "client pod {name} is {phase}, not Running"
+                    )));
+                }
+                Ok(name.clone())
+            }
+            ClientSpec::Deployment(name) => {
+                let deployments: Api<Deployment> =
+                    Api::namespaced(self.client.clone(), &self.namespace);
+                let deploy = deployments.get(name).await.map_err(|e| match self.err(e, "get", "deployments") {
+                    ClusterError::NotFound(_) => ClusterError::NotFound(format!(
+                        "no Deployment {name} in namespace {}; pass --client deploy/NAME or pod/NAME",
+                        self.namespace
+                    )),
+                    other => other,
+                })?;
+                let selector = deploy.spec.selector.match_labels.unwrap_or_default();
+                let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let pods = self
+                    .pods()
+                    .list(&ListParams::default().labels(&query.join(",")))
+                    .await
+                    .map_err(|e| self.err(e, "list", "pods"))?;
+                pods.items
+                    .iter()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none())
+                    .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+                    .and_then(|p| p.metadata.name.clone())
+                    .ok_or_else(|| ClusterError::Api(format!("deploy/{name} has no Running pod")))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientSpec;
+
+    #[test]
+    fn client_specs() {
+        assert_eq!(
+            "deploy/curl".parse(),
+            Ok(ClientSpec::Deployment("curl".into()))
+        );
+        assert_eq!("pod/curl-1".parse(), Ok(ClientSpec::Pod("curl-1".into())));
+        assert_eq!("curl-1".parse(), Ok(ClientSpec::Pod("curl-1".into())));
+        assert!("svc/curl".parse::<ClientSpec>().is_err());
+        assert!("deploy/".parse::<ClientSpec>().is_err());
+    }
+}

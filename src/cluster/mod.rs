@@ -1,0 +1,149 @@
+//! The cluster as splitscope uses it, through the kube client: a real one from the
+//! kubeconfig, or the sandbox's over its socket. Same code either way.
+
+pub mod discover;
+pub mod patch;
+pub mod probe;
+
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot load the kubeconfig: {0}")]
+    Kubeconfig(String),
+    #[error(
+        "forbidden: cannot {verb} {resource} in namespace {namespace}; ask for RBAC that allows it{hint}"
+    )]
+    Forbidden {
+        verb: String,
+        resource: String,
+        namespace: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Route(String),
+    #[error("the API server is unreachable ({0}); retrying")]
+    Unreachable(String),
+    #[error("{0}")]
+    Api(String),
+}
+
+impl ClusterError {
+    /// Reads a kube error for an action (`verb` on `resource`), so a 403 names both.
+    pub fn from_kube(e: kube::Error, verb: &str, resource: &str, namespace: &str) -> ClusterError {
+        match e {
+            kube::Error::Api(status) if status.code == 403 => ClusterError::Forbidden {
+                verb: verb.into(),
+                resource: resource.into(),
+                namespace: namespace.into(),
+                hint: if resource == "envoyfilters" {
+                    " (or run with --read-only)".into()
+                } else {
+                    String::new()
+                },
+            },
+            kube::Error::Api(status) if status.code == 404 => {
+                ClusterError::NotFound(status.message.clone())
+            }
+            kube::Error::Api(status) => ClusterError::Api(format!(
+                "{verb} {resource}: {} ({})",
+                status.message, status.code
+            )),
+            kube::Error::HyperError(e) => ClusterError::Unreachable(e.to_string()),
+            kube::Error::Service(e) => ClusterError::Unreachable(e.to_string()),
+            other => ClusterError::Api(format!("{verb} {resource}: {other}")),
+        }
+    }
+}
+
+/// A connection to one namespace of one cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    pub namespace: String,
+    /// The kubeconfig context's name, for the header.
+    pub context: String,
+}
+
+impl Cluster {
+    /// kubectl's rules: `--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`; the
+    /// current context unless `--context`; its namespace unless `--namespace`.
+    pub async fn connect(
+        kubeconfig: Option<&Path>,
+        context: Option<&str>,
+        namespace: Option<&str>,
+    ) -> Result<Cluster, ClusterError> {
+        let loaded = match kubeconfig {
+            Some(path) => Kubeconfig::read_from(path)
+                .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", path.display()))),
+            None => Kubeconfig::read().map_err(|e| {
+                ClusterError::Kubeconfig(format!("{e} (set --kubeconfig or KUBECONFIG)"))
+            }),
+        }?;
+        Self::from_kubeconfig(loaded, context, namespace).await
+    }
+
+    pub async fn from_kubeconfig(
+        kubeconfig: Kubeconfig,
+        context: Option<&str>,
+        namespace: Option<&str>,
+    ) -> Result<Cluster, ClusterError> {
+        let context_name = context
+            .map(String::from)
+            .or_else(|| kubeconfig.current_context.clone())
+            .ok_or_else(|| ClusterError::Kubeconfig("no current context; pass --context".into()))?;
+        if !kubeconfig.contexts.iter().any(|c| c.name == context_name) {
+            let known: Vec<&str> = kubeconfig
+                .contexts
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(ClusterError::Kubeconfig(format!(
+                "no context named {context_name:?}; the kubeconfig has: {}",
+                known.join(", ")
+            )));
+        }
+        let options = KubeConfigOptions {
+            context: Some(context_name.clone()),
+            cluster: None,
+            user: None,
+        };
+        let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| ClusterError::Kubeconfig(e.to_string()))?;
+        let namespace = namespace
+            .map(String::from)
+            .unwrap_or_else(|| config.default_namespace.clone());
+        let client =
+            Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(e.to_string()))?;
+        Ok(Cluster {
+            client,
+            namespace,
+            context: context_name,
+        })
+    }
+
+    pub fn dynamic(&self, group: &str, version: &str, kind: &str) -> Api<DynamicObject> {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        Api::namespaced_with(
+            self.client.clone(),
+            &self.namespace,
+            &ApiResource::from_gvk(&gvk),
+        )
+    }
+
+    pub fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    pub fn err(&self, e: kube::Error, verb: &str, resource: &str) -> ClusterError {
+        ClusterError::from_kube(e, verb, resource, &self.namespace)
+    }
+}

@@ -1,0 +1,91 @@
+//! The watch screen: terminal, event loop, state and panels.
+
+pub mod app;
+pub mod runtime;
+pub mod terminal;
+pub mod theme;
+pub mod view;
+
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+use jiff::Timestamp;
+
+use app::{App, Key, Msg};
+use runtime::Runtime;
+use theme::Theme;
+
+fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    Some(match event.code {
+        KeyCode::Char('c') if event.modifiers.contains(KeyModifiers::CONTROL) => Key::CtrlC,
+        KeyCode::Char(' ') => Key::Space,
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Esc => Key::Esc,
+        _ => Key::Other,
+    })
+}
+
+/// Runs the screen until the user quits. Returns the message to print afterwards.
+pub async fn run(mut app: App, mut runtime: Runtime, theme: Theme) -> std::io::Result<String> {
+    let mut guard = terminal::Guard::new()?;
+    let tx = runtime.sender();
+    let input_tx = tx.clone();
+    let input = tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(Ok(event)) = events.next().await {
+            let msg = match event {
+                Event::Key(k) => match key(k) {
+                    Some(k) => Msg::Key(k),
+                    None => continue,
+                },
+                // A resize only needs a redraw; a tick carries it.
+                Event::Resize(_, _) => Msg::Tick(Timestamp::now()),
+                _ => continue,
+            };
+            if input_tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    // The header's clocks count seconds: one tick a second is enough.
+    let ticker = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            if tx.send(Msg::Tick(Timestamp::now())).is_err() {
+                break;
+            }
+        }
+    });
+    let result = async {
+        guard.terminal.draw(|f| view::render(f, &app, &theme))?;
+        while let Some(msg) = runtime.next().await {
+            if !runtime.handle(&mut app, msg) {
+                break;
+            }
+            // Take what else is waiting before drawing once.
+            let mut quit = false;
+            for _ in 0..256 {
+                let Some(msg) = runtime.try_next() else { break };
+                if !runtime.handle(&mut app, msg) {
+                    quit = true;
+                    break;
+                }
+            }
+            if quit {
+                break;
+            }
+            guard.terminal.draw(|f| view::render(f, &app, &theme))?;
+        }
+        Ok::<(), std::io::Error>(())
+    }
+    .await;
+    input.abort();
+    ticker.abort();
+    drop(guard);
+    result.map(|()| app.exit_message())
+}

@@ -1,0 +1,60 @@
+//! The terminal: raw mode and the alternate screen for as long as the guard lives, and
+//! restored on every way out, panics included.
+
+use std::io::{self, IsTerminal, Stdout};
+
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+pub struct Guard {
+    pub terminal: Term,
+}
+
+/// Puts the terminal back: leaves the alternate screen, shows the cursor, cooked mode.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+impl Guard {
+    pub fn new() -> io::Result<Guard> {
+        if !io::stdout().is_terminal() {
+            return Err(io::Error::other(
+                "the watch screen needs a terminal on stdout; run it in a terminal (not piped or redirected)",
+            ));
+        }
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            hook(info);
+        }));
+        enable_raw_mode()?;
+        if let Err(e) = execute!(io::stdout(), EnterAlternateScreen) {
+            restore();
+            return Err(e);
+        }
+        match Terminal::new(CrosstermBackend::new(io::stdout())) {
+            Ok(mut terminal) => {
+                let _ = terminal.hide_cursor();
+                let _ = terminal.clear();
+                Ok(Guard { terminal })
+            }
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}

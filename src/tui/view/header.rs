@@ -1,0 +1,86 @@
+//! Header: where we look (context, namespace, route and its weights), the waypoint, the
+//! Istio version and whether it needs the patch, and the patch's state.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::duration;
+use crate::tui::app::{App, PatchState};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let dim = theme.dim();
+    let label = |s: &'static str| Span::styled(s, dim);
+    let mut first = vec![
+        label("context "),
+        Span::raw(app.settings.context.clone()),
+        label("  namespace "),
+        Span::raw(app.settings.namespace.clone()),
+        label("  route "),
+    ];
+    match (&app.route, &app.route_error) {
+        (Some(route), _) => {
+            first.push(Span::styled(route.name.clone(), theme.strong(theme.text)));
+            first.push(label(" → "));
+            for (i, b) in route.backends.iter().enumerate() {
+                if i > 0 {
+                    first.push(Span::raw(" "));
+                }
+                first.push(Span::styled(
+                    format!("{}={}", b.name, b.weight),
+                    theme.fg(theme.backend(i)),
+                ));
+            }
+        }
+        (None, Some(err)) => first.push(Span::styled(err.clone(), theme.strong(theme.error))),
+        (None, None) => first.push(Span::styled("looking…", dim)),
+    }
+
+    let mut second = vec![label("waypoint ")];
+    match &app.info.waypoint {
+        Some(w) => second.push(Span::raw(w.clone())),
+        None => second.push(Span::styled("none", theme.fg(theme.error))),
+    }
+    second.push(label("  Istio "));
+    match (&app.info.istio, app.needs_patch()) {
+        (Some(v), Some(true)) => {
+            second.push(Span::raw(v.clone()));
+            second.push(Span::styled(
+                " (below 1.26: needs the patch)",
+                theme.fg(theme.undecided),
+            ));
+        }
+        (Some(v), Some(false)) => {
+            second.push(Span::raw(v.clone()));
+            second.push(Span::styled(" (1.26+: routes work unpatched)", dim));
+        }
+        (Some(v), None) => second.push(Span::raw(v.clone())),
+        (None, _) => second.push(Span::styled("unknown", dim)),
+    }
+    second.push(label("  patch "));
+    let since = |t: &jiff::Timestamp| {
+        duration((app.now.as_millisecond() - t.as_millisecond()) as f64 / 1000.0)
+    };
+    let (text, style) = match &app.patch {
+        PatchState::Unknown => ("…".to_string(), dim),
+        PatchState::Off => ("off".to_string(), theme.strong(theme.text)),
+        PatchState::Applying(_) => ("applying…".to_string(), theme.strong(theme.undecided)),
+        PatchState::On(t) => (format!("on for {}", since(t)), theme.strong(theme.honoured)),
+        PatchState::Removing(_) => ("removing…".to_string(), theme.strong(theme.undecided)),
+        PatchState::Failed(why) => (format!("failed: {why}"), theme.strong(theme.error)),
+    };
+    second.push(Span::styled(text, style));
+    if app.settings.read_only {
+        second.push(Span::styled("  read-only", dim));
+    }
+    let block = Block::default()
+        .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
+        .title(Span::styled(" splitscope ", theme.strong(theme.accent)))
+        .border_style(dim);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]).block(block),
+        area,
+    );
+}

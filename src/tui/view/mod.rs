@@ -1,0 +1,81 @@
+//! The watch screen. One panel per file; this one lays them out.
+//!
+//! ```text
+//! ┌ splitscope ─ context · namespace · route and weights ─────────────────┐  header
+//! │ waypoint · Istio version (needs the patch?) · patch state              │
+//! ├ share over time ───────────────────────┬ split ───────────────────────┤
+//! │ observed window share per backend       │ window bars   [interval] │w  │
+//! │ ─ ─ configured weight                   │ whole-run bars               │
+//! │ ┆ patch toggles, gaps                   │   V E R D I C T              │
+//! ├ replies ────────────────────────────────┴──────────────────────────────┤
+//! │ 12:00:01 one Sun Nov 29 12:00:01 UTC 2026                              │  log
+//! └────────────────────────────────────────────────────────────────────────┘
+//!  p patch · space freeze · r reset · +/- window · ? help · q quit  status   footer
+//! ```
+
+pub mod chart;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod log;
+pub mod split;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::App;
+use super::theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// Draws the whole screen from the app's state.
+pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = vec![
+            Line::styled("splitscope", theme.strong(theme.accent)),
+            Line::raw(format!(
+                "needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}. Enlarge it, or press q to quit.",
+                area.width, area.height
+            )),
+        ];
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [header_area, middle, log_area, footer_area] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(10),
+        Constraint::Percentage(30),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let split_width = if area.width >= 100 { 42 } else { 36 };
+    let [chart_area, split_area] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(split_width)]).areas(middle);
+    header::render(frame, header_area, app, theme);
+    chart::render(frame, chart_area, app, theme);
+    split::render(frame, split_area, app, theme);
+    log::render(frame, log_area, app, theme);
+    footer::render(frame, footer_area, app, theme);
+    if app.show_help {
+        help::render(frame, area, app, theme);
+    }
+}
+
+/// `12.3%`, or `–` with no data.
+pub fn percent(p: f64) -> String {
+    format!("{:.0}%", p * 100.0)
+}
+
+/// `1h02m`, `3m05s`, `12s`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
