@@ -62,6 +62,8 @@ pub enum Msg {
     /// Whether our EnvoyFilter exists, as last read, and since when.
     PatchObserved(Option<Timestamp>),
     Patch(PatchOutcome, Timestamp),
+    /// Where the probe connects, once known.
+    Target(String),
     /// An error from a background read, shown until the next one clears it.
     Problem(Option<String>),
 }
@@ -294,6 +296,10 @@ impl App {
                         self.patch = PatchState::Failed(why);
                     }
                 }
+                vec![]
+            }
+            Msg::Target(target) => {
+                self.settings.target = target;
                 vec![]
             }
             Msg::Problem(problem) => {

@@ -184,6 +184,7 @@ async fn run_probe(
     target: (String, u16),
     tx: mpsc::UnboundedSender<Msg>,
 ) {
+    let _ = tx.send(Msg::Target(format!("{}:{}", target.0, target.1)));
     let cfg = ProbeConfig {
         client: options.client.clone(),
         host: target.0,

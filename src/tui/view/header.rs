@@ -14,24 +14,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let dim = theme.dim();
     let label = |s: &'static str| Span::styled(s, dim);
     let mut first = vec![
-        label("context "),
         Span::raw(app.settings.context.clone()),
-        label("  namespace "),
+        label(" · "),
         Span::raw(app.settings.namespace.clone()),
-        label("  route "),
+        label(" · route "),
     ];
     match (&app.route, &app.route_error) {
         (Some(route), _) => {
             first.push(Span::styled(route.name.clone(), theme.strong(theme.text)));
-            first.push(label(" → "));
+            first.push(Span::raw(" "));
             for (i, b) in route.backends.iter().enumerate() {
                 if i > 0 {
-                    first.push(Span::raw(" "));
+                    first.push(label("/"));
                 }
-                first.push(Span::styled(
-                    format!("{}={}", b.name, b.weight),
-                    theme.fg(theme.backend(i)),
-                ));
+                first.push(Span::styled(b.weight.to_string(), theme.strong(theme.backend(i))));
             }
         }
         (None, Some(err)) => first.push(Span::styled(err.clone(), theme.strong(theme.error))),
@@ -43,23 +39,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(w) => second.push(Span::raw(w.clone())),
         None => second.push(Span::styled("none", theme.fg(theme.error))),
     }
-    second.push(label("  Istio "));
+    second.push(label(" · Istio "));
     match (&app.info.istio, app.needs_patch()) {
         (Some(v), Some(true)) => {
             second.push(Span::raw(v.clone()));
             second.push(Span::styled(
-                " (below 1.26: needs the patch)",
+                " (needs the patch)",
                 theme.fg(theme.undecided),
             ));
         }
         (Some(v), Some(false)) => {
             second.push(Span::raw(v.clone()));
-            second.push(Span::styled(" (1.26+: routes work unpatched)", dim));
+            second.push(Span::styled(" (routes work unpatched)", dim));
         }
         (Some(v), None) => second.push(Span::raw(v.clone())),
         (None, _) => second.push(Span::styled("unknown", dim)),
     }
-    second.push(label("  patch "));
+    second.push(label(" · patch "));
     let since = |t: &jiff::Timestamp| {
         duration((app.now.as_millisecond() - t.as_millisecond()) as f64 / 1000.0)
     };
@@ -73,7 +69,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     second.push(Span::styled(text, style));
     if app.settings.read_only {
-        second.push(Span::styled("  read-only", dim));
+        second.push(Span::styled(" · read-only", dim));
     }
     let block = Block::default()
         .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::split::{MIN_DECIDE, Z95, Z99};
+use crate::split::MIN_DECIDE;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -33,9 +33,9 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
         Line::styled("Reading the split", theme.strong(theme.text)),
         Line::raw(format!(
             "Bars show each backend's share of replies with its 95 % Wilson interval (▒) and the configured weight (│). \
-             IGNORED: a weight lies outside its {:.0} % interval, or a weight-0 backend answered. HONOURED: every weight \
-             lies inside its 95 % interval. In between, the last verdict stands; under {MIN_DECIDE} samples, UNDECIDED.",
-            if Z99 > Z95 { 99.0 } else { 95.0 }
+             IGNORED: a weight lies outside its 99 % interval, or a weight-0 backend answered. HONOURED: every weight \
+             lies inside its 95 % interval. In between, the last verdict stands; under {MIN_DECIDE} samples, UNDECIDED. \
+             The verdict reads the sliding window; the whole run is shown beside it."
         )),
         Line::raw(""),
         Line::styled(

@@ -1,0 +1,202 @@
+//! The pure `App::update`: messages in, state and effects out; no cluster, no clock.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use splitscope::cluster::probe::ProbeEvent;
+use splitscope::route::{Backend, Route};
+use splitscope::sample::LineParser;
+use splitscope::split::Verdict;
+use splitscope::tui::app::{App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState, Settings};
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_second(1_733_536_000 + s).unwrap()
+}
+
+fn route(w1: u32, w2: u32) -> Route {
+    let b = |name: &str, weight| Backend { name: name.into(), namespace: "ns".into(), port: 9000, weight };
+    Route { name: "tcp-echo-ew".into(), namespace: "ns".into(), parent: "tcp-echo".into(), parent_port: Some(9000), backends: vec![b("tcp-echo-v1", w1), b("tcp-echo-v2", w2)] }
+}
+
+fn settings() -> Settings {
+    Settings { context: "ctx".into(), namespace: "ns".into(), read_only: false, window: 20, manual_labels: vec![], target: "tcp-echo:9000".into() }
+}
+
+/// An app that knows the route, the waypoint and the labels `one` and `two`.
+fn ready() -> App {
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    app.update(Msg::Info(ClusterInfo { waypoint: Some("waypoint".into()), istio: Some("1.24.0".into()) }));
+    let effects = app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    assert_eq!(effects, vec![Effect::DiscoverLabels(route(90, 10))]);
+    app.update(Msg::Labels(BTreeMap::from([("one".into(), 0), ("two".into(), 1)]), vec![]));
+    app
+}
+
+fn reply(app: &mut App, label: &str, at: i64) {
+    app.update(Msg::Probe(ProbeEvent::Stdout(format!("{label} Sat Dec  7 01:47:37 UTC 2024")), t(at)));
+}
+
+#[test]
+fn replies_are_counted_per_backend_and_logged() {
+    let mut app = ready();
+    for i in 0..10 {
+        reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
+    }
+    let shares = app.split.total_shares();
+    assert_eq!((shares[0].count, shares[1].count), (5, 5));
+    assert_eq!(app.split.verdict(), Verdict::Ignored);
+    assert_eq!(app.log.back().unwrap().kind, LineKind::Backend(1));
+    assert_eq!(app.needs_patch(), Some(true));
+}
+
+#[test]
+fn unmapped_unparsable_and_errors_are_counted_not_fatal() {
+    let mut app = ready();
+    reply(&mut app, "three", 1);
+    app.update(Msg::Probe(ProbeEvent::Stdout("garbage \x1b[31mline".into()), t(2)));
+    app.update(Msg::Probe(ProbeEvent::Stderr("nc: bad address 'tcp-echo'".into()), t(3)));
+    app.update(Msg::Probe(ProbeEvent::Stdout("".into()), t(4)));
+    assert_eq!(app.split.unmapped(), (1, 1));
+    assert_eq!(app.unparsable, 1);
+    assert_eq!(app.errors, 1);
+    let kinds: Vec<LineKind> = app.log.iter().map(|l| l.kind).collect();
+    assert_eq!(kinds, vec![LineKind::Unmapped, LineKind::Unparsable, LineKind::Error]);
+    assert!(!app.log[1].text.contains('\x1b'), "escapes never reach the screen");
+}
+
+#[test]
+fn manual_labels_win_over_discovered_ones() {
+    let mut s = settings();
+    s.manual_labels = vec![("one".into(), "tcp-echo-v2".into())];
+    let mut app = App::new(s, LineParser::default(), t(0));
+    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    app.update(Msg::Labels(BTreeMap::from([("one".into(), 0)]), vec![]));
+    reply(&mut app, "one", 1);
+    assert_eq!(app.split.total_shares()[1].count, 1);
+}
+
+#[test]
+fn the_patch_key_applies_and_removes_and_marks_the_chart() {
+    let mut app = ready();
+    app.update(Msg::PatchObserved(None));
+    assert_eq!(app.patch, PatchState::Off);
+    let effects = app.update(Msg::Key(Key::Char('p')));
+    assert_eq!(effects, vec![Effect::ApplyPatch(route(90, 10))]);
+    assert!(matches!(app.patch, PatchState::Applying(_)));
+    // A second press while it is under way does nothing.
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    // A poll during the change does not undo it.
+    app.update(Msg::PatchObserved(None));
+    assert!(matches!(app.patch, PatchState::Applying(_)));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(5)));
+    assert_eq!(app.patch, PatchState::On(t(5)));
+    assert_eq!(app.markers.back(), Some(&Marker::PatchOn(5.0)));
+    assert!(app.exit_message().contains("splitscope patch remove -n ns --route tcp-echo-ew"));
+
+    assert_eq!(app.update(Msg::Key(Key::Char('p'))), vec![Effect::RemovePatch(route(90, 10))]);
+    app.update(Msg::Patch(PatchOutcome::Removed, t(9)));
+    assert_eq!(app.patch, PatchState::Off);
+    assert_eq!(app.markers.back(), Some(&Marker::PatchOff(9.0)));
+    assert_eq!(app.exit_message(), "No splitscope patch is applied.");
+
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Failed("forbidden: cannot patch envoyfilters".into()), t(10)));
+    assert!(matches!(&app.patch, PatchState::Failed(why) if why.contains("forbidden")));
+    assert_eq!(app.log.back().unwrap().kind, LineKind::Error);
+}
+
+#[test]
+fn read_only_and_missing_pieces_refuse_to_patch() {
+    let mut s = settings();
+    s.read_only = true;
+    let mut app = App::new(s, LineParser::default(), t(0));
+    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("read-only"));
+
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("no route"));
+    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("no waypoint"));
+}
+
+#[test]
+fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
+    let mut app = ready();
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(1)));
+    for i in 0..20 {
+        reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, 2 + i);
+    }
+    assert_eq!(app.split.verdict(), Verdict::Ignored);
+    let effects = app.update(Msg::Route(Ok(route(50, 50)), t(30)));
+    assert_eq!(effects, vec![Effect::ApplyPatch(route(50, 50))]);
+    assert_eq!(app.split.expected(), &[0.5, 0.5]);
+    assert_eq!(app.split.verdict(), Verdict::Honoured);
+    assert_eq!(app.split.total(), 20, "counts survive a weight change");
+    // The same route again changes nothing.
+    assert!(app.update(Msg::Route(Ok(route(50, 50)), t(31))).is_empty());
+    // A route that disappears is reported, and the last one is kept.
+    app.update(Msg::Route(Err("no TCPRoute \"tcp-echo-ew\" in namespace ns".into()), t(32)));
+    assert!(app.route_error.is_some());
+    assert!(app.route.is_some());
+}
+
+#[test]
+fn freeze_reset_window_help_and_quit() {
+    let mut app = ready();
+    for i in 0..10 {
+        reply(&mut app, "one", i);
+    }
+    app.update(Msg::Key(Key::Space));
+    for i in 10..15 {
+        reply(&mut app, "two", i);
+    }
+    assert_eq!(app.shown_split().total(), 10, "the display is frozen");
+    assert_eq!(app.split.total(), 15, "counting goes on");
+    app.update(Msg::Key(Key::Space));
+    assert_eq!(app.shown_split().total(), 15);
+
+    app.update(Msg::Key(Key::Char('+')));
+    assert_eq!(app.split.window(), 50);
+    app.update(Msg::Key(Key::Char('-')));
+    app.update(Msg::Key(Key::Char('-')));
+    assert_eq!(app.split.window(), 10);
+
+    app.update(Msg::Key(Key::Char('r')));
+    assert_eq!(app.split.total(), 0);
+    assert_eq!(app.split.window(), 10);
+
+    app.update(Msg::Key(Key::Char('?')));
+    assert!(app.show_help);
+    // Any key closes help without acting.
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    assert!(!app.show_help);
+    assert_eq!(app.update(Msg::Key(Key::Char('q'))), vec![Effect::Quit]);
+    assert_eq!(app.update(Msg::Key(Key::CtrlC)), vec![Effect::Quit]);
+}
+
+#[test]
+fn probe_gaps_are_marked() {
+    let mut app = ready();
+    app.update(Msg::Probe(ProbeEvent::Started { pod: "curl-1".into() }, t(1)));
+    assert!(matches!(&app.probe, ProbeState::Running { pod, .. } if pod == "curl-1"));
+    app.update(Msg::Probe(ProbeEvent::Ended { reason: "the exec stream to curl-1 closed".into(), retry_in: Duration::from_secs(1) }, t(5)));
+    assert!(matches!(app.probe, ProbeState::Gap { .. }));
+    assert_eq!(app.markers.back(), Some(&Marker::Gap(5.0)));
+    app.update(Msg::Probe(ProbeEvent::Started { pod: "curl-2".into() }, t(7)));
+    assert!(app.log.back().unwrap().text.contains("after a 2.0s gap"));
+}
+
+#[test]
+fn the_patch_seen_in_the_cluster_sets_the_state() {
+    let mut app = ready();
+    app.update(Msg::PatchObserved(Some(t(-60))));
+    assert_eq!(app.patch, PatchState::On(t(-60)));
+    app.update(Msg::PatchObserved(None));
+    assert_eq!(app.patch, PatchState::Off);
+    assert!(app.notice.as_deref().unwrap().contains("removed outside"));
+}
