@@ -113,12 +113,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
     let message = screen(cluster, &args.screen, args.interval).await?;
     // The sandbox ends with us, and its EnvoyFilters with it.
-    Ok(message
-        .lines()
-        .next()
-        .filter(|l| l.starts_with("No splitscope"))
-        .map(|_| "The sandbox has stopped.".to_string())
-        .unwrap_or_else(|| "The sandbox has stopped, and its patch with it.".to_string()))
+    let patched = message.starts_with("The patch");
+    Ok(if patched {
+        "The sandbox has stopped, and its patch with it."
+    } else {
+        "The sandbox has stopped."
+    }
+    .to_string())
 }
 
 async fn serve(sandbox: &Sandbox, args: &DemoArgs) -> anyhow::Result<String> {

@@ -8,33 +8,63 @@ use splitscope::cluster::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
 use splitscope::split::Verdict;
-use splitscope::tui::app::{App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState, Settings};
+use splitscope::tui::app::{
+    App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState,
+    Settings,
+};
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_733_536_000 + s).unwrap()
 }
 
 fn route(w1: u32, w2: u32) -> Route {
-    let b = |name: &str, weight| Backend { name: name.into(), namespace: "ns".into(), port: 9000, weight };
-    Route { name: "tcp-echo-ew".into(), namespace: "ns".into(), parent: "tcp-echo".into(), parent_port: Some(9000), backends: vec![b("tcp-echo-v1", w1), b("tcp-echo-v2", w2)] }
+    let b = |name: &str, weight| Backend {
+        name: name.into(),
+        namespace: "ns".into(),
+        port: 9000,
+        weight,
+    };
+    Route {
+        name: "tcp-echo-ew".into(),
+        namespace: "ns".into(),
+        parent: "tcp-echo".into(),
+        parent_port: Some(9000),
+        backends: vec![b("tcp-echo-v1", w1), b("tcp-echo-v2", w2)],
+    }
 }
 
 fn settings() -> Settings {
-    Settings { context: "ctx".into(), namespace: "ns".into(), read_only: false, window: 20, manual_labels: vec![], target: "tcp-echo:9000".into() }
+    Settings {
+        context: "ctx".into(),
+        namespace: "ns".into(),
+        read_only: false,
+        window: 20,
+        manual_labels: vec![],
+        target: "tcp-echo:9000".into(),
+    }
 }
 
 /// An app that knows the route, the waypoint and the labels `one` and `two`.
 fn ready() -> App {
     let mut app = App::new(settings(), LineParser::default(), t(0));
-    app.update(Msg::Info(ClusterInfo { waypoint: Some("waypoint".into()), istio: Some("1.24.0".into()) }));
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: Some("waypoint".into()),
+        istio: Some("1.24.0".into()),
+    }));
     let effects = app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert_eq!(effects, vec![Effect::DiscoverLabels(route(90, 10))]);
-    app.update(Msg::Labels(BTreeMap::from([("one".into(), 0), ("two".into(), 1)]), vec![]));
+    app.update(Msg::Labels(
+        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
+        vec![],
+    ));
     app
 }
 
 fn reply(app: &mut App, label: &str, at: i64) {
-    app.update(Msg::Probe(ProbeEvent::Stdout(format!("{label} Sat Dec  7 01:47:37 UTC 2024")), t(at)));
+    app.update(Msg::Probe(
+        ProbeEvent::Stdout(format!("{label} Sat Dec  7 01:47:37 UTC 2024")),
+        t(at),
+    ));
 }
 
 #[test]
@@ -54,15 +84,27 @@ fn replies_are_counted_per_backend_and_logged() {
 fn unmapped_unparsable_and_errors_are_counted_not_fatal() {
     let mut app = ready();
     reply(&mut app, "three", 1);
-    app.update(Msg::Probe(ProbeEvent::Stdout("garbage \x1b[31mline".into()), t(2)));
-    app.update(Msg::Probe(ProbeEvent::Stderr("nc: bad address 'tcp-echo'".into()), t(3)));
+    app.update(Msg::Probe(
+        ProbeEvent::Stdout("garbage \x1b[31mline".into()),
+        t(2),
+    ));
+    app.update(Msg::Probe(
+        ProbeEvent::Stderr("nc: bad address 'tcp-echo'".into()),
+        t(3),
+    ));
     app.update(Msg::Probe(ProbeEvent::Stdout("".into()), t(4)));
     assert_eq!(app.split.unmapped(), (1, 1));
     assert_eq!(app.unparsable, 1);
     assert_eq!(app.errors, 1);
     let kinds: Vec<LineKind> = app.log.iter().map(|l| l.kind).collect();
-    assert_eq!(kinds, vec![LineKind::Unmapped, LineKind::Unparsable, LineKind::Error]);
-    assert!(!app.log[1].text.contains('\x1b'), "escapes never reach the screen");
+    assert_eq!(
+        kinds,
+        vec![LineKind::Unmapped, LineKind::Unparsable, LineKind::Error]
+    );
+    assert!(
+        !app.log[1].text.contains('\x1b'),
+        "escapes never reach the screen"
+    );
 }
 
 #[test]
@@ -92,16 +134,25 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
     app.update(Msg::Patch(PatchOutcome::Applied, t(5)));
     assert_eq!(app.patch, PatchState::On(t(5)));
     assert_eq!(app.markers.back(), Some(&Marker::PatchOn(5.0)));
-    assert!(app.exit_message().contains("splitscope patch remove -n ns --route tcp-echo-ew"));
+    assert!(
+        app.exit_message()
+            .contains("splitscope patch remove -n ns --route tcp-echo-ew")
+    );
 
-    assert_eq!(app.update(Msg::Key(Key::Char('p'))), vec![Effect::RemovePatch(route(90, 10))]);
+    assert_eq!(
+        app.update(Msg::Key(Key::Char('p'))),
+        vec![Effect::RemovePatch(route(90, 10))]
+    );
     app.update(Msg::Patch(PatchOutcome::Removed, t(9)));
     assert_eq!(app.patch, PatchState::Off);
     assert_eq!(app.markers.back(), Some(&Marker::PatchOff(9.0)));
     assert_eq!(app.exit_message(), "No splitscope patch is applied.");
 
     app.update(Msg::Key(Key::Char('p')));
-    app.update(Msg::Patch(PatchOutcome::Failed("forbidden: cannot patch envoyfilters".into()), t(10)));
+    app.update(Msg::Patch(
+        PatchOutcome::Failed("forbidden: cannot patch envoyfilters".into()),
+        t(10),
+    ));
     assert!(matches!(&app.patch, PatchState::Failed(why) if why.contains("forbidden")));
     assert_eq!(app.log.back().unwrap().kind, LineKind::Error);
 }
@@ -140,7 +191,10 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     // The same route again changes nothing.
     assert!(app.update(Msg::Route(Ok(route(50, 50)), t(31))).is_empty());
     // A route that disappears is reported, and the last one is kept.
-    app.update(Msg::Route(Err("no TCPRoute \"tcp-echo-ew\" in namespace ns".into()), t(32)));
+    app.update(Msg::Route(
+        Err("no TCPRoute \"tcp-echo-ew\" in namespace ns".into()),
+        t(32),
+    ));
     assert!(app.route_error.is_some());
     assert!(app.route.is_some());
 }
@@ -182,12 +236,28 @@ fn freeze_reset_window_help_and_quit() {
 #[test]
 fn probe_gaps_are_marked() {
     let mut app = ready();
-    app.update(Msg::Probe(ProbeEvent::Started { pod: "curl-1".into() }, t(1)));
+    app.update(Msg::Probe(
+        ProbeEvent::Started {
+            pod: "curl-1".into(),
+        },
+        t(1),
+    ));
     assert!(matches!(&app.probe, ProbeState::Running { pod, .. } if pod == "curl-1"));
-    app.update(Msg::Probe(ProbeEvent::Ended { reason: "the exec stream to curl-1 closed".into(), retry_in: Duration::from_secs(1) }, t(5)));
+    app.update(Msg::Probe(
+        ProbeEvent::Ended {
+            reason: "the exec stream to curl-1 closed".into(),
+            retry_in: Duration::from_secs(1),
+        },
+        t(5),
+    ));
     assert!(matches!(app.probe, ProbeState::Gap { .. }));
     assert_eq!(app.markers.back(), Some(&Marker::Gap(5.0)));
-    app.update(Msg::Probe(ProbeEvent::Started { pod: "curl-2".into() }, t(7)));
+    app.update(Msg::Probe(
+        ProbeEvent::Started {
+            pod: "curl-2".into(),
+        },
+        t(7),
+    ));
     assert!(app.log.back().unwrap().text.contains("after a 2.0s gap"));
 }
 

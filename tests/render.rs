@@ -27,8 +27,16 @@ fn app() -> App {
         target: "tcp-echo:9000".into(),
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
-    app.update(Msg::Info(ClusterInfo { waypoint: Some("waypoint".into()), istio: Some("1.24.0".into()) }));
-    let b = |name: &str, weight| Backend { name: name.into(), namespace: "istio-io-tcp-traffic-shifting".into(), port: 9000, weight };
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: Some("waypoint".into()),
+        istio: Some("1.24.0".into()),
+    }));
+    let b = |name: &str, weight| Backend {
+        name: name.into(),
+        namespace: "istio-io-tcp-traffic-shifting".into(),
+        port: 9000,
+        weight,
+    };
     let route = Route {
         name: "tcp-echo-ew".into(),
         namespace: "istio-io-tcp-traffic-shifting".into(),
@@ -37,25 +45,48 @@ fn app() -> App {
         backends: vec![b("tcp-echo-v1", 90), b("tcp-echo-v2", 10)],
     };
     app.update(Msg::Route(Ok(route), t(0)));
-    app.update(Msg::Labels(BTreeMap::from([("one".into(), 0), ("two".into(), 1)]), vec![]));
+    app.update(Msg::Labels(
+        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
+        vec![],
+    ));
     app.update(Msg::PatchObserved(None));
-    app.update(Msg::Probe(ProbeEvent::Started { pod: "curl-5d8f7c9b6d-x2x7q".into() }, t(0)));
+    app.update(Msg::Probe(
+        ProbeEvent::Started {
+            pod: "curl-5d8f7c9b6d-x2x7q".into(),
+        },
+        t(0),
+    ));
     // 40 replies half and half (the bug), then the patch, then 40 at nine in ten.
     for i in 0..40 {
         let label = if i % 2 == 0 { "one" } else { "two" };
         let at = t(i);
-        let stamp = at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%a %b %e %H:%M:%S UTC %Y").to_string();
-        app.update(Msg::Probe(ProbeEvent::Stdout(format!("{label} {stamp}")), at));
+        let stamp = at
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%a %b %e %H:%M:%S UTC %Y")
+            .to_string();
+        app.update(Msg::Probe(
+            ProbeEvent::Stdout(format!("{label} {stamp}")),
+            at,
+        ));
     }
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(PatchOutcome::Applied, t(40)));
     for i in 40..80 {
         let label = if i % 10 == 3 { "two" } else { "one" };
         let at = t(i);
-        let stamp = at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%a %b %e %H:%M:%S UTC %Y").to_string();
-        app.update(Msg::Probe(ProbeEvent::Stdout(format!("{label} {stamp}")), at));
+        let stamp = at
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%a %b %e %H:%M:%S UTC %Y")
+            .to_string();
+        app.update(Msg::Probe(
+            ProbeEvent::Stdout(format!("{label} {stamp}")),
+            at,
+        ));
     }
-    app.update(Msg::Probe(ProbeEvent::Stderr("nc: bad address 'tcp-echo'".into()), t(80)));
+    app.update(Msg::Probe(
+        ProbeEvent::Stderr("nc: bad address 'tcp-echo'".into()),
+        t(80),
+    ));
     app.update(Msg::Probe(ProbeEvent::Stdout("garbage".into()), t(81)));
     app.update(Msg::Tick(t(82)));
     app
@@ -68,7 +99,9 @@ fn draw(app: &App, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -96,7 +129,10 @@ fn help_overlay() {
 fn too_small_says_so() {
     let screen = draw(&app(), 50, 12);
     let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.contains("needs a terminal of at least 60×18; this one is 50×12"), "{screen}");
+    assert!(
+        flat.contains("needs a terminal of at least 60×18; this one is 50×12"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -104,13 +140,19 @@ fn frozen_screen_says_so() {
     let mut app = app();
     app.update(Msg::Key(Key::Space));
     let screen = draw(&app, 100, 30);
-    assert!(screen.contains("FROZEN") && screen.contains("thaw"), "{screen}");
+    assert!(
+        screen.contains("FROZEN") && screen.contains("thaw"),
+        "{screen}"
+    );
 }
 
 #[test]
 fn verdict_and_patch_state_are_on_screen() {
     let screen = draw(&app(), 100, 30);
     assert!(screen.contains("on for 42s"), "{screen}");
-    assert!(screen.contains("█ █ █▀█ █▀▄"), "HONOURED in large letters:\n{screen}");
+    assert!(
+        screen.contains("█ █ █▀█ █▀▄"),
+        "HONOURED in large letters:\n{screen}"
+    );
     assert!(screen.contains("1 errors · 1 unparsable"), "{screen}");
 }

@@ -576,9 +576,15 @@ fn exec_request(
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
 
     let upgrade = hyper::upgrade::on(&mut req);
+    let uid = pod
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let exec_req = ExecRequest {
         namespace: ns.to_string(),
         pod: name.to_string(),
+        uid,
         command,
         stdin,
         stdout,

@@ -23,6 +23,8 @@ pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 pub struct ExecRequest {
     pub namespace: String,
     pub pod: String,
+    /// The pod's uid: a replacement pod of the same name is another pod.
+    pub uid: String,
     pub command: Vec<String>,
     pub stdin: bool,
     pub stdout: bool,
@@ -84,19 +86,26 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
     }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut changes = mesh.changes();
     let env = Env {
-        mesh,
+        mesh: mesh.clone(),
         namespace: req.namespace.clone(),
         pod: req.pod.clone(),
         out: tx,
     };
-    let process = tokio::spawn(shell::exec(env, req.command));
+    let mut process = tokio::spawn(shell::exec(env, req.command));
 
+    // Runs until the process ends or its pod goes. A client that leaves does not stop
+    // the process, as with a real kubelet; a deleted pod does.
     let mut client_gone = false;
+    let mut killed = false;
     loop {
         tokio::select! {
             out = rx.recv() => {
                 let Some((stream, data)) = out else { break };
+                if client_gone {
+                    continue;
+                }
                 let channel = match stream {
                     Stream::Stdout if req.stdout => 1,
                     Stream::Stderr if req.tty && req.stdout => 1,
@@ -105,18 +114,21 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
                 };
                 if ws.send(frame(channel, &data)).await.is_err() {
                     client_gone = true;
-                    break;
                 }
             }
             incoming = ws.next(), if !client_gone => {
                 match incoming {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
-                        client_gone = true;
-                        break;
-                    }
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => client_gone = true,
                     // stdin, resize and close signals are accepted and not needed by
                     // the commands the pods run.
                     Some(Ok(_)) => {}
+                }
+            }
+            changed = changes.changed() => {
+                if changed.is_err() || !mesh.pod_running(&req.namespace, &req.pod, &req.uid) {
+                    process.abort();
+                    killed = true;
+                    break;
                 }
             }
         }
@@ -124,7 +136,12 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
     if client_gone {
         return;
     }
-    let code = process.await.unwrap_or(1);
+    // A container killed with its pod exits with 128 + SIGKILL.
+    let code = if killed {
+        137
+    } else {
+        (&mut process).await.unwrap_or(1)
+    };
     let status = exit_status(code).to_string();
     let _ = ws.send(frame(3, status.as_bytes())).await;
     let normal = CloseFrame {

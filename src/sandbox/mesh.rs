@@ -106,6 +106,21 @@ impl Mesh {
         mesh
     }
 
+    /// Tells each time the cluster's objects change.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        lock(&self.store).subscribe()
+    }
+
+    /// Whether the pod with this uid still exists and runs.
+    pub fn pod_running(&self, namespace: &str, name: &str, uid: &str) -> bool {
+        lock(&self.store)
+            .get(resource("pods"), "v1", namespace, name)
+            .is_ok_and(|p| {
+                p.pointer("/metadata/uid").and_then(Value::as_str) == Some(uid)
+                    && p.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
+            })
+    }
+
     pub fn programming(&self) -> Arc<Programming> {
         self.programming
             .read()

@@ -27,7 +27,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 if i > 0 {
                     first.push(label("/"));
                 }
-                first.push(Span::styled(b.weight.to_string(), theme.strong(theme.backend(i))));
+                first.push(Span::styled(
+                    b.weight.to_string(),
+                    theme.strong(theme.backend(i)),
+                ));
             }
         }
         (None, Some(err)) => first.push(Span::styled(err.clone(), theme.strong(theme.error))),

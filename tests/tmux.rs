@@ -1,0 +1,167 @@
+//! The real binary in a real terminal: `splitscope demo` in tmux, keys sent as a person
+//! types them, the screen read back, and the terminal usable afterwards.
+//! Skipped without tmux, unless SPLITSCOPE_REQUIRE_TMUX=1 (as in CI).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tmux_available() -> bool {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found && std::env::var("SPLITSCOPE_REQUIRE_TMUX").is_ok_and(|v| v == "1") {
+        panic!("tmux is required (SPLITSCOPE_REQUIRE_TMUX=1) but was not found on PATH");
+    }
+    found
+}
+
+struct Session {
+    name: String,
+    socket: String,
+}
+
+impl Session {
+    fn screen(&self) -> String {
+        tmux(&["-L", &self.socket, "capture-pane", "-p", "-t", &self.name])
+    }
+
+    fn keys(&self, keys: &str) {
+        tmux(&["-L", &self.socket, "send-keys", "-t", &self.name, keys]);
+    }
+
+    fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        tmux(&["-L", &self.socket, "kill-server"]);
+    }
+}
+
+#[test]
+fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
+    if !tmux_available() {
+        eprintln!("tmux not found; skipping");
+        return;
+    }
+    let name = "splitscope".to_string();
+    let socket = format!("splitscope-test-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_splitscope");
+    // After the program: its exit code, then whether the tty is back in canonical mode.
+    let command = format!(
+        "{bin} demo --interval 0.05s --propagation-delay 100ms; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60"
+    );
+    let status = Command::new("tmux")
+        .args([
+            "-L",
+            &socket,
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &command,
+        ])
+        .env_remove("NO_COLOR")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let session = Session { name, socket };
+
+    let screen = session.wait_for("IGNORED under Istio 1.24", Duration::from_secs(60), |s| {
+        s.contains("▀█▀ █▀▀ █▀▄ █▀█ █▀▄ █▀▀ █▀▄") && s.contains("patch off")
+    });
+    assert!(screen.contains("route tcp-echo-ew 90/10"), "{screen}");
+    assert!(
+        screen.contains("Istio 1.24.0 (needs the patch)"),
+        "{screen}"
+    );
+
+    session.keys("p");
+    session.wait_for("the patch on and HONOURED", Duration::from_secs(60), |s| {
+        s.contains("patch on for") && s.contains("█ █ █▀█ █▀▄ █▀█ █ █ █▀▄ █▀▀ █▀▄")
+    });
+    session.keys("?");
+    session.wait_for("the help", Duration::from_secs(10), |s| {
+        s.contains("put the EnvoyFilter workaround on")
+    });
+    session.keys("Escape");
+    session.wait_for("the help closed", Duration::from_secs(10), |s| {
+        !s.contains("put the EnvoyFilter workaround on")
+    });
+
+    session.keys("q");
+    let after = session.wait_for("the exit", Duration::from_secs(20), |s| {
+        s.contains("EXIT=") && s.contains("icanon")
+    });
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(after.contains("The sandbox has stopped"), "{after}");
+    // Canonical mode is back (raw mode would show -icanon), and the screen is the normal one.
+    assert!(after.lines().any(|l| l.trim() == "icanon"), "{after}");
+    assert!(
+        !after.contains("share over time"),
+        "the alternate screen is gone:\n{after}"
+    );
+}
+
+#[test]
+fn without_a_terminal_it_refuses_clearly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal on stdout"), "{err}");
+}
+
+#[test]
+fn a_broken_kubeconfig_is_a_clear_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .args(["watch", "--kubeconfig", "/nonexistent/kubeconfig"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot load the kubeconfig") && err.contains("/nonexistent/kubeconfig"),
+        "{err}"
+    );
+    let dir = std::env::temp_dir().join(format!("splitscope-badkc-{}", std::process::id()));
+    std::fs::write(
+        &dir,
+        "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\ncontexts: []\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .args(["--kubeconfig"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no context named \"nowhere\""), "{err}");
+}

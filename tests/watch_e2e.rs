@@ -1,0 +1,237 @@
+//! The watch path end to end against the sandbox, through the real kube client over its
+//! socket: probe, poll, App and effects, with a fast probe interval.
+
+mod common;
+
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams};
+use serde_json::json;
+use splitscope::cluster::Cluster;
+use splitscope::cluster::discover::ClientSpec;
+use splitscope::sample::LineParser;
+use splitscope::split::Verdict;
+use splitscope::tui::app::{App, Key, Msg, PatchState, Settings};
+use splitscope::tui::runtime::{Runtime, RuntimeOptions};
+
+struct Watch {
+    app: App,
+    runtime: Runtime,
+    _sandbox: splitscope::sandbox::Sandbox,
+    cluster: Cluster,
+}
+
+async fn watch(istio: &str) -> Watch {
+    let (sandbox, _) = common::sandbox(istio, (90, 10), Duration::from_millis(50)).await;
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig()).unwrap();
+    let cluster = Cluster::from_kubeconfig(kubeconfig, None, None)
+        .await
+        .unwrap();
+    assert_eq!(cluster.namespace, splitscope::sandbox::NAMESPACE);
+    let settings = Settings {
+        context: cluster.context.clone(),
+        namespace: cluster.namespace.clone(),
+        read_only: false,
+        window: 20,
+        manual_labels: vec![],
+        target: String::new(),
+    };
+    let app = App::new(settings, LineParser::default(), jiff::Timestamp::now());
+    let runtime = Runtime::start(
+        cluster.clone(),
+        RuntimeOptions {
+            route: None,
+            client: ClientSpec::Deployment("curl".into()),
+            target: None,
+            interval: Duration::from_millis(5),
+            deadline: Duration::from_secs(600),
+            poll: Duration::from_millis(200),
+        },
+    );
+    Watch {
+        app,
+        runtime,
+        _sandbox: sandbox,
+        cluster,
+    }
+}
+
+impl Watch {
+    /// Runs the loop until `done` holds, or fails after `limit`.
+    async fn until(&mut self, what: &str, limit: Duration, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done(&self.app) {
+            let msg = tokio::time::timeout_at(deadline, self.runtime.next())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}: verdict {:?}, n={}, patch {:?}, problem {:?}, route {:?}",
+                    self.app.split.verdict(), self.app.split.total(), self.app.patch, self.app.problem, self.app.route_error))
+                .expect("runtime open");
+            assert!(
+                self.runtime.handle(&mut self.app, msg),
+                "the app did not ask to quit"
+            );
+        }
+    }
+
+    fn key(&mut self, c: char) {
+        assert!(self.runtime.handle(&mut self.app, Msg::Key(Key::Char(c))));
+    }
+
+    /// Resets the counts and collects `n` fresh samples; returns the v1 share.
+    async fn fresh_share(&mut self, n: u64) -> f64 {
+        self.key('r');
+        self.until("fresh samples", Duration::from_secs(60), |a| {
+            a.split.total() >= n
+        })
+        .await;
+        self.app.split.total_shares()[0].share
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
+    let mut w = watch("1.24.0").await;
+    w.until("the route and labels", LIMIT, |a| {
+        a.route.is_some() && a.labels.len() == 2 && a.info.waypoint.is_some()
+    })
+    .await;
+    assert_eq!(w.app.info.istio.as_deref(), Some("1.24.0"));
+    assert_eq!(w.app.settings.target, "tcp-echo:9000");
+    w.until("IGNORED", LIMIT, |a| {
+        a.split.verdict() == Verdict::Ignored && a.split.total() >= 20
+    })
+    .await;
+    let share = w.fresh_share(400).await;
+    assert!((share - 0.5).abs() <= 0.08, "unpatched v1 share {share}");
+
+    w.key('p');
+    w.until("the patch on", LIMIT, |a| {
+        matches!(a.patch, PatchState::On(_))
+    })
+    .await;
+    // Give the push time to reach the waypoint, then measure afresh.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let share = w.fresh_share(400).await;
+    assert!(
+        (share - 0.9).abs() <= 0.05,
+        "patched v1 share {share} over 400 samples"
+    );
+    w.until("HONOURED", LIMIT, |a| {
+        a.split.verdict() == Verdict::Honoured
+    })
+    .await;
+
+    // A route edited to 50/50 is followed, and the active patch re-applied with it.
+    let routes = w
+        .cluster
+        .dynamic("gateway.networking.k8s.io", "v1", "TCPRoute");
+    let edit = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "tcp-echo-v1", "port": 9000, "weight": 50},
+        {"name": "tcp-echo-v2", "port": 9000, "weight": 50}]}]}});
+    routes
+        .patch("tcp-echo-ew", &PatchParams::default(), &Patch::Merge(&edit))
+        .await
+        .unwrap();
+    w.until("the edited weights", LIMIT, |a| {
+        a.split.expected() == [0.5, 0.5]
+    })
+    .await;
+    w.until("the patch re-applied", LIMIT, |a| {
+        matches!(a.patch, PatchState::On(_))
+    })
+    .await;
+    let filters = w
+        .cluster
+        .dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter");
+    let filter = filters.get("splitscope-tcp-echo-ew").await.unwrap();
+    let clusters = &filter.data["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["weightedClusters"]
+        ["clusters"];
+    assert_eq!(
+        (
+            clusters[0]["weight"].as_u64(),
+            clusters[1]["weight"].as_u64()
+        ),
+        (Some(50), Some(50))
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let share = w.fresh_share(400).await;
+    assert!(
+        (share - 0.5).abs() <= 0.08,
+        "patched 50/50 v1 share {share}"
+    );
+    w.until("HONOURED at 50/50", LIMIT, |a| {
+        a.split.verdict() == Verdict::Honoured
+    })
+    .await;
+
+    // Back to 90/10; then the patch off brings the bug back.
+    let edit = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "tcp-echo-v1", "port": 9000, "weight": 90},
+        {"name": "tcp-echo-v2", "port": 9000, "weight": 10}]}]}});
+    routes
+        .patch("tcp-echo-ew", &PatchParams::default(), &Patch::Merge(&edit))
+        .await
+        .unwrap();
+    w.until("90/10 again", LIMIT, |a| {
+        a.split.expected() == [0.9, 0.1] && matches!(a.patch, PatchState::On(_))
+    })
+    .await;
+    w.key('p');
+    w.until("the patch off", LIMIT, |a| a.patch == PatchState::Off)
+        .await;
+    assert!(
+        filters
+            .get_opt("splitscope-tcp-echo-ew")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.key('r');
+    w.until("IGNORED again", LIMIT, |a| {
+        a.split.verdict() == Verdict::Ignored
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_1_26_honours_the_route_unpatched() {
+    let mut w = watch("1.26.0").await;
+    w.until("HONOURED", LIMIT, |a| {
+        a.split.verdict() == Verdict::Honoured && a.split.total() >= 40
+    })
+    .await;
+    assert_eq!(w.app.patch, PatchState::Off);
+    assert_eq!(w.app.needs_patch(), Some(false));
+    let share = w.fresh_share(400).await;
+    assert!((share - 0.9).abs() <= 0.05, "1.26 v1 share {share}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_client_pod_is_followed_after_a_gap() {
+    let mut w = watch("1.24.0").await;
+    w.until("samples", LIMIT, |a| a.split.total() >= 10).await;
+    let first = match &w.app.probe {
+        splitscope::tui::app::ProbeState::Running { pod, .. } => pod.clone(),
+        other => panic!("probe not running: {other:?}"),
+    };
+    w.cluster
+        .pods()
+        .delete(&first, &Default::default())
+        .await
+        .unwrap();
+    w.until("a new pod", LIMIT, |a| matches!(&a.probe, splitscope::tui::app::ProbeState::Running { pod, .. } if *pod != first)).await;
+    assert!(
+        w.app
+            .markers
+            .iter()
+            .any(|m| matches!(m, splitscope::tui::app::Marker::Gap(_)))
+    );
+    let before = w.app.split.total();
+    w.until("samples from the new pod", LIMIT, |a| {
+        a.split.total() >= before + 10
+    })
+    .await;
+}
