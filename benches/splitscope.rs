@@ -1,1 +1,180 @@
-fn main() {}
+//! Speed and memory: parsing, the statistics update, one frame, and the memory that one
+//! million samples leave behind. `cargo bench` prints the figures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jiff::Timestamp;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use splitscope::cluster::probe::ProbeEvent;
+use splitscope::route::{Backend, Route};
+use splitscope::sample::LineParser;
+use splitscope::split::Split;
+use splitscope::tui::app::{App, ClusterInfo, Msg, Settings};
+use splitscope::tui::theme::Theme;
+
+/// Counts live and peak heap bytes, so the memory figures are measured, not guessed.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const MILLION: usize = 1_000_000;
+
+fn busybox_lines(n: usize) -> Vec<String> {
+    let start = Timestamp::from_second(1_733_536_000).unwrap();
+    (0..n)
+        .map(|i| {
+            let at = start
+                .checked_add(jiff::SignedDuration::from_secs(2 * i as i64))
+                .unwrap();
+            let stamp = at
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .strftime("%a %b %e %H:%M:%S %Z %Y");
+            format!("{} {stamp}", if i % 10 == 3 { "two" } else { "one" })
+        })
+        .collect()
+}
+
+fn route() -> Route {
+    let b = |name: &str, weight| Backend {
+        name: name.into(),
+        namespace: "ns".into(),
+        port: 9000,
+        weight,
+    };
+    Route {
+        name: "tcp-echo-ew".into(),
+        namespace: "ns".into(),
+        parent: "tcp-echo".into(),
+        parent_port: Some(9000),
+        backends: vec![b("tcp-echo-v1", 90), b("tcp-echo-v2", 10)],
+    }
+}
+
+fn app_with(lines: &[String]) -> App {
+    let settings = Settings {
+        context: "ctx".into(),
+        namespace: "ns".into(),
+        read_only: false,
+        window: 20,
+        manual_labels: vec![],
+        target: "tcp-echo:9000".into(),
+    };
+    let start = Timestamp::from_second(1_733_536_000).unwrap();
+    let mut app = App::new(settings, LineParser::default(), start);
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: Some("waypoint".into()),
+        istio: Some("1.24.0".into()),
+    }));
+    app.update(Msg::Route(Ok(route()), start));
+    app.update(Msg::Labels(
+        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
+        vec![],
+    ));
+    for (i, line) in lines.iter().enumerate() {
+        let at = start
+            .checked_add(jiff::SignedDuration::from_millis(500 * i as i64))
+            .unwrap();
+        app.update(Msg::Probe(ProbeEvent::Stdout(line.clone()), at));
+    }
+    app
+}
+
+fn parsing(c: &mut Criterion) {
+    let lines = busybox_lines(MILLION);
+    let parser = LineParser::default();
+    let mut group = c.benchmark_group("parse");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(MILLION as u64));
+    group.bench_function("one million busybox lines", |b| {
+        b.iter(|| {
+            for line in &lines {
+                black_box(parser.parse(black_box(line)).ok());
+            }
+        })
+    });
+    group.finish();
+}
+
+fn statistics(c: &mut Criterion) {
+    let mut split = Split::new(&[90, 10], 20);
+    let mut i = 0usize;
+    c.bench_function("record one sample (window 20)", |b| {
+        b.iter(|| {
+            i += 1;
+            split.record(black_box(Some(usize::from(i % 10 == 3))), i as f64);
+        })
+    });
+    let mut wide = Split::new(&[90, 10], 1000);
+    c.bench_function("record one sample (window 1000)", |b| {
+        b.iter(|| {
+            i += 1;
+            wide.record(black_box(Some(usize::from(i % 10 == 3))), i as f64);
+        })
+    });
+}
+
+fn rendering(c: &mut Criterion) {
+    let app = app_with(&busybox_lines(MILLION));
+    let theme = Theme::builtin();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    c.bench_function("render one 200x60 frame after one million samples", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| splitscope::tui::view::render(f, black_box(&app), &theme))
+                .unwrap();
+        })
+    });
+}
+
+fn memory(_c: &mut Criterion) {
+    let lines = busybox_lines(MILLION);
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let app = app_with(&lines);
+    let retained = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let points = app.split.history().points().len();
+    println!(
+        "memory: one million samples leave {:.1} KiB in the app (peak {:.1} KiB while counting); chart history {points} points, log {} lines",
+        retained as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        app.log.len()
+    );
+    // Bounded: nothing grows with the number of samples.
+    assert!(
+        retained < 4 << 20,
+        "the app retains {retained} bytes after a million samples"
+    );
+    black_box(app);
+}
+
+criterion_group!(benches, parsing, statistics, rendering, memory);
+criterion_main!(benches);

@@ -101,6 +101,9 @@ pub struct SandboxArgs {
     /// The API's port on 127.0.0.1 (default: any free port).
     #[arg(long, default_value_t = 0, env = "SPLITSCOPE_PORT")]
     pub port: u16,
+    /// Refuse an API call with 403, as RBAC would (e.g. patch:envoyfilters); repeatable.
+    #[arg(long, value_name = "VERB:RESOURCE", value_parser = parse_forbid)]
+    pub forbid: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -147,6 +150,17 @@ pub struct PatchArgs {
     /// The parent Service's port (default: the route's parentRef port).
     #[arg(long)]
     pub port: Option<u16>,
+}
+
+fn parse_forbid(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((verb, resource)) if !verb.is_empty() && !resource.is_empty() => {
+            Ok((verb.to_string(), resource.to_string()))
+        }
+        _ => Err(format!(
+            "{text:?}: write it as VERB:RESOURCE, like patch:envoyfilters or create:pods/exec"
+        )),
+    }
 }
 
 fn parse_client(text: &str) -> Result<ClientSpec, String> {

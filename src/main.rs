@@ -99,6 +99,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
         weights: args.sandbox.weights,
         propagation_delay: args.sandbox.propagation_delay,
         port: args.sandbox.port,
+        forbidden: args.sandbox.forbid.clone(),
     };
     let sandbox = Sandbox::start(options).await?;
     if let Some(path) = &args.write_kubeconfig {

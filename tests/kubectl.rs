@@ -263,3 +263,97 @@ fn serve_stops_cleanly_on_sigterm_and_refuses_bad_flags() {
         "{out}"
     );
 }
+
+fn splitscope(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn the_patch_command_prints_applies_and_removes_only_its_own() {
+    let server = serve(&[]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (ok_print, yaml, err) = splitscope(&["patch", "print", "--kubeconfig", &kc]);
+    assert!(ok_print, "{err}");
+    assert!(yaml.contains("name: splitscope-tcp-echo-ew"), "{yaml}");
+    assert!(
+        yaml.contains(
+            "inbound-vip|9000|tcp|tcp-echo.istio-io-tcp-traffic-shifting.svc.cluster.local"
+        ),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("app.kubernetes.io/managed-by: splitscope"),
+        "{yaml}"
+    );
+
+    let (applied, out, err) = splitscope(&["patch", "apply", "--kubeconfig", &kc]);
+    assert!(applied, "{err}");
+    assert!(
+        out.contains("envoyfilter splitscope-tcp-echo-ew applied"),
+        "{out}"
+    );
+    let (removed, out, err) = splitscope(&["patch", "remove", "--kubeconfig", &kc]);
+    assert!(removed, "{err}");
+    assert!(out.contains("deleted"), "{out}");
+    let (again, out, _) = splitscope(&["patch", "remove", "--kubeconfig", &kc]);
+    assert!(again && out.contains("was not there"), "{out}");
+
+    if kubectl_available() {
+        // An EnvoyFilter of the same name that is not ours is never touched.
+        let foreign = yaml.replace("app.kubernetes.io/managed-by: splitscope", "team: mesh");
+        let path = server.kubeconfig.with_file_name("foreign.yaml");
+        std::fs::write(&path, foreign).unwrap();
+        ok(
+            &server.kubeconfig,
+            &["apply", "--server-side", "-f", &path.to_string_lossy()],
+        );
+        let (removed, _, err) = splitscope(&["patch", "remove", "--kubeconfig", &kc]);
+        assert!(
+            !removed && err.contains("not managed by splitscope"),
+            "{err}"
+        );
+        let (applied, _, err) = splitscope(&["patch", "apply", "--kubeconfig", &kc]);
+        assert!(
+            !applied && err.contains("not managed by splitscope"),
+            "{err}"
+        );
+        let still = ok(
+            &server.kubeconfig,
+            &[
+                "get",
+                "envoyfilter",
+                "splitscope-tcp-echo-ew",
+                "-o",
+                "jsonpath={.metadata.labels.team}",
+            ],
+        );
+        assert_eq!(still, "mesh");
+    }
+
+    // Offline, from a manifest.
+    let route = server.kubeconfig.with_file_name("route.yaml");
+    std::fs::write(&route, "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\nmetadata:\n  name: r\n  namespace: shop\nspec:\n  parentRefs:\n  - {group: \"\", kind: Service, name: cart, port: 7000}\n  rules:\n  - backendRefs:\n    - {name: cart-v1, port: 7000, weight: 3}\n    - {name: cart-v2, port: 7000}\n").unwrap();
+    let (printed, yaml, err) = splitscope(&["patch", "print", "--file", &route.to_string_lossy()]);
+    assert!(printed, "{err}");
+    assert!(
+        yaml.contains("inbound-vip|7000|tcp|cart.shop.svc.cluster.local"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("weight: 3") && yaml.contains("weight: 1"),
+        "{yaml}"
+    );
+    let (refused, _, err) = splitscope(&["patch", "apply", "--file", &route.to_string_lossy()]);
+    assert!(
+        !refused && err.contains("--file only works with `patch print`"),
+        "{err}"
+    );
+}

@@ -149,7 +149,7 @@ fn frozen_screen_says_so() {
 #[test]
 fn verdict_and_patch_state_are_on_screen() {
     let screen = draw(&app(), 100, 30);
-    assert!(screen.contains("on for 42s"), "{screen}");
+    assert!(screen.contains("on since 01:47:20 UTC (42s)"), "{screen}");
     assert!(
         screen.contains("█ █ █▀█ █▀▄"),
         "HONOURED in large letters:\n{screen}"

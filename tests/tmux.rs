@@ -101,7 +101,7 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
 
     session.keys("p");
     session.wait_for("the patch on and HONOURED", Duration::from_secs(60), |s| {
-        s.contains("patch on for") && s.contains("█ █ █▀█ █▀▄ █▀█ █ █ █▀▄ █▀▀ █▀▄")
+        s.contains("patch on since") && s.contains("█ █ █▀█ █▀▄ █▀█ █ █ █▀▄ █▀▀ █▀▄")
     });
     session.keys("?");
     session.wait_for("the help", Duration::from_secs(10), |s| {

@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::apply;
-use super::exec::{self, ExecRequest};
+use super::exec;
 use super::mesh::Mesh;
 use super::resources::{self, Resource};
 use super::selector::{FieldSelector, LabelSelector};
@@ -29,6 +29,10 @@ pub struct ApiState {
     pub token: String,
     pub server_address: String,
     pub git_version: String,
+    /// (verb, resource) pairs answered with 403, as RBAC would: `("patch", "envoyfilters")`.
+    pub forbidden: Vec<(String, String)>,
+    /// Turns true when the sandbox stops.
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The largest request body accepted: manifests are small.
@@ -48,7 +52,7 @@ fn error_response(err: &ApiError) -> Response<Body> {
     json_response(err.code, &err.to_status())
 }
 
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+pub(super) fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -248,12 +252,43 @@ async fn resource_request(
         .cloned()
         .unwrap_or_else(|| "Metadata".into());
     let method = req.method().clone();
+    let verb = match (&method, t.name.is_some(), t.sub.is_some()) {
+        (_, _, true) if t.sub.as_deref() == Some("exec") => "create",
+        (&Method::GET, false, _) if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+            "watch"
+        }
+        (&Method::GET, false, _) => "list",
+        (&Method::GET, true, _) => "get",
+        (&Method::POST, _, _) => "create",
+        (&Method::PUT, _, _) => "update",
+        (&Method::PATCH, _, _) => "patch",
+        (&Method::DELETE, true, _) => "delete",
+        (&Method::DELETE, false, _) => "deletecollection",
+        _ => "",
+    };
+    let resource = match &t.sub {
+        Some(sub) => format!("{}/{sub}", res.plural),
+        None => res.plural.to_string(),
+    };
+    if state
+        .forbidden
+        .iter()
+        .any(|(v, r)| (v == verb || v == "*") && *r == resource)
+    {
+        return Err(ApiError::forbidden(
+            verb,
+            res.group,
+            &resource,
+            t.name.as_deref(),
+            &ns,
+        ));
+    }
 
     if let Some(sub) = t.sub.as_deref() {
         let name = t.name.clone().unwrap_or_default();
         return match (res.plural, sub, &method) {
             ("pods", "exec", &Method::GET | &Method::POST) => {
-                exec_request(state, req, &ns, &name, &query, commands)
+                exec::upgrade(state, req, &ns, &name, &query, commands)
             }
             ("pods", "log", &Method::GET) => {
                 lock(&state.store).get(res, version, &ns, &name)?;
@@ -491,123 +526,4 @@ fn patch(
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }
-}
-
-fn flag(query: &HashMap<String, String>, name: &str) -> bool {
-    query.get(name).is_some_and(|v| v == "true" || v == "1")
-}
-
-fn exec_request(
-    state: Arc<ApiState>,
-    mut req: Request<Incoming>,
-    ns: &str,
-    name: &str,
-    query: &HashMap<String, String>,
-    command: Vec<String>,
-) -> Result<Response<Body>, ApiError> {
-    let pod = lock(&state.store).get(
-        resources::find("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods"))?,
-        "v1",
-        ns,
-        name,
-    )?;
-    let containers: Vec<String> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("name")?.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    match query.get("container") {
-        Some(c) if !containers.contains(c) => {
-            return Err(ApiError::bad_request(format!(
-                "container {c} is not valid for pod {name}"
-            )));
-        }
-        None if containers.is_empty() => {
-            return Err(ApiError::bad_request(format!(
-                "pod {name} has no containers"
-            )));
-        }
-        _ => {}
-    }
-    if pod.pointer("/status/phase").and_then(Value::as_str) != Some("Running") {
-        return Err(ApiError::bad_request(format!(
-            "pod {name} is not running; cannot exec into it"
-        )));
-    }
-    if command.is_empty() {
-        return Err(ApiError::bad_request("you must specify at least 1 command"));
-    }
-    let (stdin, stdout, stderr, tty) = (
-        flag(query, "stdin"),
-        flag(query, "stdout"),
-        flag(query, "stderr"),
-        flag(query, "tty"),
-    );
-    if !stdin && !stdout && !stderr {
-        return Err(ApiError::bad_request(
-            "you must specify at least 1 of stdin, stdout, stderr",
-        ));
-    }
-    let headers = req.headers();
-    let is_websocket = headers
-        .get(header::UPGRADE)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-    if !is_websocket {
-        return Err(ApiError::bad_request(
-            "Upgrade request required: this server speaks pods/exec over WebSocket only (v5.channel.k8s.io or v4.channel.k8s.io)",
-        ));
-    }
-    let key = headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .map(|k| k.as_bytes().to_vec())
-        .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key"))?;
-    let offered: Vec<String> = headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|h| h.to_str().ok().map(String::from))
-        .collect();
-    let protocol = exec::negotiate(&offered.join(","))
-        .ok_or_else(|| ApiError::bad_request("no supported exec protocol offered: this server speaks v5.channel.k8s.io and v4.channel.k8s.io"))?;
-    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
-
-    let upgrade = hyper::upgrade::on(&mut req);
-    let uid = pod
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let exec_req = ExecRequest {
-        namespace: ns.to_string(),
-        pod: name.to_string(),
-        uid,
-        command,
-        stdin,
-        stdout,
-        stderr,
-        tty,
-    };
-    let mesh = state.mesh.clone();
-    tokio::spawn(async move {
-        if let Ok(upgraded) = upgrade.await {
-            exec::serve(upgraded, mesh, exec_req).await;
-        }
-    });
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = resp.headers_mut();
-    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(
-        header::SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_static(protocol),
-    );
-    if let Ok(v) = HeaderValue::from_str(&accept) {
-        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
-    }
-    Ok(resp)
 }

@@ -14,8 +14,19 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+
+use super::api::{ApiState, Body, lock};
 use super::mesh::Mesh;
+use super::resources;
 use super::shell::{self, Env, Stream};
+use super::status::ApiError;
 
 pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
@@ -25,6 +36,8 @@ pub struct ExecRequest {
     pub pod: String,
     /// The pod's uid: a replacement pod of the same name is another pod.
     pub uid: String,
+    /// Turns true when the sandbox stops: every process ends then.
+    pub stopped: tokio::sync::watch::Receiver<bool>,
     pub command: Vec<String>,
     pub stdin: bool,
     pub stdout: bool,
@@ -87,6 +100,7 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut changes = mesh.changes();
+    let mut stopped = req.stopped.clone();
     let env = Env {
         mesh: mesh.clone(),
         namespace: req.namespace.clone(),
@@ -124,6 +138,10 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
                     Some(Ok(_)) => {}
                 }
             }
+            _ = super::until_stopped(&mut stopped) => {
+                process.abort();
+                return;
+            }
             changed = changes.changed() => {
                 if changed.is_err() || !mesh.pod_running(&req.namespace, &req.pod, &req.uid) {
                     process.abort();
@@ -149,6 +167,128 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
         reason: "".into(),
     };
     let _ = ws.close(Some(normal)).await;
+}
+
+fn flag(query: &HashMap<String, String>, name: &str) -> bool {
+    query.get(name).is_some_and(|v| v == "true" || v == "1")
+}
+
+/// Checks an exec request and answers its WebSocket upgrade; the stream is served in
+/// the background.
+pub fn upgrade(
+    state: Arc<ApiState>,
+    mut req: Request<Incoming>,
+    ns: &str,
+    name: &str,
+    query: &HashMap<String, String>,
+    command: Vec<String>,
+) -> Result<Response<Body>, ApiError> {
+    let pod = lock(&state.store).get(
+        resources::find("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods"))?,
+        "v1",
+        ns,
+        name,
+    )?;
+    let containers: Vec<String> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name")?.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    match query.get("container") {
+        Some(c) if !containers.contains(c) => {
+            return Err(ApiError::bad_request(format!(
+                "container {c} is not valid for pod {name}"
+            )));
+        }
+        None if containers.is_empty() => {
+            return Err(ApiError::bad_request(format!(
+                "pod {name} has no containers"
+            )));
+        }
+        _ => {}
+    }
+    if pod.pointer("/status/phase").and_then(Value::as_str) != Some("Running") {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} is not running; cannot exec into it"
+        )));
+    }
+    if command.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    let (stdin, stdout, stderr, tty) = (
+        flag(query, "stdin"),
+        flag(query, "stdout"),
+        flag(query, "stderr"),
+        flag(query, "tty"),
+    );
+    if !stdin && !stdout && !stderr {
+        return Err(ApiError::bad_request(
+            "you must specify at least 1 of stdin, stdout, stderr",
+        ));
+    }
+    let headers = req.headers();
+    let is_websocket = headers
+        .get(header::UPGRADE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    if !is_websocket {
+        return Err(ApiError::bad_request(
+            "Upgrade request required: this server speaks pods/exec over WebSocket only (v5.channel.k8s.io or v4.channel.k8s.io)",
+        ));
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|k| k.as_bytes().to_vec())
+        .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key"))?;
+    let offered: Vec<String> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|h| h.to_str().ok().map(String::from))
+        .collect();
+    let protocol = negotiate(&offered.join(","))
+        .ok_or_else(|| ApiError::bad_request("no supported exec protocol offered: this server speaks v5.channel.k8s.io and v4.channel.k8s.io"))?;
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
+
+    let upgrade = hyper::upgrade::on(&mut req);
+    let uid = pod
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let exec_req = ExecRequest {
+        namespace: ns.to_string(),
+        pod: name.to_string(),
+        uid,
+        stopped: state.stopped.clone(),
+        command,
+        stdin,
+        stdout,
+        stderr,
+        tty,
+    };
+    let mesh = state.mesh.clone();
+    tokio::spawn(async move {
+        if let Ok(upgraded) = upgrade.await {
+            serve(upgraded, mesh, exec_req).await;
+        }
+    });
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(protocol),
+    );
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]

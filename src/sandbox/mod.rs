@@ -41,6 +41,8 @@ pub struct SandboxOptions {
     pub propagation_delay: Duration,
     /// The API's port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// (verb, resource) pairs the API refuses with 403, to show what RBAC errors look like.
+    pub forbidden: Vec<(String, String)>,
 }
 
 impl Default for SandboxOptions {
@@ -50,6 +52,7 @@ impl Default for SandboxOptions {
             weights: (90, 10),
             propagation_delay: Duration::from_secs(1),
             port: 0,
+            forbidden: Vec::new(),
         }
     }
 }
@@ -62,10 +65,14 @@ pub struct Sandbox {
     store: Arc<Mutex<store::Store>>,
     mesh: Arc<mesh::Mesh>,
     server: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Drop for Sandbox {
+    /// Closes every connection and ends every process in the pods, as a cluster that
+    /// goes away does.
     fn drop(&mut self) {
+        self.stop.send_replace(true);
         self.server.abort();
     }
 }
@@ -80,6 +87,18 @@ pub enum SandboxError {
     Seed(String),
     #[error("{0}")]
     Tls(String),
+}
+
+/// Resolves once the sandbox stops (or its stop signal is gone).
+pub(crate) async fn until_stopped(stopped: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *stopped.borrow_and_update() {
+            return;
+        }
+        if stopped.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 fn new_token() -> String {
@@ -106,12 +125,15 @@ impl Sandbox {
         let token = new_token();
         let tls = tls::generate().map_err(SandboxError::Tls)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let state = Arc::new(api::ApiState {
             store: store.clone(),
             mesh: mesh.clone(),
             token: token.clone(),
             server_address: addr.to_string(),
             git_version: "v1.32.0-splitscope-sandbox".into(),
+            forbidden: options.forbidden.clone(),
+            stopped: stopped.clone(),
         });
         let server = tokio::spawn(async move {
             loop {
@@ -120,16 +142,23 @@ impl Sandbox {
                 };
                 let state = state.clone();
                 let acceptor = acceptor.clone();
+                let mut stopped = stopped.clone();
                 tokio::spawn(async move {
-                    // A client that fails the handshake (plain HTTP, wrong CA) is dropped.
-                    let Ok(stream) = acceptor.accept(stream).await else {
-                        return;
+                    let serve = async {
+                        // A client that fails the handshake (plain HTTP, wrong CA) is dropped.
+                        let Ok(stream) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let service = service_fn(move |req| api::handle(state.clone(), req));
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .with_upgrades()
+                            .await;
                     };
-                    let service = service_fn(move |req| api::handle(state.clone(), req));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
+                    tokio::select! {
+                        _ = serve => {}
+                        _ = until_stopped(&mut stopped) => {}
+                    }
                 });
             }
         });
@@ -140,6 +169,7 @@ impl Sandbox {
             store,
             mesh,
             server,
+            stop,
         })
     }
 

@@ -113,6 +113,32 @@ impl ApiError {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
+    /// 403 as RBAC words it.
+    pub fn forbidden(
+        verb: &str,
+        group: &str,
+        resource: &str,
+        name: Option<&str>,
+        namespace: &str,
+    ) -> Self {
+        let plural = resource.split('/').next().unwrap_or(resource);
+        let what = match name {
+            Some(n) => format!("{} \"{n}\"", qualified(group, plural)),
+            None => qualified(group, plural),
+        };
+        let scope = if namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" in the namespace \"{namespace}\"")
+        };
+        Self::new(
+            403,
+            "Forbidden",
+            format!("{what} is forbidden: User \"splitscope-sandbox\" cannot {verb} resource \"{resource}\" in API group \"{group}\"{scope}"),
+        )
+        .with_details(json!({"group": group, "kind": plural, "name": name.unwrap_or_default()}))
+    }
+
     pub fn method_not_allowed(verb: &str, what: &str) -> Self {
         Self::new(
             405,

@@ -220,12 +220,20 @@ async fn poll(cluster: Cluster, options: RuntimeOptions, tx: mpsc::UnboundedSend
         let route = cluster.find_route(options.route.as_deref()).await;
         let mut problem = None;
         match &route {
-            Ok(route) => match cluster.patch_present(route).await {
-                Ok(present) => {
-                    let _ = tx.send(Msg::PatchObserved(present));
+            Ok(route) => {
+                match cluster.patch_present(route).await {
+                    Ok(present) => {
+                        let _ = tx.send(Msg::PatchObserved(present));
+                    }
+                    Err(e) => problem = Some(e.to_string()),
                 }
-                Err(e) => problem = Some(e.to_string()),
-            },
+                // Pods come and go: read the prefixes again now and then.
+                if rounds % 10 == 5
+                    && let Ok((labels, problems)) = cluster.discover_labels(route).await
+                {
+                    let _ = tx.send(Msg::Labels(labels, problems));
+                }
+            }
             Err(ClusterError::Unreachable(_)) | Err(ClusterError::Forbidden { .. }) => {
                 problem = route.as_ref().err().map(ToString::to_string);
             }

@@ -12,14 +12,17 @@ use splitscope::sandbox::{NAMESPACE, Sandbox, SandboxOptions};
 use tokio::io::AsyncReadExt;
 
 pub async fn sandbox(istio: &str, weights: (u32, u32), delay: Duration) -> (Sandbox, Client) {
-    let sandbox = Sandbox::start(SandboxOptions {
+    sandbox_with(SandboxOptions {
         istio: istio.into(),
         weights,
         propagation_delay: delay,
-        port: 0,
+        ..SandboxOptions::default()
     })
     .await
-    .expect("sandbox starts");
+}
+
+pub async fn sandbox_with(options: SandboxOptions) -> (Sandbox, Client) {
+    let sandbox = Sandbox::start(options).await.expect("sandbox starts");
     let client = client_for(&sandbox).await;
     (sandbox, client)
 }

@@ -66,7 +66,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         PatchState::Unknown => ("…".to_string(), dim),
         PatchState::Off => ("off".to_string(), theme.strong(theme.text)),
         PatchState::Applying(_) => ("applying…".to_string(), theme.strong(theme.undecided)),
-        PatchState::On(t) => (format!("on for {}", since(t)), theme.strong(theme.honoured)),
+        PatchState::On(t) => {
+            let clock = t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S");
+            (
+                format!("on since {clock} UTC ({})", since(t)),
+                theme.strong(theme.honoured),
+            )
+        }
         PatchState::Removing(_) => ("removing…".to_string(), theme.strong(theme.undecided)),
         PatchState::Failed(why) => (format!("failed: {why}"), theme.strong(theme.error)),
     };
