@@ -45,6 +45,18 @@ pub struct ClusterArgs {
     pub namespace: Option<String>,
 }
 
+impl ClusterArgs {
+    /// Connects as kubectl would with these flags.
+    pub async fn connect(&self) -> Result<crate::cluster::Cluster, crate::cluster::ClusterError> {
+        crate::cluster::Cluster::connect(
+            self.kubeconfig.as_deref(),
+            self.context.as_deref(),
+            self.namespace.as_deref(),
+        )
+        .await
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ScreenArgs {
     /// The TCPRoute (default: the one in the namespace whose parent is a Service).

@@ -46,13 +46,7 @@ fn main() -> ExitCode {
 }
 
 async fn watch(args: WatchArgs) -> anyhow::Result<String> {
-    let c = &args.cluster;
-    let cluster = Cluster::connect(
-        c.kubeconfig.as_deref(),
-        c.context.as_deref(),
-        c.namespace.as_deref(),
-    )
-    .await?;
+    let cluster = args.cluster.connect().await?;
     screen(cluster, &args.screen, args.interval).await
 }
 
@@ -178,13 +172,7 @@ async fn patch(args: PatchArgs) -> anyhow::Result<String> {
             &route, &waypoint, port,
         ))?);
     }
-    let c = &args.cluster;
-    let cluster = Cluster::connect(
-        c.kubeconfig.as_deref(),
-        c.context.as_deref(),
-        c.namespace.as_deref(),
-    )
-    .await?;
+    let cluster = args.cluster.connect().await?;
     let route = cluster.find_route(args.route.as_deref()).await?;
     let name = splitscope::patch::name_for(&route);
     match args.action {

@@ -5,87 +5,29 @@ mod common;
 
 use std::time::Duration;
 
+use common::watch::Watch;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
-use splitscope::cluster::Cluster;
-use splitscope::cluster::discover::ClientSpec;
-use splitscope::sample::LineParser;
+use splitscope::sandbox::SandboxOptions;
 use splitscope::split::Verdict;
-use splitscope::tui::app::{App, Key, Msg, PatchState, Settings};
-use splitscope::tui::runtime::{Runtime, RuntimeOptions};
-
-struct Watch {
-    app: App,
-    runtime: Runtime,
-    _sandbox: splitscope::sandbox::Sandbox,
-    cluster: Cluster,
-}
+use splitscope::tui::app::PatchState;
 
 async fn watch(istio: &str) -> Watch {
-    let (sandbox, _) = common::sandbox(istio, (90, 10), Duration::from_millis(50)).await;
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig()).unwrap();
-    let cluster = Cluster::from_kubeconfig(kubeconfig, None, None)
-        .await
-        .unwrap();
-    assert_eq!(cluster.namespace, splitscope::sandbox::NAMESPACE);
-    let settings = Settings {
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
-        read_only: false,
-        window: 20,
-        manual_labels: vec![],
-        target: String::new(),
+    let options = SandboxOptions {
+        istio: istio.into(),
+        propagation_delay: Duration::from_millis(50),
+        ..SandboxOptions::default()
     };
-    let app = App::new(settings, LineParser::default(), jiff::Timestamp::now());
-    let runtime = Runtime::start(
-        cluster.clone(),
-        RuntimeOptions {
-            route: None,
-            client: ClientSpec::Deployment("curl".into()),
-            target: None,
-            interval: Duration::from_millis(5),
-            deadline: Duration::from_secs(600),
-            poll: Duration::from_millis(200),
-        },
-    );
-    Watch {
-        app,
-        runtime,
-        _sandbox: sandbox,
-        cluster,
-    }
-}
-
-impl Watch {
-    /// Runs the loop until `done` holds, or fails after `limit`.
-    async fn until(&mut self, what: &str, limit: Duration, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !done(&self.app) {
-            let msg = tokio::time::timeout_at(deadline, self.runtime.next())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}: verdict {:?}, n={}, patch {:?}, problem {:?}, route {:?}",
-                    self.app.split.verdict(), self.app.split.total(), self.app.patch, self.app.problem, self.app.route_error))
-                .expect("runtime open");
-            assert!(
-                self.runtime.handle(&mut self.app, msg),
-                "the app did not ask to quit"
-            );
-        }
-    }
-
-    fn key(&mut self, c: char) {
-        assert!(self.runtime.handle(&mut self.app, Msg::Key(Key::Char(c))));
-    }
-
-    /// Resets the counts and collects `n` fresh samples; returns the v1 share.
-    async fn fresh_share(&mut self, n: u64) -> f64 {
-        self.key('r');
-        self.until("fresh samples", Duration::from_secs(60), |a| {
-            a.split.total() >= n
-        })
-        .await;
-        self.app.split.total_shares()[0].share
-    }
+    let w = common::watch::start(
+        options,
+        None,
+        "deploy/curl",
+        Duration::from_millis(5),
+        Duration::from_millis(200),
+    )
+    .await;
+    assert_eq!(w.cluster.namespace, splitscope::sandbox::NAMESPACE);
+    w
 }
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -94,7 +36,10 @@ const LIMIT: Duration = Duration::from_secs(30);
 async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
     let mut w = watch("1.24.0").await;
     w.until("the route and labels", LIMIT, |a| {
-        a.route.is_some() && a.labels.len() == 2 && a.info.waypoint.is_some()
+        a.route.is_some()
+            && a.labels.len() == 2
+            && a.info.waypoint.is_some()
+            && !a.settings.target.is_empty()
     })
     .await;
     assert_eq!(w.app.info.istio.as_deref(), Some("1.24.0"));

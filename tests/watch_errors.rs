@@ -5,73 +5,27 @@ mod common;
 
 use std::time::Duration;
 
+use common::watch::Watch;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
-use splitscope::cluster::Cluster;
-use splitscope::cluster::discover::ClientSpec;
-use splitscope::sample::LineParser;
-use splitscope::sandbox::{Sandbox, SandboxOptions};
-use splitscope::tui::app::{App, Key, Msg, PatchState, Settings};
-use splitscope::tui::runtime::{Runtime, RuntimeOptions};
+use splitscope::sandbox::SandboxOptions;
+use splitscope::tui::app::{Key, Msg, PatchState};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-struct Watch {
-    app: App,
-    runtime: Runtime,
-    sandbox: Option<Sandbox>,
-    cluster: Cluster,
-}
-
 async fn watch(options: SandboxOptions, route: Option<&str>, client: &str) -> Watch {
-    let (sandbox, _) = common::sandbox_with(SandboxOptions {
+    let options = SandboxOptions {
         propagation_delay: Duration::from_millis(50),
         ..options
-    })
-    .await;
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig()).unwrap();
-    let cluster = Cluster::from_kubeconfig(kubeconfig, None, None)
-        .await
-        .unwrap();
-    let settings = Settings {
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
-        read_only: false,
-        window: 20,
-        manual_labels: vec![],
-        target: String::new(),
     };
-    let runtime = Runtime::start(
-        cluster.clone(),
-        RuntimeOptions {
-            route: route.map(String::from),
-            client: client.parse::<ClientSpec>().unwrap(),
-            target: None,
-            interval: Duration::from_millis(20),
-            deadline: Duration::from_secs(600),
-            poll: Duration::from_millis(100),
-        },
-    );
-    Watch {
-        app: App::new(settings, LineParser::default(), jiff::Timestamp::now()),
-        runtime,
-        sandbox: Some(sandbox),
-        cluster,
-    }
-}
-
-impl Watch {
-    async fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        while !done(&self.app) {
-            let msg = tokio::time::timeout_at(deadline, self.runtime.next())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}: route error {:?}, problem {:?}, patch {:?}, labels {:?}, log {:?}",
-                    self.app.route_error, self.app.problem, self.app.patch, self.app.label_problems, self.app.log.back()))
-                .expect("runtime open");
-            self.runtime.handle(&mut self.app, msg);
-        }
-    }
+    common::watch::start(
+        options,
+        route,
+        client,
+        Duration::from_millis(20),
+        Duration::from_millis(100),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -81,13 +35,15 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
         ..SandboxOptions::default()
     };
     let mut w = watch(options, None, "deploy/curl").await;
-    w.until("the route and the waypoint", |a| {
+    w.until("the route and the waypoint", LIMIT, |a| {
         a.route.is_some() && a.info.waypoint.is_some() && a.patch == PatchState::Off
     })
     .await;
     w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
-    w.until("the failure", |a| matches!(a.patch, PatchState::Failed(_)))
-        .await;
+    w.until("the failure", LIMIT, |a| {
+        matches!(a.patch, PatchState::Failed(_))
+    })
+    .await;
     let PatchState::Failed(why) = &w.app.patch else {
         unreachable!()
     };
@@ -100,14 +56,14 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
     assert!(why.contains("--read-only"), "{why}");
     // Counting goes on.
     let before = w.app.split.total();
-    w.until("more samples", |a| a.split.total() > before + 5)
+    w.until("more samples", LIMIT, |a| a.split.total() > before + 5)
         .await;
 }
 
 #[tokio::test]
 async fn a_missing_route_names_the_ones_there() {
     let mut w = watch(SandboxOptions::default(), Some("nope"), "deploy/curl").await;
-    w.until("the route error", |a| a.route_error.is_some())
+    w.until("the route error", LIMIT, |a| a.route_error.is_some())
         .await;
     let err = w.app.route_error.clone().unwrap();
     assert!(
@@ -119,7 +75,7 @@ async fn a_missing_route_names_the_ones_there() {
 #[tokio::test]
 async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
-    w.until("the route", |a| a.route.is_some()).await;
+    w.until("the route", LIMIT, |a| a.route.is_some()).await;
     let routes = w
         .cluster
         .dynamic("gateway.networking.k8s.io", "v1", "TCPRoute");
@@ -134,7 +90,8 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .create(&PostParams::default(), &second)
         .await
         .unwrap();
-    w.until("the ambiguity", |a| a.route_error.is_some()).await;
+    w.until("the ambiguity", LIMIT, |a| a.route_error.is_some())
+        .await;
     let err = w.app.route_error.clone().unwrap();
     assert!(
         err.contains("tcp-echo-ew") && err.contains("tcp-echo-other") && err.contains("--route"),
@@ -144,7 +101,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .delete("tcp-echo-other", &Default::default())
         .await
         .unwrap();
-    w.until("one route again", |a| a.route_error.is_none())
+    w.until("one route again", LIMIT, |a| a.route_error.is_none())
         .await;
 
     let zero = json!({"spec": {"rules": [{"backendRefs": [
@@ -153,7 +110,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .patch("tcp-echo-ew", &PatchParams::default(), &Patch::Merge(&zero))
         .await
         .unwrap();
-    w.until("the zero weights", |a| {
+    w.until("the zero weights", LIMIT, |a| {
         a.route_error
             .as_deref()
             .is_some_and(|e| e.contains("weight 0"))
@@ -164,7 +121,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
 #[tokio::test]
 async fn a_backend_without_a_prefix_is_named() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
-    w.until("the route", |a| a.route.is_some()).await;
+    w.until("the route", LIMIT, |a| a.route.is_some()).await;
     let routes = w
         .cluster
         .dynamic("gateway.networking.k8s.io", "v1", "TCPRoute");
@@ -174,7 +131,7 @@ async fn a_backend_without_a_prefix_is_named() {
         .patch("tcp-echo-ew", &PatchParams::default(), &Patch::Merge(&edit))
         .await
         .unwrap();
-    w.until("the label problem", |a| {
+    w.until("the label problem", LIMIT, |a| {
         a.label_problems.iter().any(|p| p.contains("backend curl"))
     })
     .await;
@@ -188,15 +145,15 @@ async fn a_backend_without_a_prefix_is_named() {
 #[tokio::test]
 async fn no_client_pod_is_a_gap_with_a_reason() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/nope").await;
-    w.until("the probe gap", |a| matches!(&a.probe, splitscope::tui::app::ProbeState::Gap { reason, .. } if reason.contains("no Deployment nope"))).await;
+    w.until("the probe gap", LIMIT, |a| matches!(&a.probe, splitscope::tui::app::ProbeState::Gap { reason, .. } if reason.contains("no Deployment nope"))).await;
 }
 
 #[tokio::test]
 async fn an_api_that_goes_away_is_retried_and_said() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
-    w.until("samples", |a| a.split.total() >= 5).await;
+    w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
     drop(w.sandbox.take());
-    w.until("the unreachable API", |a| {
+    w.until("the unreachable API", LIMIT, |a| {
         a.problem
             .as_deref()
             .is_some_and(|p| p.contains("unreachable"))

@@ -2,6 +2,8 @@
 //! built from the kubeconfig the sandbox writes, as a user's client would be.
 #![allow(dead_code)]
 
+pub mod watch;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
