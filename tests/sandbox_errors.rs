@@ -158,6 +158,21 @@ async fn bad_requests_get_kubernetes_statuses_and_the_sandbox_keeps_serving() {
         ]
     );
 
+    // A dry run is refused rather than silently applied.
+    let (code, body) = raw(
+        &client,
+        "POST",
+        &format!("{ROUTES}?dryRun=All"),
+        "application/json",
+        route,
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("dry run"),
+        "{body}"
+    );
+
     // A stale resourceVersion is a conflict.
     let routes = {
         let gvk = GroupVersionKind::gvk("gateway.networking.k8s.io", "v1alpha2", "TCPRoute");

@@ -270,6 +270,12 @@ async fn resource_request(
         Some(sub) => format!("{}/{sub}", res.plural),
         None => res.plural.to_string(),
     };
+    // Refusing is honest; silently persisting a dry run would not be.
+    if query.contains_key("dryRun") && verb != "get" && verb != "list" {
+        return Err(ApiError::bad_request(
+            "the sandbox does not support server-side dry runs (dryRun); drop --dry-run=server",
+        ));
+    }
     if state
         .forbidden
         .iter()
