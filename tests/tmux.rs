@@ -112,6 +112,36 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
         !s.contains("put the EnvoyFilter workaround on")
     });
 
+    // Resizing redraws; below the minimum size it says so, and recovers.
+    tmux(&[
+        "-L",
+        &session.socket,
+        "resize-window",
+        "-t",
+        &session.name,
+        "-x",
+        "50",
+        "-y",
+        "14",
+    ]);
+    session.wait_for("the too-small message", Duration::from_secs(10), |s| {
+        s.contains("needs a terminal of at least")
+    });
+    tmux(&[
+        "-L",
+        &session.socket,
+        "resize-window",
+        "-t",
+        &session.name,
+        "-x",
+        "80",
+        "-y",
+        "24",
+    ]);
+    session.wait_for("the 80x24 screen", Duration::from_secs(10), |s| {
+        s.contains("share over time") && s.lines().all(|l| l.chars().count() <= 80)
+    });
+
     session.keys("q");
     let after = session.wait_for("the exit", Duration::from_secs(20), |s| {
         s.contains("EXIT=") && s.contains("icanon")
@@ -124,6 +154,59 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
         !after.contains("share over time"),
         "the alternate screen is gone:\n{after}"
     );
+}
+
+#[test]
+fn no_color_means_no_colour_codes() {
+    if !tmux_available() {
+        eprintln!("tmux not found; skipping");
+        return;
+    }
+    let name = "splitscope".to_string();
+    let socket = format!("splitscope-nocolor-{}", std::process::id());
+    let command = format!(
+        "{} demo --interval 0.05s; sleep 60",
+        env!("CARGO_BIN_EXE_splitscope")
+    );
+    let status = Command::new("tmux")
+        .args([
+            "-L",
+            &socket,
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-e",
+            "NO_COLOR=1",
+            &command,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let session = Session { name, socket };
+    session.wait_for("the screen", Duration::from_secs(60), |s| {
+        s.contains("share over time") && s.contains("n=2")
+    });
+    let styled = tmux(&[
+        "-L",
+        &session.socket,
+        "capture-pane",
+        "-e",
+        "-p",
+        "-t",
+        &session.name,
+    ]);
+    // SGR colour codes: 30-37, 90-97 (foreground), 38;5 / 38;2 (extended).
+    let colour = regex::Regex::new(r"\x1b\[[0-9;]*(3[0-8]|9[0-7])[0-9;]*m").unwrap();
+    assert!(
+        !colour.is_match(&styled),
+        "colour codes under NO_COLOR:\n{styled:?}"
+    );
+    session.keys("q");
 }
 
 #[test]
