@@ -17,6 +17,18 @@ fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_733_536_000 + s).unwrap()
 }
 
+/// One reply, as busybox `date | nc` brings it back at `t(at)`.
+fn reply(app: &mut App, label: &str, at: i64) {
+    let stamp = t(at)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%a %b %e %H:%M:%S UTC %Y")
+        .to_string();
+    app.update(Msg::Probe(
+        ProbeEvent::Stdout(format!("{label} {stamp}")),
+        t(at),
+    ));
+}
+
 fn app() -> App {
     let settings = Settings {
         context: "splitscope-sandbox".into(),
@@ -58,30 +70,12 @@ fn app() -> App {
     ));
     // 40 replies half and half (the bug), then the patch, then 40 at nine in ten.
     for i in 0..40 {
-        let label = if i % 2 == 0 { "one" } else { "two" };
-        let at = t(i);
-        let stamp = at
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .strftime("%a %b %e %H:%M:%S UTC %Y")
-            .to_string();
-        app.update(Msg::Probe(
-            ProbeEvent::Stdout(format!("{label} {stamp}")),
-            at,
-        ));
+        reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
     }
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(PatchOutcome::Applied, t(40)));
     for i in 40..80 {
-        let label = if i % 10 == 3 { "two" } else { "one" };
-        let at = t(i);
-        let stamp = at
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .strftime("%a %b %e %H:%M:%S UTC %Y")
-            .to_string();
-        app.update(Msg::Probe(
-            ProbeEvent::Stdout(format!("{label} {stamp}")),
-            at,
-        ));
+        reply(&mut app, if i % 10 == 3 { "two" } else { "one" }, i);
     }
     app.update(Msg::Probe(
         ProbeEvent::Stderr("nc: bad address 'tcp-echo'".into()),

@@ -51,6 +51,34 @@ impl Session {
     }
 }
 
+/// Starts `command` in a detached 100x30 session on a private tmux server.
+fn start(socket: String, command: &str, env: &[&str]) -> Session {
+    let name = "splitscope".to_string();
+    let mut args: Vec<&str> = vec![
+        "-L",
+        &socket,
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+    ];
+    for e in env {
+        args.extend(["-e", e]);
+    }
+    args.push(command);
+    let status = Command::new("tmux")
+        .args(&args)
+        .env_remove("NO_COLOR")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Session { name, socket }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         tmux(&["-L", &self.socket, "kill-server"]);
@@ -63,32 +91,16 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
         eprintln!("tmux not found; skipping");
         return;
     }
-    let name = "splitscope".to_string();
-    let socket = format!("splitscope-test-{}", std::process::id());
     let bin = env!("CARGO_BIN_EXE_splitscope");
     // After the program: its exit code, then whether the tty is back in canonical mode.
     let command = format!(
         "{bin} demo --interval 0.05s --propagation-delay 100ms; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60"
     );
-    let status = Command::new("tmux")
-        .args([
-            "-L",
-            &socket,
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &command,
-        ])
-        .env_remove("NO_COLOR")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let session = Session { name, socket };
+    let session = start(
+        format!("splitscope-test-{}", std::process::id()),
+        &command,
+        &[],
+    );
 
     let screen = session.wait_for("IGNORED under Istio 1.24", Duration::from_secs(60), |s| {
         s.contains("▀█▀ █▀▀ █▀▄ █▀█ █▀▄ █▀▀ █▀▄") && s.contains("patch off")
@@ -162,32 +174,15 @@ fn no_color_means_no_colour_codes() {
         eprintln!("tmux not found; skipping");
         return;
     }
-    let name = "splitscope".to_string();
-    let socket = format!("splitscope-nocolor-{}", std::process::id());
     let command = format!(
         "{} demo --interval 0.05s; sleep 60",
         env!("CARGO_BIN_EXE_splitscope")
     );
-    let status = Command::new("tmux")
-        .args([
-            "-L",
-            &socket,
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "-e",
-            "NO_COLOR=1",
-            &command,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let session = Session { name, socket };
+    let session = start(
+        format!("splitscope-nocolor-{}", std::process::id()),
+        &command,
+        &["NO_COLOR=1"],
+    );
     session.wait_for("the screen", Duration::from_secs(60), |s| {
         s.contains("share over time") && s.contains("n=2")
     });

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::apply;
 use super::exec;
 use super::mesh::Mesh;
+use super::patching;
 use super::resources::{self, Resource};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -38,7 +39,7 @@ pub struct ApiState {
 /// The largest request body accepted: manifests are small.
 const MAX_BODY: usize = 4 << 20;
 
-fn json_response(code: u16, body: &Value) -> Response<Body> {
+pub(super) fn json_response(code: u16, body: &Value) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -203,7 +204,7 @@ async fn read_body(req: Request<Incoming>) -> Result<(Bytes, String), ApiError> 
 }
 
 /// Parses a JSON or YAML body into an object.
-fn parse_object(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
+pub(super) fn parse_object(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     let parsed = if content_type.contains("yaml") {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
@@ -222,7 +223,7 @@ fn parse_object(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     Ok(parsed)
 }
 
-fn field_manager(query: &HashMap<String, String>, req_agent: &str) -> String {
+pub(super) fn field_manager(query: &HashMap<String, String>, req_agent: &str) -> String {
     query.get("fieldManager").cloned().unwrap_or_else(|| {
         // The API server names an unnamed manager after the client's user agent.
         req_agent.split('/').next().unwrap_or("unknown").to_string()
@@ -374,7 +375,7 @@ async fn resource_request(
         }
         (&Method::PATCH, Some(name)) => {
             let (bytes, content_type) = read_body(req).await?;
-            patch(
+            patching::handle_patch(
                 &state,
                 res,
                 version,
@@ -417,119 +418,12 @@ async fn resource_request(
 }
 
 /// A body's `kind`, when it names one, must be the resource's.
-fn check_kind(res: &Resource, obj: &Value) -> Result<(), ApiError> {
+pub(super) fn check_kind(res: &Resource, obj: &Value) -> Result<(), ApiError> {
     match obj.get("kind").and_then(Value::as_str) {
         Some(kind) if kind != res.kind => Err(ApiError::bad_request(format!(
             "the kind of the object ({kind}) does not match the resource ({})",
             res.kind
         ))),
         _ => Ok(()),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn patch(
-    state: &ApiState,
-    res: &'static Resource,
-    version: &str,
-    ns: &str,
-    name: &str,
-    bytes: &[u8],
-    content_type: &str,
-    query: &HashMap<String, String>,
-    agent: &str,
-) -> Result<Response<Body>, ApiError> {
-    let media = content_type.split(';').next().unwrap_or_default().trim();
-    let api_version = res.api_version(version);
-    let mut store = lock(&state.store);
-    match media {
-        "application/apply-patch+yaml" => {
-            let applied = parse_object(bytes, "yaml")?;
-            let manager = query
-                .get("fieldManager")
-                .filter(|m| !m.is_empty())
-                .ok_or_else(|| ApiError::bad_request("PATCH /apply requires fieldManager"))?;
-            if applied.get("apiVersion").is_none() || applied.get("kind").is_none() {
-                return Err(ApiError::bad_request(
-                    "apply patches must set apiVersion and kind",
-                ));
-            }
-            check_kind(res, &applied)?;
-            if applied
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n != name)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object does not match the name on the URL ({name})"
-                )));
-            }
-            let force = query.get("force").is_some_and(|f| f == "true");
-            let existing = store.get(res, version, ns, name).ok();
-            let mut merged = apply::server_side_apply(
-                existing.as_ref(),
-                &applied,
-                manager,
-                force,
-                &api_version,
-            )?;
-            merged["metadata"]["name"] = json!(name);
-            match existing {
-                None => Ok(json_response(201, &store.create(res, version, ns, merged)?)),
-                Some(old) => {
-                    merged["metadata"]["resourceVersion"] =
-                        old["metadata"]["resourceVersion"].clone();
-                    Ok(json_response(
-                        200,
-                        &store.replace(res, version, ns, name, merged)?,
-                    ))
-                }
-            }
-        }
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            let patch: Value = serde_json::from_slice(bytes)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-            }
-            let old = store.get(res, version, ns, name)?;
-            let mut obj = old.clone();
-            apply::merge_patch(&mut obj, &patch);
-            if let Some(m) = obj["metadata"].as_object_mut()
-                && patch.pointer("/metadata/resourceVersion").is_none()
-            {
-                m.remove("resourceVersion");
-            }
-            apply::record_update(
-                Some(&old),
-                &mut obj,
-                &field_manager(query, agent),
-                &api_version,
-            );
-            Ok(json_response(
-                200,
-                &store.replace(res, version, ns, name, obj)?,
-            ))
-        }
-        "application/json-patch+json" => {
-            let ops: Value = serde_json::from_slice(bytes)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let old = store.get(res, version, ns, name)?;
-            let mut obj = apply::json_patch(&old, &ops)?;
-            if let Some(m) = obj["metadata"].as_object_mut() {
-                m.remove("resourceVersion");
-            }
-            apply::record_update(
-                Some(&old),
-                &mut obj,
-                &field_manager(query, agent),
-                &api_version,
-            );
-            Ok(json_response(
-                200,
-                &store.replace(res, version, ns, name, obj)?,
-            ))
-        }
-        other => Err(ApiError::unsupported_media_type(other)),
     }
 }

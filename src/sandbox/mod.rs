@@ -7,6 +7,7 @@ pub mod apply;
 pub mod controller;
 pub mod exec;
 pub mod mesh;
+pub mod patching;
 pub mod resources;
 pub mod seed;
 pub mod selector;

@@ -1,0 +1,193 @@
+//! `PATCH` requests: server-side apply, JSON merge patch (strategic merge patch is read
+//! as one) and JSON patch, chosen by content type.
+
+use std::collections::HashMap;
+
+use hyper::Response;
+use serde_json::{Value, json};
+
+use super::api::{ApiState, Body, check_kind, field_manager, json_response, lock, parse_object};
+use super::apply::{merge_patch, record_update, server_side_apply};
+use super::resources::Resource;
+use super::status::ApiError;
+
+/// `PATCH` on an object: server-side apply, merge patch (strategic merge patch is read as
+/// one) or JSON patch, by content type.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn handle_patch(
+    state: &ApiState,
+    res: &'static Resource,
+    version: &str,
+    ns: &str,
+    name: &str,
+    bytes: &[u8],
+    content_type: &str,
+    query: &HashMap<String, String>,
+    agent: &str,
+) -> Result<Response<Body>, ApiError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let api_version = res.api_version(version);
+    let mut store = lock(&state.store);
+    match media {
+        "application/apply-patch+yaml" => {
+            let applied = parse_object(bytes, "yaml")?;
+            let manager = query
+                .get("fieldManager")
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| ApiError::bad_request("PATCH /apply requires fieldManager"))?;
+            if applied.get("apiVersion").is_none() || applied.get("kind").is_none() {
+                return Err(ApiError::bad_request(
+                    "apply patches must set apiVersion and kind",
+                ));
+            }
+            check_kind(res, &applied)?;
+            if applied
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n != name)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object does not match the name on the URL ({name})"
+                )));
+            }
+            let force = query.get("force").is_some_and(|f| f == "true");
+            let existing = store.get(res, version, ns, name).ok();
+            let mut merged =
+                server_side_apply(existing.as_ref(), &applied, manager, force, &api_version)?;
+            merged["metadata"]["name"] = json!(name);
+            match existing {
+                None => Ok(json_response(201, &store.create(res, version, ns, merged)?)),
+                Some(old) => {
+                    merged["metadata"]["resourceVersion"] =
+                        old["metadata"]["resourceVersion"].clone();
+                    Ok(json_response(
+                        200,
+                        &store.replace(res, version, ns, name, merged)?,
+                    ))
+                }
+            }
+        }
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let patch: Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            if !patch.is_object() {
+                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+            }
+            let old = store.get(res, version, ns, name)?;
+            let mut obj = old.clone();
+            merge_patch(&mut obj, &patch);
+            if let Some(m) = obj["metadata"].as_object_mut()
+                && patch.pointer("/metadata/resourceVersion").is_none()
+            {
+                m.remove("resourceVersion");
+            }
+            record_update(
+                Some(&old),
+                &mut obj,
+                &field_manager(query, agent),
+                &api_version,
+            );
+            Ok(json_response(
+                200,
+                &store.replace(res, version, ns, name, obj)?,
+            ))
+        }
+        "application/json-patch+json" => {
+            let ops: Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let old = store.get(res, version, ns, name)?;
+            let mut obj = json_patch(&old, &ops)?;
+            if let Some(m) = obj["metadata"].as_object_mut() {
+                m.remove("resourceVersion");
+            }
+            record_update(
+                Some(&old),
+                &mut obj,
+                &field_manager(query, agent),
+                &api_version,
+            );
+            Ok(json_response(
+                200,
+                &store.replace(res, version, ns, name, obj)?,
+            ))
+        }
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// RFC 6902 with the operations kubectl sends: add, remove, replace, test.
+pub fn json_patch(doc: &Value, ops: &Value) -> Result<Value, ApiError> {
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request("a JSON patch must be an array"))?;
+    let mut doc = doc.clone();
+    for op in ops {
+        let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::bad_request("patch operation has no path"))?;
+        let (parent, last) = path
+            .rsplit_once('/')
+            .ok_or_else(|| ApiError::bad_request(format!("bad patch path {path:?}")))?;
+        let last = last.replace("~1", "/").replace("~0", "~");
+        let value = op.get("value").cloned();
+        match kind {
+            "test" => {
+                if doc.pointer(path) != value.as_ref() {
+                    return Err(ApiError::internal(format!("testing value {path} failed")));
+                }
+            }
+            "add" | "replace" | "remove" => {
+                let target = doc
+                    .pointer_mut(parent)
+                    .ok_or_else(|| ApiError::internal(format!("doc is missing path: {path:?}")))?;
+                match target {
+                    Value::Object(m) => {
+                        if kind == "remove" || kind == "replace" {
+                            m.remove(&last).ok_or_else(|| {
+                                ApiError::internal(format!("doc is missing key: {path:?}"))
+                            })?;
+                        }
+                        if let (true, Some(v)) = (kind != "remove", value) {
+                            m.insert(last, v);
+                        }
+                    }
+                    Value::Array(a) => {
+                        let idx = if last == "-" {
+                            a.len()
+                        } else {
+                            last.parse::<usize>().map_err(|_| {
+                                ApiError::bad_request(format!("bad index in {path:?}"))
+                            })?
+                        };
+                        if idx > a.len() || (kind != "add" && idx >= a.len()) {
+                            return Err(ApiError::internal(format!(
+                                "index out of range in {path:?}"
+                            )));
+                        }
+                        match (kind, value) {
+                            ("remove", _) => {
+                                a.remove(idx);
+                            }
+                            ("replace", Some(v)) => a[idx] = v,
+                            (_, Some(v)) => a.insert(idx, v),
+                            _ => return Err(ApiError::bad_request("patch operation has no value")),
+                        }
+                    }
+                    _ => {
+                        return Err(ApiError::internal(format!(
+                            "cannot patch into a scalar at {path:?}"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unsupported JSON patch operation {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(doc)
+}
