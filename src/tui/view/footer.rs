@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         match &app.probe {
             ProbeState::Connecting => spans.push(text("connecting the probe…")),
             ProbeState::Running { pod, .. } => spans.push(Span::styled(
-                format!("probe in {pod} → {}", app.settings.target),
+                format!("probe {pod} → {}", app.settings.target),
                 theme.dim(),
             )),
             ProbeState::Gap { reason, .. } => spans.push(Span::styled(
