@@ -67,37 +67,24 @@ pub(super) fn handle_patch(
                 }
             }
         }
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+        "application/merge-patch+json"
+        | "application/strategic-merge-patch+json"
+        | "application/json-patch+json" => {
             let patch: Value = serde_json::from_slice(bytes)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-            }
             let old = store.get(res, version, ns, name)?;
-            let mut obj = old.clone();
-            merge_patch(&mut obj, &patch);
-            if let Some(m) = obj["metadata"].as_object_mut()
-                && patch.pointer("/metadata/resourceVersion").is_none()
-            {
-                m.remove("resourceVersion");
-            }
-            record_update(
-                Some(&old),
-                &mut obj,
-                &field_manager(query, agent),
-                &api_version,
-            );
-            Ok(json_response(
-                200,
-                &store.replace(res, version, ns, name, obj)?,
-            ))
-        }
-        "application/json-patch+json" => {
-            let ops: Value = serde_json::from_slice(bytes)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let old = store.get(res, version, ns, name)?;
-            let mut obj = json_patch(&old, &ops)?;
-            if let Some(m) = obj["metadata"].as_object_mut() {
+            // A patch that names a resourceVersion asks for the optimistic-concurrency check.
+            let (mut obj, checks_version) = if media == "application/json-patch+json" {
+                (json_patch(&old, &patch)?, false)
+            } else {
+                if !patch.is_object() {
+                    return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+                }
+                let mut obj = old.clone();
+                merge_patch(&mut obj, &patch);
+                (obj, patch.pointer("/metadata/resourceVersion").is_some())
+            };
+            if !checks_version && let Some(m) = obj["metadata"].as_object_mut() {
                 m.remove("resourceVersion");
             }
             record_update(

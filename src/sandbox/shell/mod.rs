@@ -4,6 +4,7 @@
 
 mod arith;
 mod commands;
+mod lex;
 pub mod parse;
 mod run;
 

@@ -343,22 +343,24 @@ impl App {
                 let text = crate::sample::clean(&line).into_owned();
                 self.push_log(at, LineKind::Error, text);
             }
-            ProbeEvent::Stdout(line) => match self.parser.parse(&line) {
-                Ok(reply) => {
-                    let backend = self.backend_for(&reply.label);
-                    let t = self.elapsed(at);
-                    self.split.record(backend, t);
-                    let kind = backend.map_or(LineKind::Unmapped, LineKind::Backend);
-                    let text = crate::sample::clean(&line).trim().to_string();
-                    self.push_log(at, kind, text);
+            ProbeEvent::Stdout(line) => {
+                // Cleaned once: the parser and the log read the same text.
+                let text = crate::sample::clean(&line);
+                match self.parser.parse(&text) {
+                    Ok(reply) => {
+                        let backend = self.backend_for(&reply.label);
+                        let t = self.elapsed(at);
+                        self.split.record(backend, t);
+                        let kind = backend.map_or(LineKind::Unmapped, LineKind::Backend);
+                        self.push_log(at, kind, text.trim().to_string());
+                    }
+                    Err(crate::sample::LineError::Empty) => {}
+                    Err(e) => {
+                        self.unparsable += 1;
+                        self.push_log(at, LineKind::Unparsable, format!("{text}  ({e})"));
+                    }
                 }
-                Err(crate::sample::LineError::Empty) => {}
-                Err(e) => {
-                    self.unparsable += 1;
-                    let text = crate::sample::clean(&line).into_owned();
-                    self.push_log(at, LineKind::Unparsable, format!("{text}  ({e})"));
-                }
-            },
+            }
         }
     }
 
