@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn kubectl_available() -> bool {
     let found = Command::new("kubectl")
         .arg("version")
@@ -100,12 +102,8 @@ fn ok(kubeconfig: &Path, args: &[&str]) -> String {
     out
 }
 
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/istio-1.24-samples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }
 
 #[test]
@@ -146,25 +144,22 @@ fn kubectl_gets_applies_deletes_and_execs() {
     );
     assert_eq!(weights, "90 10");
 
-    for manifest in ["curl.yaml", "tcp-echo-services.yaml", "tcp-echo-20-v2.yaml"] {
-        let out = ok(kc, &["apply", "--server-side", "-f", &fixture(manifest)]);
-        assert!(out.contains("serverside-applied"), "{out}");
+    // The project's own manifests: a client, two backends, a 70/30 route.
+    let own = [
+        "echo-client.yaml",
+        "echo-backends.yaml",
+        "echo-route-70-30.yaml",
+    ]
+    .map(|m| path_text(&common::fixtures::own(m)));
+    apply_get_delete(kc, &own, "echo", "70 30");
+    let pods = ok(kc, &["get", "pods"]);
+    for name in ["echo-client-", "echo-blue-", "echo-green-"] {
+        assert!(
+            pods.lines()
+                .any(|l| l.starts_with(name) && l.contains("Running")),
+            "{pods}"
+        );
     }
-    let route = ok(
-        kc,
-        &[
-            "get",
-            "tcproute",
-            "tcp-echo",
-            "-o",
-            "jsonpath={.spec.rules[0].backendRefs[*].weight}",
-        ],
-    );
-    assert_eq!(route, "80 20");
-    let out = ok(kc, &["delete", "tcproute", "tcp-echo"]);
-    assert!(out.contains("deleted"), "{out}");
-    let (success, _, err) = kubectl(kc, &["get", "tcproute", "tcp-echo"]);
-    assert!(!success && err.contains("NotFound"), "{err}");
 
     // The seed's loop, with a fast sleep, streams replies until we stop reading.
     let mut exec = Command::new("kubectl")
@@ -221,6 +216,51 @@ fn kubectl_gets_applies_deletes_and_execs() {
         err.contains("nc: bad address 'nowhere'") && err.contains("exit code 1"),
         "{err}"
     );
+}
+
+/// Applies manifests server-side, reads the route's weights, deletes the route.
+fn apply_get_delete(kc: &Path, manifests: &[String], route: &str, weights: &str) {
+    for manifest in manifests {
+        let out = ok(kc, &["apply", "--server-side", "-f", manifest]);
+        assert!(out.contains("serverside-applied"), "{out}");
+    }
+    let read = ok(
+        kc,
+        &[
+            "get",
+            "tcproute",
+            route,
+            "-o",
+            "jsonpath={.spec.rules[0].backendRefs[*].weight}",
+        ],
+    );
+    assert_eq!(read, weights);
+    let out = ok(kc, &["delete", "tcproute", route]);
+    assert!(out.contains("deleted"), "{out}");
+    let (success, _, err) = kubectl(kc, &["get", "tcproute", route]);
+    assert!(!success && err.contains("NotFound"), "{err}");
+}
+
+/// Istio's own samples, as a user copies them from the Istio docs.
+#[test]
+fn kubectl_applies_the_istio_samples() {
+    let samples: Option<Vec<String>> =
+        ["curl.yaml", "tcp-echo-services.yaml", "tcp-echo-20-v2.yaml"]
+            .iter()
+            .map(|m| {
+                common::fixtures::upstream(&format!("istio-1.24-samples/{m}"))
+                    .map(|p| path_text(&p))
+            })
+            .collect();
+    let Some(samples) = samples else {
+        return;
+    };
+    if !kubectl_available() {
+        eprintln!("kubectl not found; skipping");
+        return;
+    }
+    let server = serve(&[]);
+    apply_get_delete(&server.kubeconfig, &samples, "tcp-echo", "80 20");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! built from the kubeconfig the sandbox writes, as a user's client would be.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod watch;
 
 use std::time::Duration;
