@@ -9,4 +9,5 @@ pub mod route;
 pub mod sample;
 pub mod sandbox;
 pub mod split;
+pub mod task;
 pub mod tui;

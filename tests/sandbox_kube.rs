@@ -379,7 +379,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
         .remove("statPrefix");
     broken.push(("no stat prefix (Envoy rejects it)", no_prefix));
 
-    let target = splitscope::sandbox::waypoint::ServicePort {
+    let target = splitscope::sandbox::mesh::waypoint::ServicePort {
         namespace: NAMESPACE.into(),
         service: "tcp-echo".into(),
         port: 9000,
@@ -390,7 +390,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
         let decision = sandbox.mesh().programming().decide(&target);
         assert_eq!(
             decision,
-            splitscope::sandbox::waypoint::Decision::WaypointDefault,
+            splitscope::sandbox::mesh::waypoint::Decision::WaypointDefault,
             "{why}"
         );
         envoyfilters(&client)
@@ -423,7 +423,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
     tokio::time::sleep(SETTLE).await;
     assert_eq!(
         sandbox.mesh().programming().decide(&target),
-        splitscope::sandbox::waypoint::Decision::WaypointDefault
+        splitscope::sandbox::mesh::waypoint::Decision::WaypointDefault
     );
 }
 
@@ -431,7 +431,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
 async fn changes_reach_the_waypoint_after_the_propagation_delay() {
     let (sandbox, client) = sandbox("1.24.0", (90, 10), Duration::from_millis(800)).await;
     let route = seeded_route(&client).await;
-    let target = splitscope::sandbox::waypoint::ServicePort {
+    let target = splitscope::sandbox::mesh::waypoint::ServicePort {
         namespace: NAMESPACE.into(),
         service: "tcp-echo".into(),
         port: 9000,
@@ -440,12 +440,12 @@ async fn changes_reach_the_waypoint_after_the_propagation_delay() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(matches!(
         sandbox.mesh().programming().decide(&target),
-        splitscope::sandbox::waypoint::Decision::WaypointDefault
+        splitscope::sandbox::mesh::waypoint::Decision::WaypointDefault
     ));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(matches!(
         sandbox.mesh().programming().decide(&target),
-        splitscope::sandbox::waypoint::Decision::Weighted { .. }
+        splitscope::sandbox::mesh::waypoint::Decision::Weighted { .. }
     ));
 }
 
@@ -469,14 +469,14 @@ async fn without_the_waypoint_gateway_no_route_or_filter_applies() {
         .await
         .unwrap();
     assert!(left.items.is_empty());
-    let target = splitscope::sandbox::waypoint::ServicePort {
+    let target = splitscope::sandbox::mesh::waypoint::ServicePort {
         namespace: NAMESPACE.into(),
         service: "tcp-echo".into(),
         port: 9000,
     };
     assert_eq!(
         sandbox.mesh().programming().decide(&target),
-        splitscope::sandbox::waypoint::Decision::Direct
+        splitscope::sandbox::mesh::waypoint::Decision::Direct
     );
     let share = v1_share(sample(&client, 400).await);
     assert!((share - 0.5).abs() <= 0.08, "no waypoint: v1 share {share}");

@@ -2,22 +2,19 @@
 //! loopback. `splitscope demo` runs on it, the end-to-end tests run against it, and a
 //! user can point `kubectl` at it.
 
-pub mod api;
-pub mod apply;
-pub mod controller;
-pub mod exec;
+//!
+//! Rooms, from the bottom up: `storage` (the object store and what it serves),
+//! `controllers` (what a cluster derives from objects), `mesh` (the data plane and the
+//! waypoint's programming), `shell` (the pods' sh, reaching the network through a trait),
+//! `apiserver` (the HTTP API over TLS, exec included). Each room only uses those below it.
+
+pub mod apiserver;
+pub mod controllers;
 pub mod mesh;
-pub mod patching;
-pub mod resources;
 pub mod seed;
-pub mod selector;
 pub mod shell;
-pub mod status;
-pub mod store;
-pub mod table;
-pub mod tls;
-pub mod validate;
-pub mod waypoint;
+pub mod storage;
+mod sync;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,6 +24,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use apiserver::{ApiState, tls};
+use mesh::Mesh;
+use storage::Store;
+use sync::until_stopped;
 
 pub use seed::{NAMESPACE, ROUTE};
 
@@ -63,10 +66,11 @@ pub struct Sandbox {
     addr: SocketAddr,
     token: String,
     ca_pem: String,
-    store: Arc<Mutex<store::Store>>,
-    mesh: Arc<mesh::Mesh>,
+    store: Arc<Mutex<Store>>,
+    mesh: Arc<Mesh>,
     server: tokio::task::JoinHandle<()>,
     stop: tokio::sync::watch::Sender<bool>,
+    warnings: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
 }
 
 impl Drop for Sandbox {
@@ -90,18 +94,6 @@ pub enum SandboxError {
     Tls(String),
 }
 
-/// Resolves once the sandbox stops (or its stop signal is gone).
-pub(crate) async fn until_stopped(stopped: &mut tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *stopped.borrow_and_update() {
-            return;
-        }
-        if stopped.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 fn new_token() -> String {
     let bytes: [u8; 24] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -119,15 +111,16 @@ impl Sandbox {
             port: options.port,
             source,
         })?;
-        let mut store = store::Store::new();
+        let mut store = Store::with_controllers(controllers::reconcile);
         seed::seed(&mut store, &options.istio, options.weights).map_err(SandboxError::Seed)?;
         let store = Arc::new(Mutex::new(store));
-        let mesh = mesh::Mesh::start(store.clone(), options.propagation_delay);
+        let (warn, warnings) = mpsc::unbounded_channel();
+        let mesh = Mesh::start(store.clone(), options.propagation_delay, warn);
         let token = new_token();
         let tls = tls::generate().map_err(SandboxError::Tls)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let state = Arc::new(api::ApiState {
+        let state = Arc::new(ApiState {
             store: store.clone(),
             mesh: mesh.clone(),
             token: token.clone(),
@@ -150,7 +143,7 @@ impl Sandbox {
                         let Ok(stream) = acceptor.accept(stream).await else {
                             return;
                         };
-                        let service = service_fn(move |req| api::handle(state.clone(), req));
+                        let service = service_fn(move |req| apiserver::handle(state.clone(), req));
                         let _ = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service)
                             .with_upgrades()
@@ -171,7 +164,14 @@ impl Sandbox {
             mesh,
             server,
             stop,
+            warnings: Mutex::new(Some(warnings)),
         })
+    }
+
+    /// What went wrong inside the sandbox while it ran (an echo server that could not
+    /// start, say), for whoever shows its messages; the first caller gets them.
+    pub fn warnings(&self) -> Option<mpsc::UnboundedReceiver<String>> {
+        sync::lock(&self.warnings).take()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -191,11 +191,11 @@ impl Sandbox {
         &self.ca_pem
     }
 
-    pub fn store(&self) -> Arc<Mutex<store::Store>> {
+    pub fn store(&self) -> Arc<Mutex<Store>> {
         self.store.clone()
     }
 
-    pub fn mesh(&self) -> Arc<mesh::Mesh> {
+    pub fn mesh(&self) -> Arc<Mesh> {
         self.mesh.clone()
     }
 

@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::store::{Store, resource};
+use super::storage::catalogue::{
+    DEPLOYMENTS, GATEWAYS, NAMESPACES, SERVICEACCOUNTS, SERVICES, TCPROUTES,
+};
+use super::storage::{Resource, Store};
 
 pub const NAMESPACE: &str = "istio-io-tcp-traffic-shifting";
 pub const ROUTE: &str = "tcp-echo-ew";
@@ -36,22 +39,21 @@ fn echo_service(name: &str, selector: Value, ports: Value) -> Value {
 
 /// Fills an empty store. `weights` are the route's weights for v1 and v2.
 pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), String> {
-    let mut put = |plural: &str, ns: &str, obj: Value| -> Result<(), String> {
-        let res = resource(plural);
+    let mut put = |res: &Resource, ns: &str, obj: Value| -> Result<(), String> {
         store
             .create(res, res.versions[0], ns, obj)
             .map(|_| ())
-            .map_err(|e| format!("seeding {plural}: {}", e.message))
+            .map_err(|e| format!("seeding {}: {}", res.plural, e.message))
     };
     for ns in ["default", "kube-system", "istio-system"] {
         put(
-            "namespaces",
+            &NAMESPACES,
             "",
             json!({"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}),
         )?;
     }
     put(
-        "namespaces",
+        &NAMESPACES,
         "",
         json!({"metadata": {"name": NAMESPACE, "labels": {
             "kubernetes.io/metadata.name": NAMESPACE,
@@ -61,7 +63,7 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
     )?;
     let istiod_labels = json!({"app": "istiod", "istio": "pilot"});
     put(
-        "deployments",
+        &DEPLOYMENTS,
         "istio-system",
         json!({
             "metadata": {"name": "istiod", "labels": istiod_labels},
@@ -74,18 +76,18 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
     )?;
 
     put(
-        "serviceaccounts",
+        &SERVICEACCOUNTS,
         NAMESPACE,
         json!({"metadata": {"name": "curl"}}),
     )?;
     put(
-        "services",
+        &SERVICES,
         NAMESPACE,
         json!({"metadata": {"name": "curl", "labels": {"app": "curl", "service": "curl"}},
         "spec": {"ports": [{"port": 80, "name": "http"}], "selector": {"app": "curl"}}}),
     )?;
     put(
-        "deployments",
+        &DEPLOYMENTS,
         NAMESPACE,
         json!({
             "metadata": {"name": "curl"},
@@ -99,7 +101,7 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
         }),
     )?;
     put(
-        "services",
+        &SERVICES,
         NAMESPACE,
         echo_service(
             "tcp-echo",
@@ -109,7 +111,7 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
     )?;
     for v in ["v1", "v2"] {
         put(
-            "services",
+            &SERVICES,
             NAMESPACE,
             echo_service(
                 &format!("tcp-echo-{v}"),
@@ -118,10 +120,10 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
             ),
         )?;
     }
-    put("deployments", NAMESPACE, echo_deployment("v1", "one"))?;
-    put("deployments", NAMESPACE, echo_deployment("v2", "two"))?;
+    put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v1", "one"))?;
+    put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v2", "two"))?;
     put(
-        "gateways",
+        &GATEWAYS,
         NAMESPACE,
         json!({
             "metadata": {"name": "waypoint", "labels": {"istio.io/waypoint-for": "service"}},
@@ -130,7 +132,7 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
         }),
     )?;
     put(
-        "tcproutes",
+        &TCPROUTES,
         NAMESPACE,
         json!({
             "metadata": {"name": ROUTE},

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::run::{ExitNow, Flow, Shell, Sink};
+use super::process::{ExitNow, Flow, Shell, Sink};
 
 const KNOWN: &[&str] = &[
     "date", "nc", "sleep", "echo", "cat", "test", "[", "true", "false", ":", "exit", "sh",
@@ -236,7 +236,7 @@ async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> 
         shell.error(&format!("nc: bad port '{port}'"));
         return 1;
     };
-    let connect = shell.env.mesh.connect(&shell.env.namespace, host, port);
+    let connect = shell.env.network.connect(&shell.env.namespace, host, port);
     let stream = match wait {
         Some(w) => match tokio::time::timeout(w, connect).await {
             Ok(r) => r,
@@ -250,7 +250,7 @@ async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> 
     let mut stream = match stream {
         Ok(s) => s,
         Err(e) => {
-            shell.error(&e.to_string());
+            shell.error(&e);
             return 1;
         }
     };

@@ -5,7 +5,10 @@
 mod arith;
 mod commands;
 mod lex;
+pub mod net;
 pub mod parse;
+mod process;
 mod run;
 
-pub use run::{Env, Output, Stream, exec};
+pub use process::{Env, Output, Stream};
+pub use run::exec;

@@ -1,78 +1,16 @@
 //! Runs parsed scripts: expansion, pipelines, lists and loops.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::parse::{Node, Part, Word, parse};
+use super::process::{Env, ExitNow, Flow, Shell, Sink};
 use super::{arith, commands};
-use crate::sandbox::mesh::Mesh;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-/// Where a process writes; sends fail silently once the client has gone, and the
-/// process runs on, as a kubelet's exec does.
-pub type Output = mpsc::UnboundedSender<(Stream, Vec<u8>)>;
-
-/// What a process in a pod can reach.
-pub struct Env {
-    pub mesh: Arc<Mesh>,
-    pub namespace: String,
-    pub pod: String,
-    pub out: Output,
-}
-
-/// An `exit` unwinds every loop and list up to the process.
-pub struct ExitNow(pub i32);
-
-pub type Flow = Result<i32, ExitNow>;
-
-/// Standard output of one command: the stream, or a buffer for `|` and `$(...)`.
-pub enum Sink {
-    Stream,
-    Buffer(Vec<u8>),
-}
-
-pub struct Shell {
-    pub env: Arc<Env>,
-    pub vars: HashMap<String, String>,
-    pub status: i32,
-}
 
 type BoxFlow<'a> = Pin<Box<dyn Future<Output = Flow> + Send + 'a>>;
 
 impl Shell {
-    pub fn new(env: Arc<Env>) -> Self {
-        Shell {
-            env,
-            vars: HashMap::new(),
-            status: 0,
-        }
-    }
-
-    pub fn write(&self, sink: &mut Sink, bytes: &[u8]) {
-        match sink {
-            Sink::Buffer(buf) => buf.extend_from_slice(bytes),
-            Sink::Stream => {
-                let _ = self.env.out.send((Stream::Stdout, bytes.to_vec()));
-            }
-        }
-    }
-
-    pub fn error(&self, message: &str) {
-        let _ = self
-            .env
-            .out
-            .send((Stream::Stderr, format!("{message}\n").into_bytes()));
-    }
-
     /// Runs a script, as `sh -c` does.
     pub async fn script(&mut self, src: &str, stdin: Vec<u8>, sink: &mut Sink) -> Flow {
         match parse(src) {
@@ -268,7 +206,7 @@ impl Shell {
                             status: 0,
                         };
                         let status = match sub.script(src, Vec::new(), &mut buf).await {
-                            Ok(s) | Err(super::run::ExitNow(s)) => s,
+                            Ok(s) | Err(ExitNow(s)) => s,
                         };
                         self.status = status;
                         let text = match buf {

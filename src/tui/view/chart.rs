@@ -8,7 +8,7 @@ use ratatui::symbols::Marker as Dot;
 use ratatui::text::Span;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 
-use super::duration;
+use super::format::duration;
 use crate::tui::app::{App, Marker};
 use crate::tui::theme::Theme;
 

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::duration;
+use super::format::duration;
 use crate::tui::app::{App, PatchState};
 use crate::tui::theme::Theme;
 

@@ -15,6 +15,7 @@
 
 pub mod chart;
 pub mod footer;
+pub mod format;
 pub mod header;
 pub mod help;
 pub mod log;
@@ -62,20 +63,5 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     footer::render(frame, footer_area, app, theme);
     if app.show_help {
         help::render(frame, area, app, theme);
-    }
-}
-
-/// `12.3%`, or `–` with no data.
-pub fn percent(p: f64) -> String {
-    format!("{:.0}%", p * 100.0)
-}
-
-/// `1h02m`, `3m05s`, `12s`.
-pub fn duration(seconds: f64) -> String {
-    let s = seconds.max(0.0) as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::percent;
+use super::format::percent;
 use crate::split::{Share, Verdict};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;

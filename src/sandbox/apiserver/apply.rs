@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::status::ApiError;
-use super::store::now_rfc3339;
+use crate::sandbox::storage::ApiError;
+use crate::sandbox::storage::meta::now_rfc3339;
 
 /// A field path: object keys from the root; lists are owned whole.
 pub type FieldPath = Vec<String>;

@@ -6,15 +6,20 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::controller::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS, istio_version};
-use super::store::{Store, name_of, resource};
+use crate::istio::{FIXED_IN, parse_version};
+use crate::sandbox::controllers::istiod::istio_version;
+use crate::sandbox::controllers::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS};
+use crate::sandbox::storage::Store;
+use crate::sandbox::storage::catalogue::{
+    ENVOYFILTERS, GATEWAYS, NAMESPACES, PODS, SERVICES, TCPROUTES,
+};
+use crate::sandbox::storage::meta::{is_running, labels_of, name_of, namespace_of, str_at};
 
 pub const USE_WAYPOINT_LABEL: &str = "istio.io/use-waypoint";
 pub const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
 pub const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 pub const WAYPOINT_LISTENER: &str = "main_internal";
-use crate::istio::{FIXED_IN, parse_version};
 
 /// A Service port as Envoy names its cluster and filter chain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,14 +69,6 @@ pub struct Programming {
     weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
 }
 
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
-}
-
-fn ns_of(v: &Value) -> &str {
-    str_at(v, "/metadata/namespace").unwrap_or_default()
-}
-
 /// A running waypoint: its Gateway exists with the waypoint class and a pod runs for it.
 struct Waypoint<'a> {
     namespace: &'a str,
@@ -80,19 +77,19 @@ struct Waypoint<'a> {
 }
 
 fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
-    let pods: Vec<&Value> = store.all(&resource("pods").key()).collect();
+    let pods: Vec<&Value> = store.all(&PODS).collect();
     store
-        .all(&resource("gateways").key())
+        .all(&GATEWAYS)
         .filter(|g| str_at(g, "/spec/gatewayClassName") == Some(WAYPOINT_CLASS))
         .filter_map(|g| {
             let pod_labels: Vec<&Value> = pods
                 .iter()
-                .filter(|p| ns_of(p) == ns_of(g) && str_at(p, "/status/phase") == Some("Running"))
-                .filter_map(|p| p.pointer("/metadata/labels"))
+                .filter(|p| namespace_of(p) == namespace_of(g) && is_running(p))
+                .filter_map(|p| labels_of(p))
                 .filter(|l| l.get(GATEWAY_NAME_LABEL).and_then(Value::as_str) == Some(name_of(g)))
                 .collect();
             (!pod_labels.is_empty()).then(|| Waypoint {
-                namespace: ns_of(g),
+                namespace: namespace_of(g),
                 name: name_of(g),
                 pod_labels,
             })
@@ -117,14 +114,12 @@ impl Programming {
     pub fn compile(store: &Store) -> Programming {
         let istio = istio_version(store).as_deref().and_then(parse_version);
         let waypoints = running_waypoints(store);
-        let namespaces: HashMap<&str, &Value> = store
-            .all(&resource("namespaces").key())
-            .map(|n| (name_of(n), n))
-            .collect();
+        let namespaces: HashMap<&str, &Value> =
+            store.all(&NAMESPACES).map(|n| (name_of(n), n)).collect();
 
         let mut served = HashMap::new();
-        for svc in store.all(&resource("services").key()) {
-            let ns = ns_of(svc);
+        for svc in store.all(&SERVICES) {
+            let ns = namespace_of(svc);
             let label = |v: &Value| {
                 str_at(
                     v,
@@ -173,7 +168,7 @@ impl Programming {
 
     /// Istio 1.26+: a TCPRoute whose parent is a served Service sets its weights.
     fn compile_routes(&mut self, store: &Store) {
-        let mut routes: Vec<&Value> = store.all(&resource("tcproutes").key()).collect();
+        let mut routes: Vec<&Value> = store.all(&TCPROUTES).collect();
         // The oldest route wins a conflict, as Gateway API asks; later ones insert only when free.
         routes.sort_by_key(|r| {
             (
@@ -184,7 +179,7 @@ impl Programming {
             )
         });
         for route in routes {
-            let ns = ns_of(route);
+            let ns = namespace_of(route);
             let Some(backends) = route
                 .pointer("/spec/rules/0/backendRefs")
                 .and_then(Value::as_array)
@@ -251,7 +246,7 @@ impl Programming {
 
     /// EnvoyFilters that a real waypoint would apply: everything about them must match.
     fn compile_filters(&mut self, store: &Store, waypoints: &[Waypoint]) {
-        let mut filters: Vec<&Value> = store.all(&resource("envoyfilters").key()).collect();
+        let mut filters: Vec<&Value> = store.all(&ENVOYFILTERS).collect();
         // Envoy applies patches in priority then creation order; the last REPLACE stands.
         filters.sort_by_key(|f| {
             (
@@ -266,7 +261,9 @@ impl Programming {
         });
         for f in filters {
             for wp in waypoints {
-                if !(ns_of(f) == wp.namespace || ns_of(f) == "istio-system") || !selects(f, wp) {
+                if !(namespace_of(f) == wp.namespace || namespace_of(f) == "istio-system")
+                    || !selects(f, wp)
+                {
                     continue;
                 }
                 let clusters: BTreeMap<String, ServicePort> = self

@@ -1,20 +1,9 @@
-//! The resource types the sandbox serves, and the discovery documents built from them.
+//! Discovery: `/api`, `/apis`, the resource lists and the OpenAPI v3 stubs, all built
+//! from the catalogue.
 
 use serde_json::{Value, json};
 
-/// One served resource type. Objects are stored once per type, whatever version a
-/// client speaks; `versions` lists every version it is served as, storage first.
-#[derive(Debug)]
-pub struct Resource {
-    pub group: &'static str,
-    pub versions: &'static [&'static str],
-    pub plural: &'static str,
-    pub singular: &'static str,
-    pub kind: &'static str,
-    pub namespaced: bool,
-    pub short_names: &'static [&'static str],
-    pub categories: &'static [&'static str],
-}
+use crate::sandbox::storage::catalogue::RESOURCES;
 
 const VERBS: [&str; 8] = [
     "create",
@@ -26,140 +15,6 @@ const VERBS: [&str; 8] = [
     "update",
     "watch",
 ];
-
-pub static RESOURCES: &[Resource] = &[
-    Resource {
-        group: "",
-        versions: &["v1"],
-        plural: "namespaces",
-        singular: "namespace",
-        kind: "Namespace",
-        namespaced: false,
-        short_names: &["ns"],
-        categories: &[],
-    },
-    Resource {
-        group: "",
-        versions: &["v1"],
-        plural: "pods",
-        singular: "pod",
-        kind: "Pod",
-        namespaced: true,
-        short_names: &["po"],
-        categories: &["all"],
-    },
-    Resource {
-        group: "",
-        versions: &["v1"],
-        plural: "services",
-        singular: "service",
-        kind: "Service",
-        namespaced: true,
-        short_names: &["svc"],
-        categories: &["all"],
-    },
-    Resource {
-        group: "",
-        versions: &["v1"],
-        plural: "serviceaccounts",
-        singular: "serviceaccount",
-        kind: "ServiceAccount",
-        namespaced: true,
-        short_names: &["sa"],
-        categories: &[],
-    },
-    Resource {
-        group: "apps",
-        versions: &["v1"],
-        plural: "deployments",
-        singular: "deployment",
-        kind: "Deployment",
-        namespaced: true,
-        short_names: &["deploy"],
-        categories: &["all"],
-    },
-    Resource {
-        group: "apps",
-        versions: &["v1"],
-        plural: "replicasets",
-        singular: "replicaset",
-        kind: "ReplicaSet",
-        namespaced: true,
-        short_names: &["rs"],
-        categories: &["all"],
-    },
-    Resource {
-        group: "gateway.networking.k8s.io",
-        versions: &["v1", "v1beta1"],
-        plural: "gateways",
-        singular: "gateway",
-        kind: "Gateway",
-        namespaced: true,
-        short_names: &["gtw"],
-        categories: &["gateway-api"],
-    },
-    Resource {
-        group: "gateway.networking.k8s.io",
-        versions: &["v1alpha2", "v1"],
-        plural: "tcproutes",
-        singular: "tcproute",
-        kind: "TCPRoute",
-        namespaced: true,
-        short_names: &[],
-        categories: &["gateway-api"],
-    },
-    Resource {
-        group: "networking.istio.io",
-        versions: &["v1alpha3"],
-        plural: "envoyfilters",
-        singular: "envoyfilter",
-        kind: "EnvoyFilter",
-        namespaced: true,
-        short_names: &[],
-        categories: &["istio-io", "networking-istio-io"],
-    },
-];
-
-/// Finds the resource a request names by group, version and plural.
-pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.plural == plural && r.versions.contains(&version))
-}
-
-/// The resource a `kind` in `apiVersion` (as in a manifest) belongs to.
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
-    let (group, version) = split_api_version(api_version);
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.kind == kind && r.versions.contains(&version))
-}
-
-pub fn split_api_version(api_version: &str) -> (&str, &str) {
-    match api_version.split_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api_version),
-    }
-}
-
-impl Resource {
-    pub fn api_version(&self, version: &str) -> String {
-        if self.group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{}/{}", self.group, version)
-        }
-    }
-
-    /// The key objects of this type are stored under, independent of version.
-    pub fn key(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
-    }
-}
 
 fn groups() -> Vec<&'static str> {
     let mut out: Vec<&str> = Vec::new();

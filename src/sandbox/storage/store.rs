@@ -7,18 +7,24 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::resources::{self, Resource};
+use super::catalogue::{self, NAMESPACES, Resource};
+use super::meta::{name_of, namespace_of, now_rfc3339, random_suffix};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::{controller, validate};
+use super::validate;
 
 type Key = (String, String, String);
+
+/// What runs after every write to bring derived objects in line (the controllers). The
+/// store only calls it, so storage knows nothing of what the controllers do.
+pub type Reconcile = fn(&mut Store);
 
 pub struct Store {
     objects: BTreeMap<Key, Value>,
     revision: u64,
     uids: u64,
     changes: watch::Sender<u64>,
+    reconcile: Reconcile,
 }
 
 impl Default for Store {
@@ -32,26 +38,21 @@ fn key(res: &Resource, ns: &str, name: &str) -> Key {
     (res.key(), ns.to_string(), name.to_string())
 }
 
-pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
 impl Store {
+    /// A store with no controllers: writes are stored as they are.
     pub fn new() -> Self {
+        Self::with_controllers(|_| {})
+    }
+
+    /// A store that runs `reconcile` to a fixed point after every write.
+    pub fn with_controllers(reconcile: Reconcile) -> Self {
         let (changes, _) = watch::channel(0);
         Store {
             objects: BTreeMap::new(),
             revision: 1,
             uids: 0,
             changes,
+            reconcile,
         }
     }
 
@@ -124,10 +125,11 @@ impl Store {
     }
 
     /// Every stored object of a type across namespaces, storage version.
-    pub fn all(&self, plural_key: &str) -> impl Iterator<Item = &Value> {
+    pub fn all(&self, res: &Resource) -> impl Iterator<Item = &Value> {
+        let type_key = res.key();
         self.objects
             .iter()
-            .filter(move |((t, _, _), _)| t == plural_key)
+            .filter(move |((t, _, _), _)| *t == type_key)
             .map(|(_, o)| o)
     }
 
@@ -136,8 +138,7 @@ impl Store {
     }
 
     fn check_namespace(&self, res: &Resource, ns: &str) -> Result<(), ApiError> {
-        let namespaces = resource("namespaces");
-        if res.namespaced && !self.exists(namespaces, "", ns) {
+        if res.namespaced && !self.exists(&NAMESPACES, "", ns) {
             return Err(ApiError::not_found("", "namespaces", ns));
         }
         Ok(())
@@ -184,7 +185,7 @@ impl Store {
             }
         }
         if let Some(api_version) = obj.get("apiVersion").and_then(Value::as_str) {
-            let (group, _) = resources::split_api_version(api_version);
+            let (group, _) = catalogue::split_api_version(api_version);
             if group != res.group {
                 return Err(ApiError::bad_request(format!(
                     "the API version in the data ({api_version}) does not match the expected API version ({})",
@@ -307,13 +308,8 @@ impl Store {
 
     /// Writes an object the sandbox itself changed (status, controllers): no validation,
     /// no generation change unless the spec changed.
-    pub(super) fn put_internal(&mut self, res: &Resource, mut obj: Value) {
-        let ns = obj
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let k = key(res, &ns, name_of(&obj));
+    pub(crate) fn put_internal(&mut self, res: &Resource, mut obj: Value) {
+        let k = key(res, namespace_of(&obj), name_of(&obj));
         if let Some(old) = self.objects.get(&k) {
             let mut cmp = obj.clone();
             cmp["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
@@ -356,25 +352,21 @@ impl Store {
     ) -> Vec<Value> {
         let doomed = self.list(res, version, ns, labels, fields);
         for obj in &doomed {
-            let ns = obj
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            self.remove_one(res, ns, name_of(obj));
+            self.remove_one(res, namespace_of(obj), name_of(obj));
         }
         self.settle();
         doomed
     }
 
     /// Removes an object on a controller's behalf; the caller settles.
-    pub(super) fn remove_internal(&mut self, res: &Resource, ns: &str, name: &str) {
+    pub(crate) fn remove_internal(&mut self, res: &Resource, ns: &str, name: &str) {
         self.remove_one(res, ns, name);
     }
 
     fn remove_one(&mut self, res: &Resource, ns: &str, name: &str) -> Option<Value> {
         let removed = self.objects.remove(&key(res, ns, name))?;
         self.bump();
-        if res.plural == "namespaces" {
+        if res.plural == NAMESPACES.plural {
             // Deleting a namespace deletes everything in it.
             self.objects.retain(|(_, n, _), _| n != name);
         }
@@ -386,7 +378,7 @@ impl Store {
         for _ in 0..8 {
             let before = self.revision;
             self.collect_garbage();
-            controller::reconcile(self);
+            (self.reconcile)(self);
             if self.revision == before {
                 break;
             }
@@ -449,20 +441,4 @@ fn strip_for_generation(obj: &Value) -> Value {
     }
     // Metadata changes to labels, annotations, and so on do not bump generation.
     o
-}
-
-/// A served resource by plural; the catalog is static, so a miss is a programming error
-/// caught by the tests, and it falls back to the first entry rather than panicking.
-pub fn resource(plural: &str) -> &'static Resource {
-    resources::RESOURCES
-        .iter()
-        .find(|r| r.plural == plural)
-        .unwrap_or(&resources::RESOURCES[0])
-}
-
-pub fn random_suffix(n: usize) -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..n)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::resources::Resource;
+use super::catalogue::Resource;
 use super::status::FieldError;
 
 /// Fills in the defaults the CRD schemas declare, as the API server does on write.

@@ -1,104 +1,124 @@
 //! `PATCH` requests: server-side apply, JSON merge patch (strategic merge patch is read
 //! as one) and JSON patch, chosen by content type.
 
-use std::collections::HashMap;
-
 use hyper::Response;
 use serde_json::{Value, json};
 
-use super::api::{ApiState, Body, check_kind, field_manager, json_response, lock, parse_object};
 use super::apply::{merge_patch, record_update, server_side_apply};
-use super::resources::Resource;
-use super::status::ApiError;
+use super::request::{ResourceRequest, check_kind, parse_object};
+use super::response::{Body, json_response};
+use super::state::ApiState;
+use crate::sandbox::storage::{ApiError, Store};
+use crate::sandbox::sync::lock;
 
-/// `PATCH` on an object: server-side apply, merge patch (strategic merge patch is read as
-/// one) or JSON patch, by content type.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn handle_patch(
+/// `PATCH` on an object, by content type.
+pub fn patch(
     state: &ApiState,
-    res: &'static Resource,
-    version: &str,
-    ns: &str,
+    r: &ResourceRequest,
     name: &str,
     bytes: &[u8],
     content_type: &str,
-    query: &HashMap<String, String>,
-    agent: &str,
 ) -> Result<Response<Body>, ApiError> {
     let media = content_type.split(';').next().unwrap_or_default().trim();
-    let api_version = res.api_version(version);
     let mut store = lock(&state.store);
     match media {
-        "application/apply-patch+yaml" => {
-            let applied = parse_object(bytes, "yaml")?;
-            let manager = query
-                .get("fieldManager")
-                .filter(|m| !m.is_empty())
-                .ok_or_else(|| ApiError::bad_request("PATCH /apply requires fieldManager"))?;
-            if applied.get("apiVersion").is_none() || applied.get("kind").is_none() {
-                return Err(ApiError::bad_request(
-                    "apply patches must set apiVersion and kind",
-                ));
+        "application/apply-patch+yaml" => apply(&mut store, r, name, bytes),
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let patch = decode(bytes)?;
+            let old = store.get(r.res, &r.version, r.ns(), name)?;
+            if !patch.is_object() {
+                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
             }
-            check_kind(res, &applied)?;
-            if applied
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n != name)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object does not match the name on the URL ({name})"
-                )));
-            }
-            let force = query.get("force").is_some_and(|f| f == "true");
-            let existing = store.get(res, version, ns, name).ok();
-            let mut merged =
-                server_side_apply(existing.as_ref(), &applied, manager, force, &api_version)?;
-            merged["metadata"]["name"] = json!(name);
-            match existing {
-                None => Ok(json_response(201, &store.create(res, version, ns, merged)?)),
-                Some(old) => {
-                    merged["metadata"]["resourceVersion"] =
-                        old["metadata"]["resourceVersion"].clone();
-                    Ok(json_response(
-                        200,
-                        &store.replace(res, version, ns, name, merged)?,
-                    ))
-                }
-            }
-        }
-        "application/merge-patch+json"
-        | "application/strategic-merge-patch+json"
-        | "application/json-patch+json" => {
-            let patch: Value = serde_json::from_slice(bytes)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let old = store.get(res, version, ns, name)?;
+            let mut obj = old.clone();
+            merge_patch(&mut obj, &patch);
             // A patch that names a resourceVersion asks for the optimistic-concurrency check.
-            let (mut obj, checks_version) = if media == "application/json-patch+json" {
-                (json_patch(&old, &patch)?, false)
-            } else {
-                if !patch.is_object() {
-                    return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-                }
-                let mut obj = old.clone();
-                merge_patch(&mut obj, &patch);
-                (obj, patch.pointer("/metadata/resourceVersion").is_some())
-            };
-            if !checks_version && let Some(m) = obj["metadata"].as_object_mut() {
-                m.remove("resourceVersion");
-            }
-            record_update(
-                Some(&old),
-                &mut obj,
-                &field_manager(query, agent),
-                &api_version,
-            );
-            Ok(json_response(
-                200,
-                &store.replace(res, version, ns, name, obj)?,
-            ))
+            let checks_version = patch.pointer("/metadata/resourceVersion").is_some();
+            write(&mut store, r, name, &old, obj, checks_version)
+        }
+        "application/json-patch+json" => {
+            let patch = decode(bytes)?;
+            let old = store.get(r.res, &r.version, r.ns(), name)?;
+            let obj = json_patch(&old, &patch)?;
+            write(&mut store, r, name, &old, obj, false)
         }
         other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
+}
+
+/// Stores a patched object, recording the update under the request's field manager.
+fn write(
+    store: &mut Store,
+    r: &ResourceRequest,
+    name: &str,
+    old: &Value,
+    mut obj: Value,
+    checks_version: bool,
+) -> Result<Response<Body>, ApiError> {
+    if !checks_version && let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    record_update(Some(old), &mut obj, &r.field_manager(), &r.api_version());
+    Ok(json_response(
+        200,
+        &store.replace(r.res, &r.version, r.ns(), name, obj)?,
+    ))
+}
+
+/// Server-side apply: merges what the manager applies, creating the object if need be.
+fn apply(
+    store: &mut Store,
+    r: &ResourceRequest,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let applied = parse_object(bytes, "yaml")?;
+    let manager = r
+        .query
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| ApiError::bad_request("PATCH /apply requires fieldManager"))?;
+    if applied.get("apiVersion").is_none() || applied.get("kind").is_none() {
+        return Err(ApiError::bad_request(
+            "apply patches must set apiVersion and kind",
+        ));
+    }
+    check_kind(r.res, &applied)?;
+    if applied
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| n != name)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object does not match the name on the URL ({name})"
+        )));
+    }
+    let force = r.query.get("force").is_some_and(|f| f == "true");
+    let existing = store.get(r.res, &r.version, r.ns(), name).ok();
+    let mut merged = server_side_apply(
+        existing.as_ref(),
+        &applied,
+        manager,
+        force,
+        &r.api_version(),
+    )?;
+    merged["metadata"]["name"] = json!(name);
+    match existing {
+        None => Ok(json_response(
+            201,
+            &store.create(r.res, &r.version, r.ns(), merged)?,
+        )),
+        Some(old) => {
+            merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+            Ok(json_response(
+                200,
+                &store.replace(r.res, &r.version, r.ns(), name, merged)?,
+            ))
+        }
     }
 }
 

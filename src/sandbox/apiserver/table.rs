@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::resources::Resource;
+use crate::sandbox::storage::Resource;
+use crate::sandbox::storage::meta::str_at;
 
-fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+/// The string at a pointer, empty when absent: a Table cell.
+fn text_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    str_at(v, pointer).unwrap_or_default()
 }
 
 /// kubectl's short age: `45s`, `3m12s`, `25m`, `5h10m`, `3d4h`, `12d`.
@@ -26,7 +26,7 @@ pub fn human_age(seconds: i64) -> String {
 }
 
 fn age(obj: &Value) -> String {
-    let created = str_at(obj, "/metadata/creationTimestamp");
+    let created = text_at(obj, "/metadata/creationTimestamp");
     match created.parse::<jiff::Timestamp>() {
         Ok(t) => human_age(jiff::Timestamp::now().as_second() - t.as_second()),
         Err(_) => "<unknown>".into(),
@@ -100,7 +100,7 @@ fn containers(obj: &Value, pointer: &str, field: &str) -> String {
         .and_then(Value::as_array)
         .map(|cs| {
             cs.iter()
-                .map(|c| str_at(c, &format!("/{field}")))
+                .map(|c| text_at(c, &format!("/{field}")))
                 .collect::<Vec<_>>()
                 .join(",")
         })
@@ -108,7 +108,7 @@ fn containers(obj: &Value, pointer: &str, field: &str) -> String {
 }
 
 fn cells(res: &Resource, obj: &Value) -> Vec<Value> {
-    let name = json!(str_at(obj, "/metadata/name"));
+    let name = json!(text_at(obj, "/metadata/name"));
     match res.plural {
         "pods" => {
             let statuses = obj
@@ -124,11 +124,11 @@ fn cells(res: &Resource, obj: &Value) -> Vec<Value> {
             vec![
                 name,
                 json!(format!("{ready}/{}", statuses.len())),
-                json!(str_at(obj, "/status/phase")),
+                json!(text_at(obj, "/status/phase")),
                 json!(restarts.to_string()),
                 json!(age(obj)),
-                json!(str_at(obj, "/status/podIP")),
-                json!(str_at(obj, "/spec/nodeName")),
+                json!(text_at(obj, "/status/podIP")),
+                json!(text_at(obj, "/spec/nodeName")),
             ]
         }
         "services" => {
@@ -160,8 +160,8 @@ fn cells(res: &Resource, obj: &Value) -> Vec<Value> {
                 .unwrap_or_else(|| "<none>".into());
             vec![
                 name,
-                json!(str_at(obj, "/spec/type")),
-                json!(str_at(obj, "/spec/clusterIP")),
+                json!(text_at(obj, "/spec/type")),
+                json!(text_at(obj, "/spec/clusterIP")),
                 json!("<none>"),
                 json!(ports),
                 json!(age(obj)),
@@ -195,13 +195,13 @@ fn cells(res: &Resource, obj: &Value) -> Vec<Value> {
             let programmed = obj
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|c| str_at(c, "/type") == "Programmed"))
-                .map(|c| str_at(c, "/status").to_string())
+                .and_then(|cs| cs.iter().find(|c| text_at(c, "/type") == "Programmed"))
+                .map(|c| text_at(c, "/status").to_string())
                 .unwrap_or_else(|| "Unknown".into());
             vec![
                 name,
-                json!(str_at(obj, "/spec/gatewayClassName")),
-                json!(str_at(obj, "/status/addresses/0/value")),
+                json!(text_at(obj, "/spec/gatewayClassName")),
+                json!(text_at(obj, "/status/addresses/0/value")),
                 json!(programmed),
                 json!(age(obj)),
             ]

@@ -1,0 +1,19 @@
+//! The API server: a Kubernetes HTTP API over TLS on loopback. A request is parsed once
+//! (`request`), routed (`router`), and served from the store (`objects`, `patch`,
+//! `apply`, `table`) or as an exec stream (`exec`, `stream`).
+
+mod apply;
+mod discovery;
+mod exec;
+mod objects;
+mod patch;
+mod request;
+mod response;
+mod router;
+mod state;
+mod stream;
+mod table;
+pub mod tls;
+
+pub use router::handle;
+pub use state::ApiState;

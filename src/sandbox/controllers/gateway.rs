@@ -1,0 +1,67 @@
+//! Gateways of class `istio-waypoint` get a waypoint Deployment and a Programmed status.
+
+use serde_json::{Value, json};
+
+use super::istiod::istio_version;
+use super::owners::owner_ref;
+use crate::sandbox::storage::Store;
+use crate::sandbox::storage::catalogue::{DEPLOYMENTS, GATEWAYS};
+use crate::sandbox::storage::meta::{name_of, namespace_of, now_rfc3339};
+
+pub const WAYPOINT_CLASS: &str = "istio-waypoint";
+pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+
+pub(super) fn waypoints(store: &mut Store) {
+    let gateways: Vec<Value> = store
+        .all(&GATEWAYS)
+        .filter(|g| {
+            g.pointer("/spec/gatewayClassName").and_then(Value::as_str) == Some(WAYPOINT_CLASS)
+        })
+        .cloned()
+        .collect();
+    let version = istio_version(store).unwrap_or_else(|| "1.24.0".into());
+    let deployments = &DEPLOYMENTS;
+    for gw in gateways {
+        let ns = namespace_of(&gw);
+        let name = name_of(&gw).to_string();
+        if !store.exists(deployments, ns, &name) {
+            let labels = json!({GATEWAY_NAME_LABEL: name, "istio.io/gateway-name": name});
+            let deploy = json!({
+                "metadata": {"name": name, "namespace": ns, "labels": labels,
+                              "ownerReferences": owner_ref(&gw, "Gateway", "gateway.networking.k8s.io/v1")},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {GATEWAY_NAME_LABEL: name}},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{
+                            "name": "istio-proxy",
+                            "image": format!("docker.io/istio/proxyv2:{version}"),
+                            "args": ["proxy", "waypoint"],
+                            "ports": [{"containerPort": 15008, "name": "mesh", "protocol": "TCP"}],
+                        }]},
+                    },
+                },
+            });
+            store.put_internal(deployments, deploy);
+        }
+        if gw.pointer("/status/conditions").is_none() {
+            let mut gw = gw.clone();
+            let generation = gw
+                .pointer("/metadata/generation")
+                .cloned()
+                .unwrap_or(json!(1));
+            let now = now_rfc3339();
+            gw["status"] = json!({
+                "addresses": [{"type": "Hostname", "value": format!("{name}.{ns}.svc.cluster.local")}],
+                "conditions": [
+                    {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "Resource accepted",
+                     "observedGeneration": generation, "lastTransitionTime": now},
+                    {"type": "Programmed", "status": "True", "reason": "Programmed", "message": "Resource programmed, assigned to service(s)",
+                     "observedGeneration": generation, "lastTransitionTime": now},
+                ],
+            });
+            store.put_internal(&GATEWAYS, gw);
+        }
+    }
+}

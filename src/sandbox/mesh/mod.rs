@@ -1,0 +1,292 @@
+//! The data plane: a real tcp-echo server on loopback for every pod that runs one, and
+//! for every Service port a loopback listener standing for its VIP, behind which the
+//! (simulated) waypoint picks a backend per connection and splices the bytes through.
+
+pub mod dns;
+mod echo;
+pub mod endpoints;
+pub mod waypoint;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::sandbox::shell::net::{Connecting, Network};
+use crate::sandbox::storage::Store;
+use crate::sandbox::storage::catalogue::PODS;
+use crate::sandbox::storage::meta::{is_running, uid_of};
+use crate::sandbox::sync::lock;
+use crate::task::AbortOnDrop;
+use waypoint::{Decision, Programming, ServicePort};
+
+struct PodServers {
+    ports: HashMap<u16, SocketAddr>,
+    _tasks: Vec<AbortOnDrop>,
+}
+
+pub struct Mesh {
+    /// The mesh itself, for the listeners it starts; they must not keep it alive.
+    me: Weak<Mesh>,
+    store: Arc<Mutex<Store>>,
+    programming: RwLock<(u64, Arc<Programming>)>,
+    pods: Mutex<HashMap<String, PodServers>>,
+    vips: Mutex<HashMap<ServicePort, (SocketAddr, AbortOnDrop)>>,
+    delay: Duration,
+    watcher: Mutex<Option<AbortOnDrop>>,
+    /// What went wrong inside the mesh, for whoever shows the sandbox's messages: the
+    /// demo's screen is up, so nothing here may print.
+    warnings: mpsc::UnboundedSender<String>,
+}
+
+/// Why `nc` could not connect, in busybox's words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectError {
+    BadAddress(String),
+    Refused(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::BadAddress(host) => write!(f, "nc: bad address '{host}'"),
+            ConnectError::Refused(ip) => write!(
+                f,
+                "nc: can't connect to remote host ({ip}): Connection refused"
+            ),
+        }
+    }
+}
+
+impl Mesh {
+    /// Starts the mesh over `store`: pods get echo servers at once, route and filter
+    /// changes reach the waypoint after `delay`, as istiod pushes do.
+    pub fn start(
+        store: Arc<Mutex<Store>>,
+        delay: Duration,
+        warnings: mpsc::UnboundedSender<String>,
+    ) -> Arc<Mesh> {
+        let (initial, changes) = {
+            let s = lock(&store);
+            (Programming::compile(&s), s.subscribe())
+        };
+        let mesh = Arc::new_cyclic(|me| Mesh {
+            me: me.clone(),
+            store,
+            programming: RwLock::new((0, Arc::new(initial))),
+            pods: Mutex::new(HashMap::new()),
+            vips: Mutex::new(HashMap::new()),
+            delay,
+            watcher: Mutex::new(None),
+            warnings,
+        });
+        mesh.sync_pods();
+        let watcher = AbortOnDrop::spawn(follow(Arc::downgrade(&mesh), changes));
+        *lock(&mesh.watcher) = Some(watcher);
+        mesh
+    }
+
+    /// Tells each time the cluster's objects change.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        lock(&self.store).subscribe()
+    }
+
+    /// Whether the pod with this uid still exists and runs.
+    pub fn pod_running(&self, namespace: &str, name: &str, uid: &str) -> bool {
+        lock(&self.store)
+            .get(&PODS, "v1", namespace, name)
+            .is_ok_and(|p| uid_of(&p) == Some(uid) && is_running(&p))
+    }
+
+    pub fn programming(&self) -> Arc<Programming> {
+        self.programming
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
+    /// Installs a newer push; an older one never overwrites a newer.
+    fn push(&self, seq: u64, compiled: Arc<Programming>) {
+        let mut current = self.programming.write().unwrap_or_else(|e| e.into_inner());
+        if seq > current.0 {
+            *current = (seq, compiled);
+        }
+    }
+
+    /// Starts echo servers for new tcp-echo pods and stops those of deleted ones.
+    fn sync_pods(&self) {
+        let wanted: Vec<(String, String, Vec<u16>)> = {
+            let store = lock(&self.store);
+            store
+                .all(&PODS)
+                .filter(|p| is_running(p))
+                .filter_map(|p| {
+                    let (ports, prefix) = echo::echo_args(p)?;
+                    Some((uid_of(p)?.to_string(), prefix, ports))
+                })
+                .collect()
+        };
+        let mut pods = lock(&self.pods);
+        pods.retain(|uid, _| wanted.iter().any(|(u, _, _)| u == uid));
+        for (uid, prefix, ports) in wanted {
+            if pods.contains_key(&uid) {
+                continue;
+            }
+            let mut servers = PodServers {
+                ports: HashMap::new(),
+                _tasks: Vec::new(),
+            };
+            for port in ports {
+                match echo::start_echo(prefix.clone()) {
+                    Ok((addr, task)) => {
+                        servers.ports.insert(port, addr);
+                        servers._tasks.push(task);
+                    }
+                    Err(e) => {
+                        let _ = self.warnings.send(format!(
+                            "sandbox: cannot start the echo server for port {port} of a pod on loopback: {e}"
+                        ));
+                    }
+                }
+            }
+            pods.insert(uid, servers);
+        }
+    }
+
+    /// Opens a connection from a pod in namespace `from` to `host:port`, through the
+    /// Service's VIP and so through the waypoint.
+    pub async fn connect(
+        &self,
+        from: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, ConnectError> {
+        let (resolved, has_port) = {
+            let store = lock(&self.store);
+            let resolved = dns::resolve(&store, from, host)
+                .ok_or_else(|| ConnectError::BadAddress(host.to_string()))?;
+            let has_port = dns::has_port(&store, &resolved.namespace, &resolved.service, port);
+            (resolved, has_port)
+        };
+        let ip = resolved.cluster_ip;
+        if !has_port {
+            return Err(ConnectError::Refused(ip));
+        }
+        let vip = self
+            .vip(ServicePort {
+                namespace: resolved.namespace,
+                service: resolved.service,
+                port,
+            })
+            .map_err(|_| ConnectError::Refused(ip.clone()))?;
+        TcpStream::connect(vip)
+            .await
+            .map_err(|_| ConnectError::Refused(ip))
+    }
+
+    /// The loopback address standing for a Service port's VIP, started on first use.
+    pub fn vip(&self, target: ServicePort) -> std::io::Result<SocketAddr> {
+        let mut vips = lock(&self.vips);
+        if let Some((addr, _)) = vips.get(&target) {
+            return Ok(*addr);
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let listener = TcpListener::from_std(listener)?;
+        let task = AbortOnDrop::spawn(splice_vip(self.me.clone(), listener, target.clone()));
+        vips.insert(target, (addr, task));
+        Ok(addr)
+    }
+
+    /// The echo server one new connection to `target` reaches.
+    pub fn pick(&self, target: &ServicePort) -> Option<SocketAddr> {
+        match self.programming().decide(target) {
+            Decision::Direct | Decision::WaypointDefault => self.pick_endpoint(target),
+            Decision::Weighted { targets, .. } => {
+                let total: u64 = targets.iter().map(|(_, w)| u64::from(*w)).sum();
+                if total == 0 {
+                    return None;
+                }
+                let mut roll = rand::random_range(0..total);
+                for (backend, weight) in &targets {
+                    if roll < u64::from(*weight) {
+                        return self.pick_endpoint(backend);
+                    }
+                    roll -= u64::from(*weight);
+                }
+                None
+            }
+        }
+    }
+
+    /// Uniform over the ready endpoints of a Service port.
+    fn pick_endpoint(&self, target: &ServicePort) -> Option<SocketAddr> {
+        let endpoints = self.endpoints(target);
+        if endpoints.is_empty() {
+            return None;
+        }
+        Some(endpoints[rand::random_range(0..endpoints.len())])
+    }
+
+    /// The echo servers behind a Service port: Running pods its selector matches.
+    pub fn endpoints(&self, target: &ServicePort) -> Vec<SocketAddr> {
+        let found = endpoints::endpoints(&lock(&self.store), target);
+        let pods = lock(&self.pods);
+        found
+            .iter()
+            .filter_map(|e| pods.get(&e.pod_uid)?.ports.get(&e.port).copied())
+            .collect()
+    }
+}
+
+impl Network for Mesh {
+    fn connect<'a>(&'a self, from: &'a str, host: &'a str, port: u16) -> Connecting<'a> {
+        Box::pin(async move {
+            Mesh::connect(self, from, host, port)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Follows the store: pods get their servers at once, and each change is compiled and
+/// pushed to the waypoint after the propagation delay, as istiod does.
+async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>) {
+    let mut seq = 0u64;
+    while changes.changed().await.is_ok() {
+        let Some(strong) = mesh.upgrade() else { break };
+        strong.sync_pods();
+        seq += 1;
+        let compiled = Arc::new(Programming::compile(&lock(&strong.store)));
+        let delay = strong.delay;
+        let mesh = mesh.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(mesh) = mesh.upgrade() {
+                mesh.push(seq, compiled);
+            }
+        });
+    }
+}
+
+/// Accepts connections on a VIP and splices each to the backend the waypoint picks.
+async fn splice_vip(mesh: Weak<Mesh>, listener: TcpListener, target: ServicePort) {
+    while let Ok((inbound, _)) = listener.accept().await {
+        let Some(mesh) = mesh.upgrade() else { break };
+        let backend = mesh.pick(&target);
+        tokio::spawn(async move {
+            // No endpoint: the connection is reset, as ztunnel does.
+            let Some(backend) = backend else { return };
+            let Ok(mut outbound) = TcpStream::connect(backend).await else {
+                return;
+            };
+            let mut inbound = inbound;
+            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+        });
+    }
+}
