@@ -7,6 +7,7 @@ pub mod istio;
 pub mod patch;
 pub mod route;
 pub mod sample;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod split;
 pub mod task;

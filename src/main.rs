@@ -4,6 +4,7 @@ use clap::Parser;
 use splitscope::cli::{Cli, Command, DemoArgs, PatchAction, PatchArgs, ScreenArgs, WatchArgs};
 use splitscope::cluster::Cluster;
 use splitscope::sample::LineParser;
+#[cfg(feature = "sandbox")]
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
 use splitscope::tui::app::{App, Settings};
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
@@ -87,6 +88,16 @@ async fn screen(
     Ok(splitscope::tui::run(app, runtime, theme).await?)
 }
 
+#[cfg(not(feature = "sandbox"))]
+async fn demo(_args: DemoArgs) -> anyhow::Result<String> {
+    anyhow::bail!(
+        "this build of splitscope has no sandbox (it was built without the `sandbox` feature), \
+         so `demo` cannot run; build with the default features (`cargo build --release`) to get it. \
+         `watch` and `patch` work against real clusters as they are"
+    )
+}
+
+#[cfg(feature = "sandbox")]
 async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     let options = SandboxOptions {
         istio: args.sandbox.istio.clone(),
@@ -117,6 +128,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     .to_string())
 }
 
+#[cfg(feature = "sandbox")]
 async fn serve(sandbox: &Sandbox, args: &DemoArgs) -> anyhow::Result<String> {
     let (w1, w2) = args.sandbox.weights;
     println!(
@@ -212,6 +224,7 @@ async fn patch(args: PatchArgs) -> anyhow::Result<String> {
     }
 }
 
+#[cfg(feature = "sandbox")]
 async fn wait_for_stop() {
     #[cfg(unix)]
     {

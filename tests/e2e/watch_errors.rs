@@ -1,7 +1,7 @@
 //! Trouble shows on the screen, not as a crash: forbidden calls, a missing, ambiguous or
 //! unusable route, a backend without a prefix, no client pod, an API that went away.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

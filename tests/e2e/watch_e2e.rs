@@ -1,7 +1,7 @@
 //! The watch path end to end against the sandbox, through the real kube client over its
 //! socket: probe, poll, App and effects, with a fast probe interval.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The sandbox through the kube crate over real sockets: list, get, server-side apply,
 //! delete by label, exec, and the mesh's split under each Istio version and patch.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

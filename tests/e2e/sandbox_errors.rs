@@ -1,6 +1,6 @@
 //! Bad input gets the right `Status`, and the sandbox keeps serving; load does not break it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! objects those schemas reject are refused with 422. Without ../shared (a clone of the
 //! project alone) the cross-checks against the CRDs skip and the 422s are still checked.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,0 +1,15 @@
+//! End to end: the library and the binary against the sandbox over real sockets, with
+//! the real kubectl and tmux where they are installed. One test binary, so the crate and
+//! its dependencies are linked once rather than once per file.
+
+#![cfg(feature = "sandbox")]
+
+mod common;
+
+mod crd_schema;
+mod kubectl;
+mod sandbox_errors;
+mod sandbox_kube;
+mod tmux;
+mod watch_e2e;
+mod watch_errors;
