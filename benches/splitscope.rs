@@ -11,11 +11,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use splitscope::cluster::probe::ProbeEvent;
+use splitscope::cluster::discover::ClientSpec;
+use splitscope::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
 use splitscope::split::Split;
-use splitscope::tui::app::{App, ClusterInfo, Msg, Settings};
+use splitscope::tui::app::{App, ClusterInfo, Msg, Settings, WaypointInfo};
 use splitscope::tui::theme::Theme;
 
 /// Counts live and peak heap bytes, so the memory figures are measured, not guessed.
@@ -83,12 +84,13 @@ fn app_with(lines: &[String]) -> App {
         read_only: false,
         window: 20,
         manual_labels: vec![],
-        target: "tcp-echo:9000".into(),
+        client: ClientSpec::Deployment("curl".into()),
+        target: None,
     };
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);
     app.update(Msg::Info(ClusterInfo {
-        waypoint: Some("waypoint".into()),
+        waypoint: WaypointInfo::Named("waypoint".into()),
         istio: Some("1.24.0".into()),
     }));
     app.update(Msg::Route(Ok(route()), start));

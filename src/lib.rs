@@ -4,7 +4,9 @@
 pub mod cli;
 pub mod cluster;
 pub mod istio;
+pub mod json;
 pub mod patch;
+pub mod probe;
 pub mod route;
 pub mod sample;
 #[cfg(feature = "sandbox")]

@@ -6,7 +6,8 @@ use splitscope::cluster::Cluster;
 use splitscope::sample::LineParser;
 #[cfg(feature = "sandbox")]
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
-use splitscope::tui::app::{App, Settings};
+use splitscope::task::AbortOnDrop;
+use splitscope::tui::app::{App, Msg, PatchLeft, RunReport, Settings, Target};
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
 use splitscope::tui::theme::Theme;
 
@@ -48,29 +49,32 @@ fn main() -> ExitCode {
 
 async fn watch(args: WatchArgs) -> anyhow::Result<String> {
     let cluster = args.cluster.connect().await?;
-    screen(cluster, &args.screen, args.interval).await
+    let report = screen(cluster, &args.screen, args.interval, None).await?;
+    Ok(report.message())
 }
 
 /// The watch screen on a connected cluster: the same path for a real one and the sandbox.
+/// `notes` are lines for the log from elsewhere (the sandbox's own warnings).
 async fn screen(
     cluster: Cluster,
     args: &ScreenArgs,
     interval: std::time::Duration,
-) -> anyhow::Result<String> {
+    notes: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
+) -> anyhow::Result<RunReport> {
     let parser = LineParser::new(args.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (theme, warning) = Theme::load(args.theme.as_deref(), no_color);
-    let target = match &args.target {
-        Some((h, p)) => format!("{h}:{p}"),
-        None => "the route's parent".into(),
-    };
     let settings = Settings {
         context: cluster.context.clone(),
         namespace: cluster.namespace.clone(),
         read_only: args.read_only,
         window: args.window,
         manual_labels: args.labels.clone(),
-        target,
+        client: args.client.clone(),
+        target: args
+            .target
+            .clone()
+            .map(|(host, port)| Target { host, port }),
     };
     let mut app = App::new(settings, parser, jiff::Timestamp::now());
     app.notice = warning;
@@ -78,13 +82,22 @@ async fn screen(
         cluster,
         RuntimeOptions {
             route: args.route.clone(),
-            client: args.client.clone(),
-            target: args.target.clone(),
             interval,
             deadline: args.deadline,
             poll: std::time::Duration::from_secs(2),
         },
     );
+    // Nothing may print while the screen is up: notes go to its log.
+    let _notes = notes.map(|mut notes| {
+        let tx = runtime.sender();
+        AbortOnDrop::spawn(async move {
+            while let Some(note) = notes.recv().await {
+                if tx.send(Msg::Sandbox(note, jiff::Timestamp::now())).is_err() {
+                    break;
+                }
+            }
+        })
+    });
     Ok(splitscope::tui::run(app, runtime, theme).await?)
 }
 
@@ -113,14 +126,21 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
         })?;
     }
     if args.serve {
+        // No screen here: the sandbox's warnings go to stderr.
+        let _warnings = sandbox.warnings().map(|mut warnings| {
+            AbortOnDrop::spawn(async move {
+                while let Some(warning) = warnings.recv().await {
+                    eprintln!("{warning}");
+                }
+            })
+        });
         return serve(&sandbox, &args).await;
     }
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig())?;
     let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
-    let message = screen(cluster, &args.screen, args.interval).await?;
+    let report = screen(cluster, &args.screen, args.interval, sandbox.warnings()).await?;
     // The sandbox ends with us, and its EnvoyFilters with it.
-    let patched = message.starts_with("The patch");
-    Ok(if patched {
+    Ok(if report.patch != PatchLeft::Off {
         "The sandbox has stopped, and its patch with it."
     } else {
         "The sandbox has stopped."

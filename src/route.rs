@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::json::str_at;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backend {
     pub name: String,
@@ -39,10 +41,6 @@ pub enum RouteError {
     },
     #[error("TCPRoute {0}: every backend has weight 0, so no traffic may flow")]
     AllZero(String),
-}
-
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
 }
 
 fn is_core_service(r: &Value) -> bool {

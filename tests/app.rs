@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use splitscope::cluster::probe::ProbeEvent;
+use splitscope::cluster::ClusterError;
+use splitscope::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
 use splitscope::split::Verdict;
 use splitscope::tui::app::{
-    App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState,
-    Settings,
+    App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchLeft, PatchOutcome, PatchState,
+    ProbeState, Settings, Target, WaypointInfo,
 };
 
 fn t(s: i64) -> Timestamp {
@@ -33,6 +34,15 @@ fn route(w1: u32, w2: u32) -> Route {
     }
 }
 
+/// The patch for `route` on the waypoint `waypoint`, at the route's parent port.
+fn apply(route: Route) -> Effect {
+    Effect::ApplyPatch {
+        route,
+        waypoint: "waypoint".into(),
+        port: 9000,
+    }
+}
+
 fn settings() -> Settings {
     Settings {
         context: "ctx".into(),
@@ -40,7 +50,8 @@ fn settings() -> Settings {
         read_only: false,
         window: 20,
         manual_labels: vec![],
-        target: "tcp-echo:9000".into(),
+        client: "deploy/curl".parse().unwrap(),
+        target: None,
     }
 }
 
@@ -48,11 +59,23 @@ fn settings() -> Settings {
 fn ready() -> App {
     let mut app = App::new(settings(), LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
-        waypoint: Some("waypoint".into()),
+        waypoint: WaypointInfo::Named("waypoint".into()),
         istio: Some("1.24.0".into()),
     }));
     let effects = app.update(Msg::Route(Ok(route(90, 10)), t(0)));
-    assert_eq!(effects, vec![Effect::DiscoverLabels(route(90, 10))]);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::DiscoverLabels(route(90, 10)),
+            Effect::StartProbe {
+                client: "deploy/curl".parse().unwrap(),
+                target: Target {
+                    host: "tcp-echo".into(),
+                    port: 9000
+                },
+            },
+        ]
+    );
     app.update(Msg::Labels(
         BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
         vec![],
@@ -124,7 +147,7 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
     app.update(Msg::PatchObserved(None));
     assert_eq!(app.patch, PatchState::Off);
     let effects = app.update(Msg::Key(Key::Char('p')));
-    assert_eq!(effects, vec![Effect::ApplyPatch(route(90, 10))]);
+    assert_eq!(effects, vec![apply(route(90, 10))]);
     assert!(matches!(app.patch, PatchState::Applying(_)));
     // A second press while it is under way does nothing.
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
@@ -150,10 +173,15 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
 
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(
-        PatchOutcome::Failed("forbidden: cannot patch envoyfilters".into()),
+        PatchOutcome::Failed(ClusterError::Forbidden {
+            verb: "patch".into(),
+            resource: "envoyfilters".into(),
+            namespace: "ns".into(),
+            hint: String::new(),
+        }),
         t(10),
     ));
-    assert!(matches!(&app.patch, PatchState::Failed(why) if why.contains("forbidden")));
+    assert!(matches!(&app.patch, PatchState::Failed(why) if why.to_string().contains("forbidden")));
     assert_eq!(app.log.back().unwrap().kind, LineKind::Error);
 }
 
@@ -184,7 +212,7 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     }
     assert_eq!(app.split.verdict(), Verdict::Ignored);
     let effects = app.update(Msg::Route(Ok(route(50, 50)), t(30)));
-    assert_eq!(effects, vec![Effect::ApplyPatch(route(50, 50))]);
+    assert_eq!(effects, vec![apply(route(50, 50))]);
     assert_eq!(app.split.expected(), &[0.5, 0.5]);
     assert_eq!(app.split.verdict(), Verdict::Honoured);
     assert_eq!(app.split.total(), 20, "counts survive a weight change");
@@ -192,7 +220,9 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     assert!(app.update(Msg::Route(Ok(route(50, 50)), t(31))).is_empty());
     // A route that disappears is reported, and the last one is kept.
     app.update(Msg::Route(
-        Err("no TCPRoute \"tcp-echo-ew\" in namespace ns".into()),
+        Err(ClusterError::Route(
+            "no TCPRoute \"tcp-echo-ew\" in namespace ns".into(),
+        )),
         t(32),
     ));
     assert!(app.route_error.is_some());
@@ -269,4 +299,124 @@ fn the_patch_seen_in_the_cluster_sets_the_state() {
     app.update(Msg::PatchObserved(None));
     assert_eq!(app.patch, PatchState::Off);
     assert!(app.notice.as_deref().unwrap().contains("removed outside"));
+}
+
+#[test]
+fn the_app_decides_where_the_probe_connects() {
+    let curl: splitscope::cluster::discover::ClientSpec = "deploy/curl".parse().unwrap();
+    // --target: the probe starts at once, before any route is read.
+    let mut s = settings();
+    s.target = Some(Target {
+        host: "echo".into(),
+        port: 7000,
+    });
+    let mut app = App::new(s, LineParser::default(), t(0));
+    let start = Effect::StartProbe {
+        client: curl.clone(),
+        target: Target {
+            host: "echo".into(),
+            port: 7000,
+        },
+    };
+    assert_eq!(app.update(Msg::Start(t(0))), vec![start]);
+    let effects = app.update(Msg::Route(Ok(route(90, 10)), t(1)));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::StartProbe { .. })),
+        "the probe starts once: {effects:?}"
+    );
+
+    // A route without a parent port: the Service's port is read first.
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    assert!(app.update(Msg::Start(t(0))).is_empty());
+    let mut portless = route(90, 10);
+    portless.parent_port = None;
+    let effects = app.update(Msg::Route(Ok(portless), t(1)));
+    assert!(effects.contains(&Effect::ReadServicePort("tcp-echo".into())));
+    let effects = app.update(Msg::ServicePort("tcp-echo".into(), Ok(9000)));
+    assert!(matches!(&effects[..], [Effect::StartProbe { target, .. }] if target.port == 9000));
+    assert_eq!(
+        app.probe_target
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("tcp-echo:9000")
+    );
+
+    // A port that cannot be read says what to pass.
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    let mut portless = route(90, 10);
+    portless.parent_port = None;
+    app.update(Msg::Route(Ok(portless), t(1)));
+    let forbidden = ClusterError::Forbidden {
+        verb: "get".into(),
+        resource: "services".into(),
+        namespace: "ns".into(),
+        hint: String::new(),
+    };
+    assert!(
+        app.update(Msg::ServicePort("tcp-echo".into(), Err(forbidden)))
+            .is_empty()
+    );
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.contains("forbidden") && notice.contains("--target"),
+        "{notice}"
+    );
+}
+
+#[test]
+fn an_unreadable_waypoint_is_unknown_not_none() {
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Unreadable(ClusterError::Forbidden {
+            verb: "get".into(),
+            resource: "namespaces".into(),
+            namespace: "ns".into(),
+            hint: String::new(),
+        }),
+        istio: None,
+    }));
+    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.contains("cannot tell which waypoint") && notice.contains("forbidden"),
+        "{notice}"
+    );
+}
+
+#[test]
+fn the_run_ends_with_a_typed_report() {
+    let mut app = ready();
+    reply(&mut app, "one", 1);
+    reply(&mut app, "two", 2);
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(3)));
+    let report = app.report();
+    assert_eq!(
+        report.patch,
+        PatchLeft::On {
+            name: "splitscope-tcp-echo-ew".into(),
+            route: "tcp-echo-ew".into()
+        }
+    );
+    assert_eq!((report.samples, report.errors), (2, 0));
+    assert_eq!(report.message(), app.exit_message());
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Removed, t(4)));
+    assert_eq!(app.report().patch, PatchLeft::Off);
+}
+
+#[test]
+fn the_sandbox_speaks_through_the_log_not_the_terminal() {
+    let mut app = ready();
+    app.update(Msg::Sandbox(
+        "sandbox: cannot start the echo server for port 9000 of a pod on loopback".into(),
+        t(5),
+    ));
+    let last = app.log.back().unwrap();
+    assert_eq!(last.kind, LineKind::Error);
+    assert!(last.text.contains("echo server"), "{}", last.text);
 }

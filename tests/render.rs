@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use splitscope::cluster::probe::ProbeEvent;
+use splitscope::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
-use splitscope::tui::app::{App, ClusterInfo, Key, Msg, PatchOutcome, Settings};
+use splitscope::tui::app::{App, ClusterInfo, Key, Msg, PatchOutcome, Settings, WaypointInfo};
 use splitscope::tui::theme::Theme;
 use splitscope::tui::view;
 
@@ -36,11 +36,12 @@ fn app() -> App {
         read_only: false,
         window: 20,
         manual_labels: vec![],
-        target: "tcp-echo:9000".into(),
+        client: "deploy/curl".parse().unwrap(),
+        target: None,
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
-        waypoint: Some("waypoint".into()),
+        waypoint: WaypointInfo::Named("waypoint".into()),
         istio: Some("1.24.0".into()),
     }));
     let b = |name: &str, weight| Backend {

@@ -9,7 +9,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::{Cluster, ClusterError};
-use crate::route::Route;
+use crate::route::{Route, RouteError};
 
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
@@ -95,21 +95,20 @@ impl Cluster {
                         }
                     ))
                 })?;
-            return Route::from_object(&to_value(obj))
-                .map_err(|e| ClusterError::Route(e.to_string()));
+            return Ok(Route::from_object(&to_value(obj))?);
         }
-        let candidates: Vec<(String, Result<Route, String>)> = routes
+        let candidates: Vec<(String, Result<Route, RouteError>)> = routes
             .iter()
             .map(|r| {
                 (
                     r.metadata.name.clone().unwrap_or_default(),
-                    Route::from_object(&to_value(r)).map_err(|e| e.to_string()),
+                    Route::from_object(&to_value(r)),
                 )
             })
             .collect();
-        let with_service_parent: Vec<&(String, Result<Route, String>)> = candidates
+        let with_service_parent: Vec<&(String, Result<Route, RouteError>)> = candidates
             .iter()
-            .filter(|(_, r)| !matches!(r, Err(e) if e.contains("no parentRef of kind Service")))
+            .filter(|(_, r)| !matches!(r, Err(RouteError::NoServiceParent(_))))
             .collect();
         match with_service_parent.as_slice() {
             [] => Err(ClusterError::Route(if candidates.is_empty() {
@@ -123,7 +122,7 @@ impl Cluster {
                     names.join(", ")
                 )
             })),
-            [(_, route)] => route.clone().map_err(ClusterError::Route),
+            [(_, route)] => Ok(route.clone()?),
             many => {
                 let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
                 Err(ClusterError::Route(format!(
@@ -229,6 +228,19 @@ impl Cluster {
                     == Some("istio-waypoint")
             })
             .and_then(|g| g.metadata.name.clone()))
+    }
+
+    /// The first port of a Service: where the probe connects when the route names none.
+    pub async fn service_port(&self, name: &str) -> Result<u16, ClusterError> {
+        let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
+        let svc = services
+            .get(name)
+            .await
+            .map_err(|e| self.err(e, "get", "services"))?;
+        svc.spec
+            .and_then(|s| s.ports?.first().map(|p| p.port))
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or_else(|| ClusterError::NotFound(format!("Service {name} has no ports")))
     }
 
     /// The tag of the istiod image in istio-system, when we may read it.

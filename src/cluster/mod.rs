@@ -27,8 +27,12 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// No route to watch, or more than one: what was found and what to pass.
     #[error("{0}")]
     Route(String),
+    /// The route exists but splitscope cannot read it.
+    #[error(transparent)]
+    InvalidRoute(#[from] crate::route::RouteError),
     #[error("the API server is unreachable ({0}); retrying")]
     Unreachable(String),
     #[error("{0}")]

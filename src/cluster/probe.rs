@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::Cluster;
 use super::discover::ClientSpec;
+use crate::probe::ProbeEvent;
 
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
@@ -19,20 +20,6 @@ pub struct ProbeConfig {
     pub interval: Duration,
     /// The remote loop ends by itself after this long.
     pub deadline: Duration,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProbeEvent {
-    Started {
-        pod: String,
-    },
-    Stdout(String),
-    Stderr(String),
-    /// The stream ended; the next attempt comes after `retry_in`.
-    Ended {
-        reason: String,
-        retry_in: Duration,
-    },
 }
 
 /// The shell loop: POSIX sh and busybox only. `nc -w` bounds every connection, the

@@ -29,8 +29,12 @@ fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
     })
 }
 
-/// Runs the screen until the user quits. Returns the message to print afterwards.
-pub async fn run(mut app: App, mut runtime: Runtime, theme: Theme) -> std::io::Result<String> {
+/// Runs the screen until the user quits. Returns what the run left behind.
+pub async fn run(
+    mut app: App,
+    mut runtime: Runtime,
+    theme: Theme,
+) -> std::io::Result<app::RunReport> {
     let mut guard = terminal::Guard::new()?;
     let tx = runtime.sender();
     let input_tx = tx.clone();
@@ -87,5 +91,5 @@ pub async fn run(mut app: App, mut runtime: Runtime, theme: Theme) -> std::io::R
     input.abort();
     ticker.abort();
     drop(guard);
-    result.map(|()| app.exit_message())
+    result.map(|()| app.report())
 }

@@ -1,36 +1,27 @@
-//! Runs what the app asks for: the probe, a poll of the route and the patch, and the
-//! effects. Everything comes back as a `Msg` on one channel. The terminal loop and the
-//! end-to-end tests drive the same runtime.
+//! Carries out what the app asks for and reports what came of it: the probe, reads of
+//! the cluster, the patch. A poll of the route, the patch and the cluster facts runs
+//! beside it. Everything comes back as a `Msg` on one channel. The terminal loop and
+//! the end-to-end tests drive the same runtime.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-use super::app::{App, ClusterInfo, Effect, Msg, PatchOutcome};
+use super::app::{App, ClusterInfo, Effect, Msg, PatchOutcome, Target, WaypointInfo};
+use crate::cluster::discover::ClientSpec;
 use crate::cluster::probe::{self, ProbeConfig};
-use crate::cluster::{Cluster, ClusterError, discover::ClientSpec};
+use crate::cluster::{Cluster, ClusterError};
+use crate::task::AbortOnDrop;
 
 /// How the probe and the poll run.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
     pub route: Option<String>,
-    pub client: ClientSpec,
-    /// `HOST:PORT`; None: the route's parent Service and port.
-    pub target: Option<(String, u16)>,
     pub interval: Duration,
     pub deadline: Duration,
     /// How often the route, the patch and the cluster facts are read again.
     pub poll: Duration,
-}
-
-struct Aborting(JoinHandle<()>);
-
-impl Drop for Aborting {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 pub struct Runtime {
@@ -38,27 +29,24 @@ pub struct Runtime {
     options: RuntimeOptions,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
-    tasks: Vec<Aborting>,
-    probe: Option<Aborting>,
+    _poll: AbortOnDrop,
+    probe: Option<AbortOnDrop>,
 }
 
 impl Runtime {
     pub fn start(cluster: Cluster, options: RuntimeOptions) -> Runtime {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut runtime = Runtime {
+        // The app hears first that the run began, so it can start what needs no cluster read.
+        let _ = tx.send(Msg::Start(Timestamp::now()));
+        let poll = AbortOnDrop::spawn(poll(cluster.clone(), options.clone(), tx.clone()));
+        Runtime {
             cluster,
             options,
             tx,
             rx,
-            tasks: Vec::new(),
+            _poll: poll,
             probe: None,
-        };
-        runtime.tasks.push(Aborting(tokio::spawn(poll(
-            runtime.cluster.clone(),
-            runtime.options.clone(),
-            runtime.tx.clone(),
-        ))));
-        runtime
+        }
     }
 
     /// A sender for other sources of messages (keys, ticks).
@@ -78,128 +66,85 @@ impl Runtime {
     /// Feeds one message to the app and carries out its effects. Returns false once the
     /// app asked to quit.
     pub fn handle(&mut self, app: &mut App, msg: Msg) -> bool {
-        let effects = app.update(msg);
-        self.ensure_probe(app);
         let mut keep_going = true;
-        for effect in effects {
+        for effect in app.update(msg) {
             match effect {
                 Effect::Quit => keep_going = false,
-                Effect::ApplyPatch(route) => {
-                    let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
-                    let waypoint = app.info.waypoint.clone();
-                    let port = route
-                        .parent_port
-                        .or(self.options.target.as_ref().map(|t| t.1));
-                    tokio::spawn(async move {
-                        let outcome = match (waypoint, port) {
-                            (None, _) => {
-                                PatchOutcome::Failed("no waypoint serves this namespace".into())
-                            }
-                            (_, None) => PatchOutcome::Failed(
-                                "the route names no parent port; pass --target HOST:PORT".into(),
-                            ),
-                            (Some(w), Some(p)) => match cluster.apply_patch(&route, &w, p).await {
-                                Ok(()) => PatchOutcome::Applied,
-                                Err(e) => PatchOutcome::Failed(e.to_string()),
-                            },
-                        };
-                        let _ = tx.send(Msg::Patch(outcome, Timestamp::now()));
-                    });
-                }
-                Effect::RemovePatch(route) => {
-                    let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let outcome = match cluster.remove_patch(&route).await {
-                            Ok(_) => PatchOutcome::Removed,
-                            Err(e) => PatchOutcome::Failed(e.to_string()),
-                        };
-                        let _ = tx.send(Msg::Patch(outcome, Timestamp::now()));
-                    });
-                }
-                Effect::DiscoverLabels(route) => {
-                    let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        match cluster.discover_labels(&route).await {
-                            Ok((labels, problems)) => {
-                                let _ = tx.send(Msg::Labels(labels, problems));
-                            }
-                            Err(e) => {
-                                let _ = tx.send(Msg::Problem(Some(e.to_string())));
-                            }
-                        }
-                    });
-                }
+                Effect::StartProbe { client, target } => self.start_probe(client, target),
+                other => self.spawn_effect(other),
             }
         }
         keep_going
     }
 
-    /// Starts the probe once its target is known (at once with --target, else from the
-    /// route's parent).
-    fn ensure_probe(&mut self, app: &App) {
-        if self.probe.is_some() {
-            return;
-        }
-        let target = match (&self.options.target, &app.route) {
-            (Some(t), _) => t.clone(),
-            (None, Some(route)) => match route.parent_port {
-                Some(port) => (route.parent.clone(), port),
-                None => {
-                    // The parent port comes from the Service when the route names none.
-                    let (cluster, tx, parent) =
-                        (self.cluster.clone(), self.tx.clone(), route.parent.clone());
-                    let options = self.options.clone();
-                    self.probe = Some(Aborting(tokio::spawn(async move {
-                        let services: kube::Api<k8s_openapi::api::core::v1::Service> =
-                            kube::Api::namespaced(cluster.client.clone(), &cluster.namespace);
-                        let port = services
-                            .get(&parent)
-                            .await
-                            .ok()
-                            .and_then(|s| s.spec?.ports?.first().map(|p| p.port as u16));
-                        match port {
-                            Some(port) => run_probe(cluster, options, (parent, port), tx).await,
-                            None => {
-                                let _ = tx.send(Msg::Problem(Some(format!(
-                                    "cannot read the ports of Service {parent}; pass --target HOST:PORT"
-                                ))));
-                            }
-                        }
-                    })));
-                    return;
-                }
-            },
-            (None, None) => return,
+    /// The probe runs for the rest of the run; the app asks for it once.
+    fn start_probe(&mut self, client: ClientSpec, target: Target) {
+        let cfg = ProbeConfig {
+            client,
+            host: target.host,
+            port: target.port,
+            interval: self.options.interval,
+            deadline: self.options.deadline,
         };
-        let (cluster, tx, options) = (self.cluster.clone(), self.tx.clone(), self.options.clone());
-        self.probe = Some(Aborting(tokio::spawn(run_probe(
-            cluster, options, target, tx,
-        ))));
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        self.probe = Some(AbortOnDrop::spawn(run_probe(cluster, cfg, tx)));
+    }
+
+    /// Effects that read or write the cluster run in the background and answer with a Msg.
+    fn spawn_effect(&self, effect: Effect) {
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let msg = match effect {
+                Effect::ApplyPatch {
+                    route,
+                    waypoint,
+                    port,
+                } => {
+                    let outcome = match cluster.apply_patch(&route, &waypoint, port).await {
+                        Ok(()) => PatchOutcome::Applied,
+                        Err(e) => PatchOutcome::Failed(e),
+                    };
+                    Msg::Patch(outcome, Timestamp::now())
+                }
+                Effect::RemovePatch(route) => {
+                    let outcome = match cluster.remove_patch(&route).await {
+                        Ok(_) => PatchOutcome::Removed,
+                        Err(e) => PatchOutcome::Failed(e),
+                    };
+                    Msg::Patch(outcome, Timestamp::now())
+                }
+                Effect::DiscoverLabels(route) => match cluster.discover_labels(&route).await {
+                    Ok((labels, problems)) => Msg::Labels(labels, problems),
+                    Err(e) => Msg::Problem(Some(e)),
+                },
+                Effect::ReadServicePort(service) => {
+                    let port = cluster.service_port(&service).await;
+                    Msg::ServicePort(service, port)
+                }
+                Effect::StartProbe { .. } | Effect::Quit => return,
+            };
+            let _ = tx.send(msg);
+        });
     }
 }
 
-async fn run_probe(
-    cluster: Cluster,
-    options: RuntimeOptions,
-    target: (String, u16),
-    tx: mpsc::UnboundedSender<Msg>,
-) {
-    let _ = tx.send(Msg::Target(format!("{}:{}", target.0, target.1)));
-    let cfg = ProbeConfig {
-        client: options.client.clone(),
-        host: target.0,
-        port: target.1,
-        interval: options.interval,
-        deadline: options.deadline,
-    };
+async fn run_probe(cluster: Cluster, cfg: ProbeConfig, tx: mpsc::UnboundedSender<Msg>) {
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let probe = Aborting(tokio::spawn(probe::run(cluster, cfg, events_tx)));
+    let _probe = AbortOnDrop::spawn(probe::run(cluster, cfg, events_tx));
     while let Some(event) = events.recv().await {
         if tx.send(Msg::Probe(event, Timestamp::now())).is_err() {
             break;
         }
     }
-    drop(probe);
+}
+
+/// The waypoint as the app shows it: a read that fails is unknown, not "none".
+fn waypoint_info(read: Result<Option<String>, ClusterError>) -> WaypointInfo {
+    match read {
+        Ok(Some(name)) => WaypointInfo::Named(name),
+        Ok(None) => WaypointInfo::NoneServes,
+        Err(e) => WaypointInfo::Unreadable(e),
+    }
 }
 
 /// Reads the route, the patch and the cluster facts now and then, and says what changed.
@@ -209,9 +154,10 @@ async fn poll(cluster: Cluster, options: RuntimeOptions, tx: mpsc::UnboundedSend
     loop {
         // Cluster facts change rarely: read them at the start and every 15 rounds.
         if last_info.is_none() || rounds.is_multiple_of(15) {
-            let waypoint = cluster.waypoint().await.unwrap_or(None);
-            let istio = cluster.istio_version().await;
-            let info = ClusterInfo { waypoint, istio };
+            let info = ClusterInfo {
+                waypoint: waypoint_info(cluster.waypoint().await),
+                istio: cluster.istio_version().await,
+            };
             if last_info.as_ref() != Some(&info) {
                 let _ = tx.send(Msg::Info(info.clone()));
                 last_info = Some(info);
@@ -225,7 +171,7 @@ async fn poll(cluster: Cluster, options: RuntimeOptions, tx: mpsc::UnboundedSend
                     Ok(present) => {
                         let _ = tx.send(Msg::PatchObserved(present));
                     }
-                    Err(e) => problem = Some(e.to_string()),
+                    Err(e) => problem = Some(e),
                 }
                 // Pods come and go: read the prefixes again now and then.
                 if rounds % 10 == 5
@@ -234,17 +180,14 @@ async fn poll(cluster: Cluster, options: RuntimeOptions, tx: mpsc::UnboundedSend
                     let _ = tx.send(Msg::Labels(labels, problems));
                 }
             }
-            Err(ClusterError::Unreachable(_)) | Err(ClusterError::Forbidden { .. }) => {
-                problem = route.as_ref().err().map(ToString::to_string);
+            Err(e @ (ClusterError::Unreachable(_) | ClusterError::Forbidden { .. })) => {
+                problem = Some(e.clone());
             }
             Err(_) => {}
         }
-        let unreachable = matches!(route, Err(ClusterError::Unreachable(_)));
-        if !unreachable {
-            let _ = tx.send(Msg::Route(
-                route.map_err(|e| e.to_string()),
-                Timestamp::now(),
-            ));
+        // An unreachable API says nothing about the route: the last one stays.
+        if !matches!(route, Err(ClusterError::Unreachable(_))) {
+            let _ = tx.send(Msg::Route(route, Timestamp::now()));
         }
         if tx.send(Msg::Problem(problem)).is_err() {
             return;

@@ -38,12 +38,19 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
     w.until("the route and labels", LIMIT, |a| {
         a.route.is_some()
             && a.labels.len() == 2
-            && a.info.waypoint.is_some()
-            && !a.settings.target.is_empty()
+            && a.info.waypoint.name().is_some()
+            && a.probe_target.is_some()
     })
     .await;
     assert_eq!(w.app.info.istio.as_deref(), Some("1.24.0"));
-    assert_eq!(w.app.settings.target, "tcp-echo:9000");
+    assert_eq!(
+        w.app
+            .probe_target
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("tcp-echo:9000")
+    );
     w.until("IGNORED", LIMIT, |a| {
         a.split.verdict() == Verdict::Ignored && a.split.total() >= 20
     })

@@ -36,7 +36,7 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
     };
     let mut w = watch(options, None, "deploy/curl").await;
     w.until("the route and the waypoint", LIMIT, |a| {
-        a.route.is_some() && a.info.waypoint.is_some() && a.patch == PatchState::Off
+        a.route.is_some() && a.info.waypoint.name().is_some() && a.patch == PatchState::Off
     })
     .await;
     w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
@@ -47,6 +47,7 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
     let PatchState::Failed(why) = &w.app.patch else {
         unreachable!()
     };
+    let why = why.to_string();
     assert!(
         why.contains(
             "forbidden: cannot patch envoyfilters in namespace istio-io-tcp-traffic-shifting"
@@ -65,7 +66,7 @@ async fn a_missing_route_names_the_ones_there() {
     let mut w = watch(SandboxOptions::default(), Some("nope"), "deploy/curl").await;
     w.until("the route error", LIMIT, |a| a.route_error.is_some())
         .await;
-    let err = w.app.route_error.clone().unwrap();
+    let err = w.app.route_error.clone().unwrap().to_string();
     assert!(
         err.contains("no TCPRoute \"nope\"") && err.contains("tcp-echo-ew"),
         "{err}"
@@ -92,7 +93,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .unwrap();
     w.until("the ambiguity", LIMIT, |a| a.route_error.is_some())
         .await;
-    let err = w.app.route_error.clone().unwrap();
+    let err = w.app.route_error.clone().unwrap().to_string();
     assert!(
         err.contains("tcp-echo-ew") && err.contains("tcp-echo-other") && err.contains("--route"),
         "{err}"
@@ -112,8 +113,8 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .unwrap();
     w.until("the zero weights", LIMIT, |a| {
         a.route_error
-            .as_deref()
-            .is_some_and(|e| e.contains("weight 0"))
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("weight 0"))
     })
     .await;
 }
@@ -155,10 +156,17 @@ async fn an_api_that_goes_away_is_retried_and_said() {
     drop(w.sandbox.take());
     w.until("the unreachable API", LIMIT, |a| {
         a.problem
-            .as_deref()
-            .is_some_and(|p| p.contains("unreachable"))
+            .as_ref()
+            .is_some_and(|p| p.to_string().contains("unreachable"))
     })
     .await;
-    assert!(w.app.problem.as_deref().unwrap().contains("retrying"));
+    assert!(
+        w.app
+            .problem
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("retrying")
+    );
     assert!(w.app.route.is_some(), "the last route stays on screen");
 }

@@ -3,10 +3,7 @@
 
 use serde_json::Value;
 
-/// The string at a JSON pointer, if there is one.
-pub fn str_at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a str> {
-    obj.pointer(pointer).and_then(Value::as_str)
-}
+pub use crate::json::str_at;
 
 pub fn name_of(obj: &Value) -> &str {
     str_at(obj, "/metadata/name").unwrap_or_default()

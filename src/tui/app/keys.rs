@@ -1,25 +1,38 @@
 //! What each key does: pure state changes and effects, like the rest of `App::update`.
+//! Which key means what comes from the one table in `keymap`.
 
-use super::{App, Effect, Frozen, Key, PatchState, WINDOW_STEPS};
-use crate::split::{MAX_WINDOW, MIN_WINDOW, Split};
+use super::keymap::{self, Action};
+use super::{App, Effect, Frozen, Key};
+use crate::split::{DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW, Split};
+
+const WINDOW_STEPS: [usize; 8] = [
+    MIN_WINDOW,
+    10,
+    DEFAULT_WINDOW,
+    50,
+    100,
+    200,
+    500,
+    MAX_WINDOW,
+];
 
 impl App {
     pub(super) fn key(&mut self, key: Key) -> Vec<Effect> {
-        if self.show_help && !matches!(key, Key::CtrlC | Key::Char('q')) {
+        let action = keymap::action(key);
+        if self.show_help && action != Some(Action::Quit) {
             self.show_help = false;
             return vec![];
         }
-        match key {
-            Key::Char('q') | Key::CtrlC => {
+        match action {
+            Some(Action::Quit) => {
                 self.quitting = true;
                 vec![Effect::Quit]
             }
-            Key::Char('?') => {
+            Some(Action::Help) => {
                 self.show_help = true;
                 vec![]
             }
-            Key::Esc => vec![],
-            Key::Space => {
+            Some(Action::Freeze) => {
                 self.frozen = match self.frozen.take() {
                     Some(_) => None,
                     None => Some(Frozen {
@@ -30,22 +43,11 @@ impl App {
                 };
                 vec![]
             }
-            Key::Char('r') => {
-                let weights: Vec<u32> = self
-                    .route
-                    .iter()
-                    .flat_map(|r| r.backends.iter().map(|b| b.weight))
-                    .collect();
-                self.split = Split::new(&weights, self.split.window());
-                self.markers.clear();
-                self.errors = 0;
-                self.unparsable = 0;
-                self.started_at = self.now;
-                self.frozen = None;
-                self.notice = Some("counts reset".into());
+            Some(Action::Reset) => {
+                self.reset();
                 vec![]
             }
-            Key::Char('+') | Key::Char('=') => {
+            Some(Action::Widen) => {
                 let next = WINDOW_STEPS
                     .iter()
                     .copied()
@@ -54,7 +56,7 @@ impl App {
                 self.split.set_window(next);
                 vec![]
             }
-            Key::Char('-') | Key::Char('_') => {
+            Some(Action::Narrow) => {
                 let next = WINDOW_STEPS
                     .iter()
                     .rev()
@@ -64,38 +66,23 @@ impl App {
                 self.split.set_window(next);
                 vec![]
             }
-            Key::Char('p') => self.toggle_patch(),
-            _ => vec![],
+            Some(Action::TogglePatch) => self.toggle_patch(),
+            Some(Action::Back) | None => vec![],
         }
     }
 
-    fn toggle_patch(&mut self) -> Vec<Effect> {
-        if self.settings.read_only {
-            self.notice = Some("read-only: patching is off (started with --read-only)".into());
-            return vec![];
-        }
-        let Some(route) = self.route.clone() else {
-            self.notice = Some("no route yet: nothing to patch".into());
-            return vec![];
-        };
-        if self.info.waypoint.is_none() {
-            self.notice =
-                Some("no waypoint serves this namespace: the patch would select nothing".into());
-            return vec![];
-        }
-        match self.patch {
-            PatchState::Applying(_) | PatchState::Removing(_) => {
-                self.notice = Some("a patch change is under way".into());
-                vec![]
-            }
-            PatchState::On(_) => {
-                self.patch = PatchState::Removing(self.now);
-                vec![Effect::RemovePatch(route)]
-            }
-            _ => {
-                self.patch = PatchState::Applying(self.now);
-                vec![Effect::ApplyPatch(route)]
-            }
-        }
+    fn reset(&mut self) {
+        let weights: Vec<u32> = self
+            .route
+            .iter()
+            .flat_map(|r| r.backends.iter().map(|b| b.weight))
+            .collect();
+        self.split = Split::new(&weights, self.split.window());
+        self.markers.clear();
+        self.errors = 0;
+        self.unparsable = 0;
+        self.started_at = self.now;
+        self.frozen = None;
+        self.notice = Some("counts reset".into());
     }
 }

@@ -1,32 +1,33 @@
 //! The watch screen's state and its pure update: `App::update(Msg) -> Vec<Effect>`.
 //! No I/O and no clock reads here: time arrives in the messages, and everything the app
 //! wants done to the world leaves as an `Effect`, whose result comes back as a `Msg`.
+//! What to do is decided here; the runtime only carries it out.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use jiff::Timestamp;
 
-use crate::cluster::probe::ProbeEvent;
+use crate::cluster::ClusterError;
+use crate::cluster::discover::ClientSpec;
+use crate::probe::ProbeEvent;
 use crate::route::Route;
 use crate::sample::LineParser;
-use crate::split::{DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW, Split};
+use crate::split::Split;
 
+pub mod keymap;
 mod keys;
+mod patch;
+mod probe;
+mod report;
+mod route;
+
+pub use report::{PatchLeft, RunReport};
+pub use route::weight_text;
 
 /// Lines the log keeps.
 pub const LOG_LINES: usize = 200;
 /// Patch toggles and gaps the chart marks.
 pub const MARKERS: usize = 64;
-const WINDOW_STEPS: [usize; 8] = [
-    MIN_WINDOW,
-    10,
-    DEFAULT_WINDOW,
-    50,
-    100,
-    200,
-    500,
-    MAX_WINDOW,
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -41,38 +42,88 @@ pub enum Key {
 pub enum PatchOutcome {
     Applied,
     Removed,
-    Failed(String),
+    Failed(ClusterError),
 }
 
-/// What the cluster says about the namespace, read once at start and on route changes.
+/// Which waypoint serves the namespace, as far as the cluster lets us know.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum WaypointInfo {
+    /// Not read yet.
+    #[default]
+    Unknown,
+    Named(String),
+    /// The namespace has no waypoint: the patch would select nothing.
+    NoneServes,
+    /// The cluster would not say (RBAC, say): unknown, not "none".
+    Unreadable(ClusterError),
+}
+
+impl WaypointInfo {
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            WaypointInfo::Named(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// What the cluster says about the namespace, read at start and now and then.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterInfo {
-    pub waypoint: Option<String>,
+    pub waypoint: WaypointInfo,
     pub istio: Option<String>,
+}
+
+/// Where the probe connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
+    /// The runtime is up: the first message of every run.
+    Start(Timestamp),
     Key(Key),
     Tick(Timestamp),
     Probe(ProbeEvent, Timestamp),
     Info(ClusterInfo),
     /// The route as last read; an error says why there is none.
-    Route(Result<Route, String>, Timestamp),
+    Route(Result<Route, ClusterError>, Timestamp),
     /// Prefix to backend index, and the backends that have none.
     Labels(BTreeMap<String, usize>, Vec<String>),
     /// Whether our EnvoyFilter exists, as last read, and since when.
     PatchObserved(Option<Timestamp>),
     Patch(PatchOutcome, Timestamp),
-    /// Where the probe connects, once known.
-    Target(String),
+    /// The first port of a Service, read for a route that names no parent port.
+    ServicePort(String, Result<u16, ClusterError>),
     /// An error from a background read, shown until the next one clears it.
-    Problem(Option<String>),
+    Problem(Option<ClusterError>),
+    /// Something the sandbox itself reports (demo only), for the log.
+    Sandbox(String, Timestamp),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    ApplyPatch(Route),
+    /// Run the probe loop in the client's pod against `target`, for the rest of the run.
+    StartProbe {
+        client: ClientSpec,
+        target: Target,
+    },
+    /// Read the ports of a Service (the route's parent names none).
+    ReadServicePort(String),
+    ApplyPatch {
+        route: Route,
+        waypoint: String,
+        port: u16,
+    },
     RemovePatch(Route),
     DiscoverLabels(Route),
     Quit,
@@ -85,7 +136,7 @@ pub enum PatchState {
     Applying(Timestamp),
     On(Timestamp),
     Removing(Timestamp),
-    Failed(String),
+    Failed(ClusterError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +181,10 @@ pub struct Settings {
     pub window: usize,
     /// `--label PREFIX=BACKEND` mappings; they win over discovered ones.
     pub manual_labels: Vec<(String, String)>,
-    pub target: String,
+    /// Which pod runs the probe.
+    pub client: ClientSpec,
+    /// `--target HOST:PORT`; None: the route's parent Service and port.
+    pub target: Option<Target>,
 }
 
 /// The frozen picture shown while the display is frozen.
@@ -146,7 +200,7 @@ pub struct App {
     pub settings: Settings,
     pub parser: LineParser,
     pub route: Option<Route>,
-    pub route_error: Option<String>,
+    pub route_error: Option<ClusterError>,
     pub info: ClusterInfo,
     pub labels: BTreeMap<String, usize>,
     pub label_problems: Vec<String>,
@@ -157,7 +211,9 @@ pub struct App {
     pub patch: PatchState,
     pub markers: VecDeque<Marker>,
     pub probe: ProbeState,
-    pub problem: Option<String>,
+    /// Where the probe connects, once decided.
+    pub probe_target: Option<Target>,
+    pub problem: Option<ClusterError>,
     pub notice: Option<String>,
     pub frozen: Option<Frozen>,
     pub show_help: bool,
@@ -188,6 +244,7 @@ impl App {
             patch: PatchState::Unknown,
             markers: VecDeque::new(),
             probe: ProbeState::Connecting,
+            probe_target: None,
             problem: None,
             notice: None,
             frozen: None,
@@ -242,6 +299,10 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
+            Msg::Start(now) => {
+                self.now = now;
+                self.start_probe_at_flag()
+            }
             Msg::Key(key) => self.key(key),
             Msg::Tick(now) => {
                 self.now = now;
@@ -263,172 +324,22 @@ impl App {
                 vec![]
             }
             Msg::PatchObserved(present) => {
-                // Reconcile with what the cluster shows, unless a change of ours is under way.
-                match (&self.patch, present) {
-                    (PatchState::Applying(_) | PatchState::Removing(_), _) => {}
-                    (PatchState::On(_), None) => {
-                        self.patch = PatchState::Off;
-                        self.notice = Some("the patch was removed outside splitscope".into());
-                    }
-                    (PatchState::On(_), Some(_)) => {}
-                    (_, Some(since)) => self.patch = PatchState::On(since),
-                    (PatchState::Failed(_), None) => {}
-                    (_, None) => self.patch = PatchState::Off,
-                }
+                self.patch_observed(present);
                 vec![]
             }
             Msg::Patch(outcome, at) => {
-                self.now = at;
-                let t = self.elapsed(at);
-                match outcome {
-                    PatchOutcome::Applied => {
-                        if !matches!(self.patch, PatchState::On(_)) {
-                            self.mark(Marker::PatchOn(t));
-                            self.push_log(at, LineKind::Note, "patch applied".into());
-                        }
-                        self.patch = PatchState::On(at);
-                    }
-                    PatchOutcome::Removed => {
-                        self.patch = PatchState::Off;
-                        self.mark(Marker::PatchOff(t));
-                        self.push_log(at, LineKind::Note, "patch removed".into());
-                    }
-                    PatchOutcome::Failed(why) => {
-                        self.push_log(at, LineKind::Error, format!("patch failed: {why}"));
-                        self.patch = PatchState::Failed(why);
-                    }
-                }
+                self.patch_outcome(outcome, at);
                 vec![]
             }
-            Msg::Target(target) => {
-                self.settings.target = target;
-                vec![]
-            }
+            Msg::ServicePort(service, port) => self.service_port(service, port),
             Msg::Problem(problem) => {
                 self.problem = problem;
                 vec![]
             }
-        }
-    }
-
-    fn probe_event(&mut self, event: ProbeEvent, at: Timestamp) {
-        match event {
-            ProbeEvent::Started { pod } => {
-                if let ProbeState::Gap { since, .. } = &self.probe {
-                    let gap = seconds(*since, at);
-                    self.push_log(
-                        at,
-                        LineKind::Note,
-                        format!("probe resumed in {pod} after a {gap:.1}s gap"),
-                    );
-                } else {
-                    self.push_log(at, LineKind::Note, format!("probe started in {pod}"));
-                }
-                self.probe = ProbeState::Running { pod, since: at };
-            }
-            ProbeEvent::Ended { reason, retry_in } => {
-                let t = self.elapsed(at);
-                self.mark(Marker::Gap(t));
-                self.push_log(
-                    at,
-                    LineKind::Note,
-                    format!("{reason}; reconnecting in {:.1}s", retry_in.as_secs_f64()),
-                );
-                if !matches!(self.probe, ProbeState::Gap { .. }) {
-                    self.probe = ProbeState::Gap { since: at, reason };
-                }
-            }
-            ProbeEvent::Stderr(line) => {
-                self.errors += 1;
-                let text = crate::sample::clean(&line).into_owned();
+            Msg::Sandbox(text, at) => {
                 self.push_log(at, LineKind::Error, text);
-            }
-            ProbeEvent::Stdout(line) => {
-                // Cleaned once: the parser and the log read the same text.
-                let text = crate::sample::clean(&line);
-                match self.parser.parse(&text) {
-                    Ok(reply) => {
-                        let backend = self.backend_for(&reply.label);
-                        let t = self.elapsed(at);
-                        self.split.record(backend, t);
-                        let kind = backend.map_or(LineKind::Unmapped, LineKind::Backend);
-                        self.push_log(at, kind, text.trim().to_string());
-                    }
-                    Err(crate::sample::LineError::Empty) => {}
-                    Err(e) => {
-                        self.unparsable += 1;
-                        self.push_log(at, LineKind::Unparsable, format!("{text}  ({e})"));
-                    }
-                }
+                vec![]
             }
         }
     }
-
-    fn route_update(&mut self, result: Result<Route, String>, at: Timestamp) -> Vec<Effect> {
-        let route = match result {
-            Err(why) => {
-                self.route_error = Some(why);
-                return vec![];
-            }
-            Ok(route) => route,
-        };
-        self.route_error = None;
-        let weights: Vec<u32> = route.backends.iter().map(|b| b.weight).collect();
-        let mut effects = Vec::new();
-        match &self.route {
-            Some(old) if *old == route => return vec![],
-            Some(old) if same_backends(old, &route) => {
-                self.split.set_weights(&weights);
-                self.push_log(
-                    at,
-                    LineKind::Note,
-                    format!("route weights changed to {}", weight_text(&route)),
-                );
-                if matches!(self.patch, PatchState::On(_)) && !self.settings.read_only {
-                    // Keep an active patch in line with the route.
-                    self.patch = PatchState::Applying(at);
-                    effects.push(Effect::ApplyPatch(route.clone()));
-                }
-            }
-            _ => {
-                self.split = Split::new(&weights, self.split.window());
-                self.markers.clear();
-                self.started_at = at;
-                effects.push(Effect::DiscoverLabels(route.clone()));
-            }
-        }
-        self.route = Some(route);
-        effects
-    }
-
-    /// What to print after the screen is gone.
-    pub fn exit_message(&self) -> String {
-        let ns = &self.settings.namespace;
-        match (&self.patch, &self.route) {
-            (PatchState::On(_) | PatchState::Applying(_), Some(route)) => format!(
-                "The patch {} stays applied in namespace {ns}. Remove it with:\n  splitscope patch remove -n {ns} --route {}",
-                crate::patch::name_for(route),
-                route.name
-            ),
-            _ => "No splitscope patch is applied.".to_string(),
-        }
-    }
-}
-
-fn same_backends(a: &Route, b: &Route) -> bool {
-    a.name == b.name
-        && a.backends.len() == b.backends.len()
-        && a.backends
-            .iter()
-            .zip(&b.backends)
-            .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.port == y.port)
-}
-
-pub fn weight_text(route: &Route) -> String {
-    route
-        .backends
-        .iter()
-        .map(|b| format!("{}={}", b.name, b.weight))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

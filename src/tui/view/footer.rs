@@ -5,30 +5,21 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::tui::app::keymap::{self, BINDINGS};
 use crate::tui::app::{App, ProbeState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let key = |k: &'static str| Span::styled(k, theme.strong(theme.accent));
-    let text = |t: &'static str| Span::styled(t, theme.dim());
-    let mut spans = vec![
-        key(" p"),
-        text(" patch "),
-        key("space"),
-        text(if app.frozen.is_some() {
-            " thaw "
-        } else {
-            " freeze "
-        }),
-        key("r"),
-        text(" reset "),
-        key("+/-"),
-        text(" window "),
-        key("?"),
-        text(" help "),
-        key("q"),
-        text(" quit  "),
-    ];
+    let text = |t: String| Span::styled(t, theme.dim());
+    let mut spans = vec![Span::raw(" ")];
+    for binding in BINDINGS {
+        if let Some((keys, word)) = keymap::footer_word(binding, app.frozen.is_some()) {
+            spans.push(key(keys));
+            spans.push(text(format!(" {word} ")));
+        }
+    }
+    spans.push(Span::raw(" "));
     if app.frozen.is_some() {
         spans.push(Span::styled(
             " FROZEN ",
@@ -39,16 +30,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(" "));
     }
     if let Some(problem) = &app.problem {
-        spans.push(Span::styled(problem.clone(), theme.strong(theme.error)));
+        spans.push(Span::styled(problem.to_string(), theme.strong(theme.error)));
     } else if let Some(notice) = &app.notice {
         spans.push(Span::styled(notice.clone(), theme.fg(theme.undecided)));
     } else {
         match &app.probe {
-            ProbeState::Connecting => spans.push(text("connecting the probe…")),
-            ProbeState::Running { pod, .. } => spans.push(Span::styled(
-                format!("probe {pod} → {}", app.settings.target),
-                theme.dim(),
-            )),
+            ProbeState::Connecting => spans.push(text("connecting the probe…".into())),
+            ProbeState::Running { pod, .. } => {
+                let target = app
+                    .probe_target
+                    .as_ref()
+                    .map_or_else(|| "…".to_string(), ToString::to_string);
+                spans.push(text(format!("probe {pod} → {target}")));
+            }
             ProbeState::Gap { reason, .. } => spans.push(Span::styled(
                 format!("gap: {reason}"),
                 theme.fg(theme.error),

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::duration;
-use crate::tui::app::{App, PatchState};
+use crate::tui::app::{App, PatchState, WaypointInfo};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -33,14 +33,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ));
             }
         }
-        (None, Some(err)) => first.push(Span::styled(err.clone(), theme.strong(theme.error))),
+        (None, Some(err)) => first.push(Span::styled(err.to_string(), theme.strong(theme.error))),
         (None, None) => first.push(Span::styled("looking…", dim)),
     }
 
     let mut second = vec![label("waypoint ")];
     match &app.info.waypoint {
-        Some(w) => second.push(Span::raw(w.clone())),
-        None => second.push(Span::styled("none", theme.fg(theme.error))),
+        WaypointInfo::Named(w) => second.push(Span::raw(w.clone())),
+        WaypointInfo::NoneServes => second.push(Span::styled("none", theme.fg(theme.error))),
+        WaypointInfo::Unknown => second.push(Span::styled("…", dim)),
+        WaypointInfo::Unreadable(_) => {
+            second.push(Span::styled("unknown (cannot read)", theme.fg(theme.error)));
+        }
     }
     second.push(label(" · Istio "));
     match (&app.info.istio, app.needs_patch()) {

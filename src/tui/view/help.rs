@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::split::MIN_DECIDE;
 use crate::tui::app::App;
+use crate::tui::app::keymap::BINDINGS;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
@@ -16,19 +17,17 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
     let [popup] = Layout::horizontal([Constraint::Length(area.width.min(70))])
         .flex(Flex::Center)
         .areas(row);
-    let key = |k: &'static str, what: &'static str| {
-        Line::from(vec![
-            Span::styled(format!("  {k:<8}"), theme.strong(theme.accent)),
-            Span::raw(what),
-        ])
-    };
-    let text = vec![
-        key("p", "put the EnvoyFilter workaround on, or take it off"),
-        key("space", "freeze the display (counting goes on)"),
-        key("r", "reset the counts"),
-        key("+ / -", "widen or narrow the sliding window"),
-        key("?", "this help; any key closes it"),
-        key("q", "quit (the patch stays as you left it)"),
+    let mut text: Vec<Line> = BINDINGS
+        .iter()
+        .filter_map(|b| b.help)
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("  {keys:<8}"), theme.strong(theme.accent)),
+                Span::raw(what),
+            ])
+        })
+        .collect();
+    text.extend([
         Line::raw(""),
         Line::styled("Reading the split", theme.strong(theme.text)),
         Line::raw(format!(
@@ -42,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
             "The patch replaces the waypoint's tcp_proxy for the route's parent Service with a weighted one (Istio bug 54119, fixed in 1.26).",
             theme.dim(),
         ),
-    ];
+    ]);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" help ", theme.strong(theme.accent)))

@@ -35,14 +35,13 @@ pub async fn start(
         read_only: false,
         window: 20,
         manual_labels: vec![],
-        target: String::new(),
+        client: client.parse::<ClientSpec>().unwrap(),
+        target: None,
     };
     let runtime = Runtime::start(
         cluster.clone(),
         RuntimeOptions {
             route: route.map(String::from),
-            client: client.parse::<ClientSpec>().unwrap(),
-            target: None,
             interval,
             deadline: Duration::from_secs(600),
             poll,

@@ -1,0 +1,102 @@
+//! The one table of key bindings: the keys do what it says, and the footer and the help
+//! overlay are written from it.
+
+use super::Key;
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    TogglePatch,
+    Freeze,
+    Reset,
+    Widen,
+    Narrow,
+    Help,
+    Quit,
+    /// Closes an overlay; nothing else.
+    Back,
+}
+
+/// One row of the table: the keys, how the footer and help name them, and what they do.
+pub struct Binding {
+    pub keys: &'static [(Key, Action)],
+    /// How the footer names the keys, and the word beside them; None keeps it out.
+    pub footer: Option<(&'static str, &'static str)>,
+    /// How help names the keys, and what it says they do; None keeps it out.
+    pub help: Option<(&'static str, &'static str)>,
+}
+
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[(Key::Char('p'), Action::TogglePatch)],
+        footer: Some(("p", "patch")),
+        help: Some(("p", "put the EnvoyFilter workaround on, or take it off")),
+    },
+    Binding {
+        keys: &[(Key::Space, Action::Freeze)],
+        footer: Some(("space", "freeze")),
+        help: Some(("space", "freeze the display (counting goes on)")),
+    },
+    Binding {
+        keys: &[(Key::Char('r'), Action::Reset)],
+        footer: Some(("r", "reset")),
+        help: Some(("r", "reset the counts")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('+'), Action::Widen),
+            (Key::Char('='), Action::Widen),
+            (Key::Char('-'), Action::Narrow),
+            (Key::Char('_'), Action::Narrow),
+        ],
+        footer: Some(("+/-", "window")),
+        help: Some(("+ / -", "widen or narrow the sliding window")),
+    },
+    Binding {
+        keys: &[(Key::Char('?'), Action::Help)],
+        footer: Some(("?", "help")),
+        help: Some(("?", "this help; any key closes it")),
+    },
+    Binding {
+        keys: &[(Key::Char('q'), Action::Quit), (Key::CtrlC, Action::Quit)],
+        footer: Some(("q", "quit")),
+        help: Some(("q", "quit (the patch stays as you left it)")),
+    },
+    Binding {
+        keys: &[(Key::Esc, Action::Back)],
+        footer: None,
+        help: None,
+    },
+];
+
+/// What a key does, if anything.
+pub fn action(key: Key) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .flat_map(|b| b.keys.iter())
+        .find(|(k, _)| *k == key)
+        .map(|(_, a)| *a)
+}
+
+/// The footer's word for a binding: the freeze key reads "thaw" while frozen.
+pub fn footer_word(binding: &Binding, frozen: bool) -> Option<(&'static str, &'static str)> {
+    let (keys, word) = binding.footer?;
+    let thaws = frozen && binding.keys.iter().any(|(_, a)| *a == Action::Freeze);
+    Some((keys, if thaws { "thaw" } else { word }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_one_action() {
+        let mut seen = Vec::new();
+        for (key, _) in BINDINGS.iter().flat_map(|b| b.keys.iter()) {
+            assert!(!seen.contains(key), "{key:?} is bound twice");
+            seen.push(*key);
+        }
+        assert_eq!(action(Key::Char('p')), Some(Action::TogglePatch));
+        assert_eq!(action(Key::Char('x')), None);
+    }
+}

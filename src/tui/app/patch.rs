@@ -1,0 +1,102 @@
+//! The workaround's state: what `p` asks for, what the cluster shows, and what came of
+//! each change. Whether a patch can be placed (a waypoint, a port) is decided here.
+
+use jiff::Timestamp;
+
+use super::{App, Effect, LineKind, Marker, PatchOutcome, PatchState, WaypointInfo};
+use crate::route::Route;
+
+impl App {
+    pub(super) fn toggle_patch(&mut self) -> Vec<Effect> {
+        if self.settings.read_only {
+            self.notice = Some("read-only: patching is off (started with --read-only)".into());
+            return vec![];
+        }
+        let Some(route) = self.route.clone() else {
+            self.notice = Some("no route yet: nothing to patch".into());
+            return vec![];
+        };
+        match self.patch {
+            PatchState::Applying(_) | PatchState::Removing(_) => {
+                self.notice = Some("a patch change is under way".into());
+                vec![]
+            }
+            PatchState::On(_) => {
+                self.patch = PatchState::Removing(self.now);
+                vec![Effect::RemovePatch(route)]
+            }
+            _ => self.apply_patch(&route, self.now),
+        }
+    }
+
+    /// Asks for the patch for `route`, when there is a waypoint to select and a port.
+    pub(super) fn apply_patch(&mut self, route: &Route, at: Timestamp) -> Vec<Effect> {
+        let waypoint = match &self.info.waypoint {
+            WaypointInfo::Named(name) => name.clone(),
+            WaypointInfo::Unreadable(e) => {
+                self.notice = Some(format!(
+                    "cannot tell which waypoint serves this namespace ({e}): the patch needs its name"
+                ));
+                return vec![];
+            }
+            WaypointInfo::Unknown | WaypointInfo::NoneServes => {
+                self.notice = Some(
+                    "no waypoint serves this namespace: the patch would select nothing".into(),
+                );
+                return vec![];
+            }
+        };
+        let Some(port) = route
+            .parent_port
+            .or(self.settings.target.as_ref().map(|t| t.port))
+        else {
+            self.notice =
+                Some("the route names no parent port: pass --target HOST:PORT to patch".into());
+            return vec![];
+        };
+        self.patch = PatchState::Applying(at);
+        vec![Effect::ApplyPatch {
+            route: route.clone(),
+            waypoint,
+            port,
+        }]
+    }
+
+    /// Reconciles with what the cluster shows, unless a change of ours is under way.
+    pub(super) fn patch_observed(&mut self, present: Option<Timestamp>) {
+        match (&self.patch, present) {
+            (PatchState::Applying(_) | PatchState::Removing(_), _) => {}
+            (PatchState::On(_), None) => {
+                self.patch = PatchState::Off;
+                self.notice = Some("the patch was removed outside splitscope".into());
+            }
+            (PatchState::On(_), Some(_)) => {}
+            (_, Some(since)) => self.patch = PatchState::On(since),
+            (PatchState::Failed(_), None) => {}
+            (_, None) => self.patch = PatchState::Off,
+        }
+    }
+
+    pub(super) fn patch_outcome(&mut self, outcome: PatchOutcome, at: Timestamp) {
+        self.now = at;
+        let t = self.elapsed(at);
+        match outcome {
+            PatchOutcome::Applied => {
+                if !matches!(self.patch, PatchState::On(_)) {
+                    self.mark(Marker::PatchOn(t));
+                    self.push_log(at, LineKind::Note, "patch applied".into());
+                }
+                self.patch = PatchState::On(at);
+            }
+            PatchOutcome::Removed => {
+                self.patch = PatchState::Off;
+                self.mark(Marker::PatchOff(t));
+                self.push_log(at, LineKind::Note, "patch removed".into());
+            }
+            PatchOutcome::Failed(why) => {
+                self.push_log(at, LineKind::Error, format!("patch failed: {why}"));
+                self.patch = PatchState::Failed(why);
+            }
+        }
+    }
+}

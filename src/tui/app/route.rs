@@ -1,0 +1,70 @@
+//! The route as the app follows it: a new route starts the counts afresh, a weight edit
+//! keeps them and re-applies an active patch.
+
+use jiff::Timestamp;
+
+use super::{App, Effect, LineKind, PatchState};
+use crate::cluster::ClusterError;
+use crate::route::Route;
+use crate::split::Split;
+
+impl App {
+    pub(super) fn route_update(
+        &mut self,
+        result: Result<Route, ClusterError>,
+        at: Timestamp,
+    ) -> Vec<Effect> {
+        let route = match result {
+            Err(why) => {
+                self.route_error = Some(why);
+                return vec![];
+            }
+            Ok(route) => route,
+        };
+        self.route_error = None;
+        let weights: Vec<u32> = route.backends.iter().map(|b| b.weight).collect();
+        let mut effects = Vec::new();
+        match &self.route {
+            Some(old) if *old == route => return vec![],
+            Some(old) if same_backends(old, &route) => {
+                self.split.set_weights(&weights);
+                self.push_log(
+                    at,
+                    LineKind::Note,
+                    format!("route weights changed to {}", weight_text(&route)),
+                );
+                if matches!(self.patch, PatchState::On(_)) && !self.settings.read_only {
+                    // Keep an active patch in line with the route.
+                    effects.extend(self.apply_patch(&route, at));
+                }
+            }
+            _ => {
+                self.split = Split::new(&weights, self.split.window());
+                self.markers.clear();
+                self.started_at = at;
+                effects.push(Effect::DiscoverLabels(route.clone()));
+            }
+        }
+        effects.extend(self.start_probe_for_route(&route));
+        self.route = Some(route);
+        effects
+    }
+}
+
+fn same_backends(a: &Route, b: &Route) -> bool {
+    a.name == b.name
+        && a.backends.len() == b.backends.len()
+        && a.backends
+            .iter()
+            .zip(&b.backends)
+            .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.port == y.port)
+}
+
+pub fn weight_text(route: &Route) -> String {
+    route
+        .backends
+        .iter()
+        .map(|b| format!("{}={}", b.name, b.weight))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
