@@ -7,7 +7,8 @@ use splitscope::sample::LineParser;
 #[cfg(feature = "sandbox")]
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
 use splitscope::task::AbortOnDrop;
-use splitscope::tui::app::{App, Msg, PatchLeft, RunReport, Settings, Target};
+use splitscope::tui::app::report::{PatchLeft, RunReport};
+use splitscope::tui::app::{App, Msg, Settings, Target};
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
 use splitscope::tui::theme::Theme;
 

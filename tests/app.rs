@@ -9,9 +9,10 @@ use splitscope::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
 use splitscope::split::Verdict;
+use splitscope::tui::app::report::PatchLeft;
 use splitscope::tui::app::{
-    App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchLeft, PatchOutcome, PatchState,
-    ProbeState, Settings, Target, WaypointInfo,
+    App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState,
+    Settings, Target, WaypointInfo,
 };
 
 fn t(s: i64) -> Timestamp {

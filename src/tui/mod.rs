@@ -34,7 +34,7 @@ pub async fn run(
     mut app: App,
     mut runtime: Runtime,
     theme: Theme,
-) -> std::io::Result<app::RunReport> {
+) -> std::io::Result<app::report::RunReport> {
     let mut guard = terminal::Guard::new()?;
     let tx = runtime.sender();
     let input_tx = tx.clone();

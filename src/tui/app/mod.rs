@@ -18,11 +18,8 @@ pub mod keymap;
 mod keys;
 mod patch;
 mod probe;
-mod report;
+pub mod report;
 mod route;
-
-pub use report::{PatchLeft, RunReport};
-pub use route::weight_text;
 
 /// Lines the log keeps.
 pub const LOG_LINES: usize = 200;

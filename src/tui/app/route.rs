@@ -60,7 +60,7 @@ fn same_backends(a: &Route, b: &Route) -> bool {
             .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.port == y.port)
 }
 
-pub fn weight_text(route: &Route) -> String {
+fn weight_text(route: &Route) -> String {
     route
         .backends
         .iter()
