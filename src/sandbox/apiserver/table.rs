@@ -110,64 +110,8 @@ fn containers(obj: &Value, pointer: &str, field: &str) -> String {
 fn cells(res: &Resource, obj: &Value) -> Vec<Value> {
     let name = json!(text_at(obj, "/metadata/name"));
     match res.plural {
-        "pods" => {
-            let statuses = obj
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let ready = statuses
-                .iter()
-                .filter(|s| s.get("ready") == Some(&json!(true)))
-                .count();
-            let restarts: i64 = statuses.iter().map(|s| int_at(s, "/restartCount")).sum();
-            vec![
-                name,
-                json!(format!("{ready}/{}", statuses.len())),
-                json!(text_at(obj, "/status/phase")),
-                json!(restarts.to_string()),
-                json!(age(obj)),
-                json!(text_at(obj, "/status/podIP")),
-                json!(text_at(obj, "/spec/nodeName")),
-            ]
-        }
-        "services" => {
-            let ports = obj
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .map(|ps| {
-                    ps.iter()
-                        .map(|p| {
-                            format!(
-                                "{}/{}",
-                                int_at(p, "/port"),
-                                p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default();
-            let selector = obj
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_else(|| "<none>".into());
-            vec![
-                name,
-                json!(text_at(obj, "/spec/type")),
-                json!(text_at(obj, "/spec/clusterIP")),
-                json!("<none>"),
-                json!(ports),
-                json!(age(obj)),
-                json!(selector),
-            ]
-        }
+        "pods" => pod_cells(name, obj),
+        "services" => service_cells(name, obj),
         "deployments" => vec![
             name,
             json!(format!(
@@ -191,23 +135,85 @@ fn cells(res: &Resource, obj: &Value) -> Vec<Value> {
             json!(age(obj)),
         ],
         "namespaces" => vec![name, json!("Active"), json!(age(obj))],
-        "gateways" => {
-            let programmed = obj
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|c| text_at(c, "/type") == "Programmed"))
-                .map(|c| text_at(c, "/status").to_string())
-                .unwrap_or_else(|| "Unknown".into());
-            vec![
-                name,
-                json!(text_at(obj, "/spec/gatewayClassName")),
-                json!(text_at(obj, "/status/addresses/0/value")),
-                json!(programmed),
-                json!(age(obj)),
-            ]
-        }
+        "gateways" => gateway_cells(name, obj),
         _ => vec![name, json!(age(obj))],
     }
+}
+
+fn pod_cells(name: Value, obj: &Value) -> Vec<Value> {
+    let statuses = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ready = statuses
+        .iter()
+        .filter(|s| s.get("ready") == Some(&json!(true)))
+        .count();
+    let restarts: i64 = statuses.iter().map(|s| int_at(s, "/restartCount")).sum();
+    vec![
+        name,
+        json!(format!("{ready}/{}", statuses.len())),
+        json!(text_at(obj, "/status/phase")),
+        json!(restarts.to_string()),
+        json!(age(obj)),
+        json!(text_at(obj, "/status/podIP")),
+        json!(text_at(obj, "/spec/nodeName")),
+    ]
+}
+
+fn service_cells(name: Value, obj: &Value) -> Vec<Value> {
+    let ports = obj
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        int_at(p, "/port"),
+                        p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let selector = obj
+        .pointer("/spec/selector")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_else(|| "<none>".into());
+    vec![
+        name,
+        json!(text_at(obj, "/spec/type")),
+        json!(text_at(obj, "/spec/clusterIP")),
+        json!("<none>"),
+        json!(ports),
+        json!(age(obj)),
+        json!(selector),
+    ]
+}
+
+fn gateway_cells(name: Value, obj: &Value) -> Vec<Value> {
+    let programmed = obj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| text_at(c, "/type") == "Programmed"))
+        .map(|c| text_at(c, "/status").to_string())
+        .unwrap_or_else(|| "Unknown".into());
+    vec![
+        name,
+        json!(text_at(obj, "/spec/gatewayClassName")),
+        json!(text_at(obj, "/status/addresses/0/value")),
+        json!(programmed),
+        json!(age(obj)),
+    ]
 }
 
 /// Renders objects as a Table; `include` is the request's `includeObject`

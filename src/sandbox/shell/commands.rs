@@ -185,8 +185,18 @@ fn test(shell: &Shell, args: &[String]) -> i32 {
     }
 }
 
-/// busybox `nc [-w SECS] HOST PORT`: sends stdin, half-closes, prints the reply.
-async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> i32 {
+const NC_USAGE: &str =
+    "BusyBox v1.36.1 multi-call binary.\n\nUsage: nc [OPTIONS] HOST PORT  - connect";
+
+/// What `nc`'s arguments ask for.
+struct NcArgs {
+    wait: Option<Duration>,
+    host: String,
+    port: u16,
+}
+
+/// Reads `[-w SECS] HOST PORT` as busybox does; an error is what it prints.
+fn nc_args(args: &[String]) -> Result<NcArgs, Vec<String>> {
     let mut wait: Option<Duration> = None;
     let mut rest = Vec::new();
     let mut i = 0;
@@ -194,49 +204,49 @@ async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> 
         let a = &args[i];
         if a == "-w" {
             i += 1;
-            wait = args
-                .get(i)
-                .and_then(|s| s.parse::<u64>().ok())
-                .map(Duration::from_secs);
-            if wait.is_none() {
-                shell.error(&format!(
-                    "nc: invalid number '{}'",
-                    args.get(i).map_or("", String::as_str)
-                ));
-                return 1;
-            }
+            let n = args.get(i).map_or("", String::as_str);
+            let secs = n
+                .parse::<u64>()
+                .map_err(|_| vec![format!("nc: invalid number '{n}'")])?;
+            wait = Some(Duration::from_secs(secs));
         } else if let Some(n) = a.strip_prefix("-w") {
-            match n.parse::<u64>() {
-                Ok(n) => wait = Some(Duration::from_secs(n)),
-                Err(_) => {
-                    shell.error(&format!("nc: invalid number '{n}'"));
-                    return 1;
-                }
-            }
-        } else if a == "-q" || a.starts_with("-q") {
+            let secs = n
+                .parse::<u64>()
+                .map_err(|_| vec![format!("nc: invalid number '{n}'")])?;
+            wait = Some(Duration::from_secs(secs));
+        } else if a.starts_with("-q") {
             // busybox nc has no -q.
-            shell.error("nc: unrecognized option: q");
-            shell.error(
-                "BusyBox v1.36.1 multi-call binary.\n\nUsage: nc [OPTIONS] HOST PORT  - connect",
-            );
-            return 1;
-        } else if a == "-v" {
-        } else {
+            return Err(vec!["nc: unrecognized option: q".into(), NC_USAGE.into()]);
+        } else if a != "-v" {
             rest.push(a.clone());
         }
         i += 1;
     }
     let [host, port] = rest.as_slice() else {
-        shell.error(
-            "BusyBox v1.36.1 multi-call binary.\n\nUsage: nc [OPTIONS] HOST PORT  - connect",
-        );
-        return 1;
+        return Err(vec![NC_USAGE.into()]);
     };
-    let Ok(port) = port.parse::<u16>() else {
-        shell.error(&format!("nc: bad port '{port}'"));
-        return 1;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| vec![format!("nc: bad port '{port}'")])?;
+    Ok(NcArgs {
+        wait,
+        host: host.clone(),
+        port,
+    })
+}
+
+/// busybox `nc [-w SECS] HOST PORT`: sends stdin, half-closes, prints the reply.
+async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> i32 {
+    let NcArgs { wait, host, port } = match nc_args(args) {
+        Ok(a) => a,
+        Err(lines) => {
+            for line in lines {
+                shell.error(&line);
+            }
+            return 1;
+        }
     };
-    let connect = shell.env.network.connect(&shell.env.namespace, host, port);
+    let connect = shell.env.network.connect(&shell.env.namespace, &host, port);
     let stream = match wait {
         Some(w) => match tokio::time::timeout(w, connect).await {
             Ok(r) => r,
@@ -262,12 +272,13 @@ async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> 
     let mut buf = vec![0u8; 4096];
     let receive = async {
         loop {
+            let read = read.read(&mut buf);
             let n = match wait {
-                Some(w) => match tokio::time::timeout(w, read.read(&mut buf)).await {
+                Some(w) => match tokio::time::timeout(w, read).await {
                     Ok(Ok(n)) => n,
                     _ => break,
                 },
-                None => match read.read(&mut buf).await {
+                None => match read.await {
                     Ok(n) => n,
                     Err(_) => break,
                 },

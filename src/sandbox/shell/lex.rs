@@ -134,18 +134,7 @@ pub(super) fn lex(src: &str) -> Result<Vec<Tok>, String> {
             }
             '\n' | ';' | '|' | '&' | '(' | ')' => {
                 flush(&mut toks, &mut word, &mut in_word);
-                let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-                let op = match (c, two.as_str()) {
-                    (_, "&&") => "&&",
-                    (_, "||") => "||",
-                    (_, ";;") => return Err("syntax error: unexpected \";;\"".into()),
-                    ('\n', _) => "\n",
-                    (';', _) => ";",
-                    ('|', _) => "|",
-                    ('&', _) => "&",
-                    ('(', _) => "(",
-                    _ => ")",
-                };
+                let op = operator(&chars, i)?;
                 toks.push(Tok::Op(op));
                 i += op.len();
             }
@@ -161,29 +150,7 @@ pub(super) fn lex(src: &str) -> Result<Vec<Tok>, String> {
             }
             '"' => {
                 in_word = true;
-                i += 1;
-                // An empty "" still makes a word.
-                push_lit(&mut word, "", true);
-                loop {
-                    let Some(&c) = chars.get(i) else {
-                        return Err("syntax error: unterminated quoted string".into());
-                    };
-                    match c {
-                        '"' => {
-                            i += 1;
-                            break;
-                        }
-                        '\\' if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`' | '\n')) => {
-                            push_lit(&mut word, &chars[i + 1].to_string(), true);
-                            i += 2;
-                        }
-                        '$' => i = lex_dollar(&chars, i, true, &mut word)?,
-                        c => {
-                            push_lit(&mut word, &c.to_string(), true);
-                            i += 1;
-                        }
-                    }
-                }
+                i = lex_double_quoted(&chars, i + 1, &mut word)?;
             }
             '\\' => {
                 in_word = true;
@@ -207,4 +174,44 @@ pub(super) fn lex(src: &str) -> Result<Vec<Tok>, String> {
     }
     flush(&mut toks, &mut word, &mut in_word);
     Ok(toks)
+}
+
+/// The operator at `chars[i]`, one or two characters long.
+fn operator(chars: &[char], i: usize) -> Result<&'static str, String> {
+    let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+    Ok(match (chars[i], two.as_str()) {
+        (_, "&&") => "&&",
+        (_, "||") => "||",
+        (_, ";;") => return Err("syntax error: unexpected \";;\"".into()),
+        ('\n', _) => "\n",
+        (';', _) => ";",
+        ('|', _) => "|",
+        ('&', _) => "&",
+        ('(', _) => "(",
+        _ => ")",
+    })
+}
+
+/// The inside of a double-quoted string, from just after its opening quote; returns
+/// the index just after its closing quote.
+fn lex_double_quoted(chars: &[char], mut i: usize, word: &mut Word) -> Result<usize, String> {
+    // An empty "" still makes a word.
+    push_lit(word, "", true);
+    loop {
+        let Some(&c) = chars.get(i) else {
+            return Err("syntax error: unterminated quoted string".into());
+        };
+        match c {
+            '"' => return Ok(i + 1),
+            '\\' if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`' | '\n')) => {
+                push_lit(word, &chars[i + 1].to_string(), true);
+                i += 2;
+            }
+            '$' => i = lex_dollar(chars, i, true, word)?,
+            c => {
+                push_lit(word, &c.to_string(), true);
+                i += 1;
+            }
+        }
+    }
 }

@@ -48,22 +48,7 @@ impl Shell {
                     status
                 }
                 Node::Pipeline { negate, stages } => {
-                    // Stages run one after another, each reading what the previous wrote:
-                    // enough for `date | nc`, whose first stage ends at once.
-                    let mut input = stdin;
-                    let mut status = 0;
-                    for (i, stage) in stages.iter().enumerate() {
-                        if i + 1 == stages.len() {
-                            status = self.run(stage, std::mem::take(&mut input), sink).await?;
-                        } else {
-                            let mut buf = Sink::Buffer(Vec::new());
-                            self.run(stage, std::mem::take(&mut input), &mut buf)
-                                .await?;
-                            if let Sink::Buffer(b) = buf {
-                                input = b;
-                            }
-                        }
-                    }
+                    let status = self.pipeline(stages, stdin, sink).await?;
                     if *negate {
                         (status == 0) as i32
                     } else {
@@ -71,59 +56,89 @@ impl Shell {
                     }
                 }
                 Node::Loop { until, cond, body } => {
-                    let mut status = 0;
-                    loop {
-                        // Let other tasks run even when a loop body never waits.
-                        tokio::task::yield_now().await;
-                        let c = self.run(cond, Vec::new(), sink).await?;
-                        if (c == 0) == *until {
-                            break;
-                        }
-                        status = self.run(body, Vec::new(), sink).await?;
-                    }
-                    status
+                    self.while_loop(*until, cond, body, sink).await?
                 }
-                Node::For { var, words, body } => {
-                    let mut items = Vec::new();
-                    for w in words {
-                        match self.expand(w, true).await {
-                            Ok(fields) => items.extend(fields),
-                            Err(e) => {
-                                self.error(&format!("sh: {e}"));
-                                return Ok(1);
-                            }
-                        }
-                    }
-                    let mut status = 0;
-                    for item in items {
-                        tokio::task::yield_now().await;
-                        self.vars.insert(var.clone(), item);
-                        status = self.run(body, Vec::new(), sink).await?;
-                    }
-                    status
-                }
+                Node::For { var, words, body } => self.for_loop(var, words, body, sink).await?,
                 Node::If {
                     branches,
                     otherwise,
-                } => {
-                    let mut status = 0;
-                    let mut taken = false;
-                    for (cond, body) in branches {
-                        if self.run(cond, Vec::new(), sink).await? == 0 {
-                            status = self.run(body, Vec::new(), sink).await?;
-                            taken = true;
-                            break;
-                        }
-                    }
-                    if !taken && let Some(body) = otherwise {
-                        status = self.run(body, Vec::new(), sink).await?;
-                    }
-                    status
-                }
+                } => self.if_chain(branches, otherwise.as_deref(), sink).await?,
             };
             self.status = status;
             Ok(status)
         })
+    }
+
+    /// Stages run one after another, each reading what the previous wrote: enough for
+    /// `date | nc`, whose first stage ends at once.
+    async fn pipeline(&mut self, stages: &[Node], stdin: Vec<u8>, sink: &mut Sink) -> Flow {
+        let mut input = stdin;
+        let mut status = 0;
+        for (i, stage) in stages.iter().enumerate() {
+            if i + 1 == stages.len() {
+                status = self.run(stage, std::mem::take(&mut input), sink).await?;
+            } else {
+                let mut buf = Sink::Buffer(Vec::new());
+                self.run(stage, std::mem::take(&mut input), &mut buf)
+                    .await?;
+                if let Sink::Buffer(b) = buf {
+                    input = b;
+                }
+            }
+        }
+        Ok(status)
+    }
+
+    /// `while` (or `until`, when `until` holds) `cond; do body; done`.
+    async fn while_loop(&mut self, until: bool, cond: &Node, body: &Node, sink: &mut Sink) -> Flow {
+        let mut status = 0;
+        loop {
+            // Let other tasks run even when a loop body never waits.
+            tokio::task::yield_now().await;
+            let c = self.run(cond, Vec::new(), sink).await?;
+            if (c == 0) == until {
+                break;
+            }
+            status = self.run(body, Vec::new(), sink).await?;
+        }
+        Ok(status)
+    }
+
+    async fn for_loop(&mut self, var: &str, words: &[Word], body: &Node, sink: &mut Sink) -> Flow {
+        let mut items = Vec::new();
+        for w in words {
+            match self.expand(w, true).await {
+                Ok(fields) => items.extend(fields),
+                Err(e) => {
+                    self.error(&format!("sh: {e}"));
+                    return Ok(1);
+                }
+            }
+        }
+        let mut status = 0;
+        for item in items {
+            tokio::task::yield_now().await;
+            self.vars.insert(var.to_string(), item);
+            status = self.run(body, Vec::new(), sink).await?;
+        }
+        Ok(status)
+    }
+
+    async fn if_chain(
+        &mut self,
+        branches: &[(Node, Node)],
+        otherwise: Option<&Node>,
+        sink: &mut Sink,
+    ) -> Flow {
+        for (cond, body) in branches {
+            if self.run(cond, Vec::new(), sink).await? == 0 {
+                return self.run(body, Vec::new(), sink).await;
+            }
+        }
+        match otherwise {
+            Some(body) => self.run(body, Vec::new(), sink).await,
+            None => Ok(0),
+        }
     }
 
     async fn simple(

@@ -12,96 +12,114 @@ use super::format::duration;
 use crate::tui::app::{App, Marker};
 use crate::tui::theme::Theme;
 
+type Line2 = [(f64, f64); 2];
+
+/// What the chart draws, in its own coordinates (seconds, percent).
+struct Plot {
+    start: f64,
+    end: f64,
+    /// Per backend, its share through time.
+    series: Vec<Vec<(f64, f64)>>,
+    /// Per backend, its configured weight as a flat line.
+    weights: Vec<Line2>,
+    /// Patch toggles and gaps as vertical lines.
+    marks: Vec<(Line2, Style)>,
+}
+
+impl Plot {
+    fn new(app: &App, theme: &Theme) -> Plot {
+        let split = app.shown_split();
+        let points = split.history().points();
+        let end = app
+            .elapsed(app.frozen.as_ref().map_or(app.now, |f| f.at))
+            .max(points.last().map_or(0.0, |p| p.0))
+            .max(10.0);
+        let start = points.first().map_or(0.0, |p| p.0).min(end - 10.0).max(0.0);
+        let series = (0..split.expected().len())
+            .map(|b| {
+                points
+                    .iter()
+                    .map(|(t, shares)| (*t, shares.get(b).copied().unwrap_or(0.0) * 100.0))
+                    .collect()
+            })
+            .collect();
+        let weights = split
+            .expected()
+            .iter()
+            .map(|e| [(start, e * 100.0), (end, e * 100.0)])
+            .collect();
+        let marks = app
+            .markers
+            .iter()
+            .filter_map(|m| {
+                let (t, style) = match m {
+                    Marker::PatchOn(t) => (*t, theme.fg(theme.honoured)),
+                    Marker::PatchOff(t) => (*t, theme.fg(theme.ignored)),
+                    Marker::Gap(t) => (*t, theme.dim()),
+                };
+                (t >= start && t <= end).then_some(([(t, 0.0), (t, 100.0)], style))
+            })
+            .collect();
+        Plot {
+            start,
+            end,
+            series,
+            weights,
+            marks,
+        }
+    }
+
+    /// Weights first, then marks, then the shares on top.
+    fn datasets(&self, theme: &Theme) -> Vec<Dataset<'_>> {
+        let line = |marker, style, data| {
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(data)
+        };
+        let dim = |i| {
+            theme
+                .fg(theme.backend(i))
+                .add_modifier(ratatui::style::Modifier::DIM)
+        };
+        let weights = self.weights.iter().enumerate();
+        let series = self.series.iter().enumerate();
+        weights
+            .map(|(i, w)| line(Dot::Dot, dim(i), &w[..]))
+            .chain(
+                self.marks
+                    .iter()
+                    .map(|(data, style)| line(Dot::Braille, *style, &data[..])),
+            )
+            .chain(series.map(|(i, s)| line(Dot::Braille, theme.fg(theme.backend(i)), &s[..])))
+            .collect()
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let split = app.shown_split();
-    let points = split.history().points();
-    let backends = split.expected().len();
-    let end = app
-        .elapsed(app.frozen.as_ref().map_or(app.now, |f| f.at))
-        .max(points.last().map_or(0.0, |p| p.0))
-        .max(10.0);
-    let start = points.first().map_or(0.0, |p| p.0).min(end - 10.0).max(0.0);
-
-    let series: Vec<Vec<(f64, f64)>> = (0..backends)
-        .map(|b| {
-            points
-                .iter()
-                .map(|(t, shares)| (*t, shares.get(b).copied().unwrap_or(0.0) * 100.0))
-                .collect()
-        })
-        .collect();
-    let weights: Vec<[(f64, f64); 2]> = split
-        .expected()
-        .iter()
-        .map(|e| [(start, e * 100.0), (end, e * 100.0)])
-        .collect();
-    let marks: Vec<([(f64, f64); 2], Style)> = app
-        .markers
-        .iter()
-        .filter_map(|m| {
-            let (t, style) = match m {
-                Marker::PatchOn(t) => (*t, theme.fg(theme.honoured)),
-                Marker::PatchOff(t) => (*t, theme.fg(theme.ignored)),
-                Marker::Gap(t) => (*t, theme.dim()),
-            };
-            (t >= start && t <= end).then_some(([(t, 0.0), (t, 100.0)], style))
-        })
-        .collect();
-
-    let mut datasets = Vec::new();
-    for (i, w) in weights.iter().enumerate() {
-        datasets.push(
-            Dataset::default()
-                .marker(Dot::Dot)
-                .graph_type(GraphType::Line)
-                .style(
-                    theme
-                        .fg(theme.backend(i))
-                        .add_modifier(ratatui::style::Modifier::DIM),
-                )
-                .data(w),
-        );
-    }
-    for (data, style) in &marks {
-        datasets.push(
-            Dataset::default()
-                .marker(Dot::Braille)
-                .graph_type(GraphType::Line)
-                .style(*style)
-                .data(data),
-        );
-    }
-    for (i, s) in series.iter().enumerate() {
-        datasets.push(
-            Dataset::default()
-                .marker(Dot::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.fg(theme.backend(i)))
-                .data(s),
-        );
-    }
+    let plot = Plot::new(app, theme);
     let labels_x = vec![
-        Span::styled(duration(start), theme.dim()),
-        Span::styled(duration(end), theme.dim()),
+        Span::styled(duration(plot.start), theme.dim()),
+        Span::styled(duration(plot.end), theme.dim()),
     ];
     let labels_y = vec![
         Span::styled("0%", theme.dim()),
         Span::styled("50%", theme.dim()),
         Span::styled("100%", theme.dim()),
     ];
-    let chart = Chart::new(datasets)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(
-                    " share over time · ┄ configured weight ",
-                    theme.dim(),
-                ))
-                .border_style(theme.dim()),
-        )
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(
+            " share over time · ┄ configured weight ",
+            theme.dim(),
+        ))
+        .border_style(theme.dim());
+    let chart = Chart::new(plot.datasets(theme))
+        .block(block)
         .x_axis(
             Axis::default()
-                .bounds([start, end])
+                .bounds([plot.start, plot.end])
                 .labels(labels_x)
                 .style(theme.dim()),
         )

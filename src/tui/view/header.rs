@@ -11,6 +11,21 @@ use crate::tui::app::{App, PatchState, WaypointInfo};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let first = route_line(app, theme);
+    let mut second = cluster_line(app, theme);
+    second.extend(patch_spans(app, theme));
+    let block = Block::default()
+        .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
+        .title(Span::styled(" splitscope ", theme.strong(theme.accent)))
+        .border_style(theme.dim());
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]).block(block),
+        area,
+    );
+}
+
+/// Context, namespace and the route with its weights.
+fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
     let label = |s: &'static str| Span::styled(s, dim);
     let mut first = vec![
@@ -36,7 +51,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         (None, Some(err)) => first.push(Span::styled(err.to_string(), theme.strong(theme.error))),
         (None, None) => first.push(Span::styled("looking…", dim)),
     }
+    first
+}
 
+/// The waypoint and the Istio version.
+fn cluster_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
+    let dim = theme.dim();
+    let label = |s: &'static str| Span::styled(s, dim);
     let mut second = vec![label("waypoint ")];
     match &app.info.waypoint {
         WaypointInfo::Named(w) => second.push(Span::raw(w.clone())),
@@ -62,7 +83,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         (Some(v), None) => second.push(Span::raw(v.clone())),
         (None, _) => second.push(Span::styled("unknown", dim)),
     }
-    second.push(label(" · patch "));
+    second
+}
+
+/// The patch's state, and read-only when it is.
+fn patch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
+    let dim = theme.dim();
+    let mut spans = vec![Span::styled(" · patch ", dim)];
     let since = |t: &jiff::Timestamp| {
         duration((app.now.as_millisecond() - t.as_millisecond()) as f64 / 1000.0)
     };
@@ -80,16 +107,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         PatchState::Removing(_) => ("removing…".to_string(), theme.strong(theme.undecided)),
         PatchState::Failed(why) => (format!("failed: {why}"), theme.strong(theme.error)),
     };
-    second.push(Span::styled(text, style));
+    spans.push(Span::styled(text, style));
     if app.settings.read_only {
-        second.push(Span::styled(" · read-only", dim));
+        spans.push(Span::styled(" · read-only", dim));
     }
-    let block = Block::default()
-        .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
-        .title(Span::styled(" splitscope ", theme.strong(theme.accent)))
-        .border_style(dim);
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]).block(block),
-        area,
-    );
+    spans
 }
