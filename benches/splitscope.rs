@@ -1,6 +1,15 @@
 //! Speed and memory: parsing, the statistics update, one frame, and the memory that one
 //! million samples leave behind. `cargo bench` prints the figures.
 
+// Tests and benchmarks may panic and print: a failed unwrap there is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -25,6 +34,8 @@ struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+// A global allocator is unsafe by nature; this one only forwards to the system's.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
@@ -120,7 +131,7 @@ fn parsing(c: &mut Criterion) {
             for line in &lines {
                 black_box(parser.parse(black_box(line)).ok());
             }
-        })
+        });
     });
     group.finish();
 }
@@ -132,14 +143,14 @@ fn statistics(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             split.record(black_box(Some(usize::from(i % 10 == 3))), i as f64);
-        })
+        });
     });
     let mut wide = Split::new(&[90, 10], 1000);
     c.bench_function("record one sample (window 1000)", |b| {
         b.iter(|| {
             i += 1;
             wide.record(black_box(Some(usize::from(i % 10 == 3))), i as f64);
-        })
+        });
     });
 }
 
@@ -152,7 +163,7 @@ fn rendering(c: &mut Criterion) {
             terminal
                 .draw(|f| splitscope::tui::view::render(f, black_box(&app), &theme))
                 .unwrap();
-        })
+        });
     });
 }
 

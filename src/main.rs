@@ -1,3 +1,8 @@
+//! The binary: parse the command line, run one command, print its outcome.
+
+// main prints before the screen starts and after it is gone, never while it is up.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,7 +12,7 @@ use splitscope::sample::LineParser;
 #[cfg(feature = "sandbox")]
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
 use splitscope::task::AbortOnDrop;
-use splitscope::tui::app::report::{PatchLeft, RunReport};
+use splitscope::tui::app::report::RunReport;
 use splitscope::tui::app::{App, Msg, Settings, Target};
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
 use splitscope::tui::theme::Theme;
@@ -141,7 +146,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
     let report = screen(cluster, &args.screen, args.interval, sandbox.warnings()).await?;
     // The sandbox ends with us, and its EnvoyFilters with it.
-    Ok(if report.patch != PatchLeft::Off {
+    let patched = report.patch != splitscope::tui::app::report::PatchLeft::Off;
+    Ok(if patched {
         "The sandbox has stopped, and its patch with it."
     } else {
         "The sandbox has stopped."

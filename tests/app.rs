@@ -1,5 +1,14 @@
 //! The pure `App::update`: messages in, state and effects out; no cluster, no clock.
 
+// Tests and benchmarks may panic and print: a failed unwrap there is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -1,6 +1,15 @@
 //! Render snapshots of the watch screen (ratatui TestBackend, insta), with fixed data
 //! and a fixed clock so they are the same on every machine.
 
+// Tests and benchmarks may panic and print: a failed unwrap there is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;

@@ -122,9 +122,7 @@ impl Cluster {
         let config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| ClusterError::Kubeconfig(e.to_string()))?;
-        let namespace = namespace
-            .map(String::from)
-            .unwrap_or_else(|| config.default_namespace.clone());
+        let namespace = namespace.map_or_else(|| config.default_namespace.clone(), String::from);
         let client =
             Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(e.to_string()))?;
         Ok(Cluster {

@@ -32,8 +32,7 @@ impl Cluster {
                 obj.metadata
                     .creation_timestamp
                     .as_ref()
-                    .map(|t| t.0)
-                    .unwrap_or_else(jiff::Timestamp::now),
+                    .map_or_else(jiff::Timestamp::now, |t| t.0),
             )),
             Ok(_) => Ok(None),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),

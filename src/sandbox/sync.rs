@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 /// Locks a mutex, taking over a poisoned one: a panic in one request must not take the
 /// whole sandbox down with it.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Resolves once the sandbox stops (or its stop signal is gone).

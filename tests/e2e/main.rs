@@ -2,6 +2,14 @@
 //! the real kubectl and tmux where they are installed. One test binary, so the crate and
 //! its dependencies are linked once rather than once per file.
 
+// Tests and benchmarks may panic and print: a failed unwrap there is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 #![cfg(feature = "sandbox")]
 
 mod common;

@@ -286,7 +286,7 @@ pub fn server_side_apply(
     }
     overlay(&mut obj, applied);
 
-    for (k, (_, paths)) in owners.iter_mut() {
+    for (k, (_, paths)) in &mut owners {
         if *k == me {
             continue;
         }

@@ -182,13 +182,15 @@ fn service_cells(name: Value, obj: &Value) -> Vec<Value> {
     let selector = obj
         .pointer("/spec/selector")
         .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_else(|| "<none>".into());
+        .map_or_else(
+            || "<none>".into(),
+            |m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        );
     vec![
         name,
         json!(text_at(obj, "/spec/type")),
@@ -205,8 +207,7 @@ fn gateway_cells(name: Value, obj: &Value) -> Vec<Value> {
         .pointer("/status/conditions")
         .and_then(Value::as_array)
         .and_then(|cs| cs.iter().find(|c| text_at(c, "/type") == "Programmed"))
-        .map(|c| text_at(c, "/status").to_string())
-        .unwrap_or_else(|| "Unknown".into());
+        .map_or_else(|| "Unknown".into(), |c| text_at(c, "/status").to_string());
     vec![
         name,
         json!(text_at(obj, "/spec/gatewayClassName")),

@@ -104,14 +104,17 @@ impl Mesh {
     pub fn programming(&self) -> Arc<Programming> {
         self.programming
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .1
             .clone()
     }
 
     /// Installs a newer push; an older one never overwrites a newer.
     fn push(&self, seq: u64, compiled: Arc<Programming>) {
-        let mut current = self.programming.write().unwrap_or_else(|e| e.into_inner());
+        let mut current = self
+            .programming
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seq > current.0 {
             *current = (seq, compiled);
         }

@@ -122,12 +122,7 @@ impl Arith<'_> {
                 if tok.starts_with(|c: char| c.is_ascii_digit()) {
                     return Err(format!("arithmetic syntax error: {tok}"));
                 }
-                let value = self
-                    .vars
-                    .get(&tok)
-                    .map(String::as_str)
-                    .unwrap_or("0")
-                    .trim();
+                let value = self.vars.get(&tok).map_or("0", String::as_str).trim();
                 if value.is_empty() {
                     return Ok(0);
                 }

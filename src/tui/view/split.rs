@@ -83,7 +83,12 @@ fn section(
         .as_ref()
         .map(|r| r.backends.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
-    let name_width = names.iter().map(|n| n.len()).max().unwrap_or(4).min(12);
+    let name_width = names
+        .iter()
+        .map(std::string::String::len)
+        .max()
+        .unwrap_or(4)
+        .min(12);
     // name, bar, then " 52% [47–57]"
     let bar_width = width.saturating_sub(name_width + 1 + 14).max(4);
     for (i, share) in shares.iter().enumerate() {
