@@ -1,0 +1,291 @@
+//! House rules, read from the source itself: no import cycles between files in src/, and
+//! functions short enough to read (seed data aside).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+type Module = Vec<String>;
+
+/// Every .rs file under src/ but main.rs, by module path (`sandbox::mesh::dns`).
+fn modules() -> BTreeMap<Module, PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = BTreeMap::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if !rel.ends_with(".rs") || rel == "main.rs" {
+                continue;
+            }
+            let mut parts: Module = rel
+                .trim_end_matches(".rs")
+                .split('/')
+                .map(String::from)
+                .collect();
+            if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+                parts.pop();
+            }
+            out.insert(parts, path);
+        }
+    }
+    out
+}
+
+/// The code of a file without comments, string contents and its test module.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let comments = Regex::new(r"(?m)//[^\n]*$").unwrap();
+    let strings = Regex::new(r#""(\\.|[^"\\])*""#).unwrap();
+    let text = comments.replace_all(text, "");
+    strings.replace_all(&text, "\"\"").into_owned()
+}
+
+/// `a::{b, c::{d, self}}` -> `a::b`, `a::c::d`, `a::c`.
+fn expand(tree: &str) -> Vec<String> {
+    let tree = tree.trim();
+    let Some(open) = tree.find('{') else {
+        return vec![tree.to_string()];
+    };
+    let prefix = &tree[..open];
+    let inner = &tree[open + 1..tree.len() - 1];
+    let (mut items, mut depth, mut current) = (Vec::new(), 0, String::new());
+    for c in inner.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    items.push(current);
+    items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .flat_map(expand)
+        .map(|e| {
+            if e == "self" {
+                prefix.trim_end_matches(':').to_string()
+            } else {
+                format!("{prefix}{e}")
+            }
+        })
+        .collect()
+}
+
+/// The file a path written in module `at` reaches, if it reaches one of ours.
+fn resolve(
+    at: &Module,
+    path: &str,
+    children: &BTreeSet<String>,
+    all: &BTreeSet<Module>,
+) -> Option<Module> {
+    let segments: Vec<&str> = path
+        .split("::")
+        .map(|s| s.split(" as ").next().unwrap_or(s).trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let (mut module, rest): (Module, &[&str]) = match segments.as_slice() {
+        ["crate", rest @ ..] => (vec![], rest),
+        ["self", rest @ ..] => (at.clone(), rest),
+        ["super", ..] => {
+            let ups = segments.iter().take_while(|s| **s == "super").count();
+            (
+                at[..at.len().saturating_sub(ups)].to_vec(),
+                &segments[ups..],
+            )
+        }
+        [first, ..] if children.contains(*first) => (at.clone(), &segments[..]),
+        _ => return None,
+    };
+    for segment in rest {
+        let mut next = module.clone();
+        next.push(segment.to_string());
+        if !all.contains(&next) {
+            break;
+        }
+        module = next;
+    }
+    Some(module)
+}
+
+fn imports() -> BTreeMap<Module, BTreeSet<Module>> {
+    let modules = modules();
+    let all: BTreeSet<Module> = modules.keys().cloned().collect();
+    let uses = Regex::new(r"\buse\s+([^;]+);").unwrap();
+    let paths =
+        Regex::new(r"\b((?:crate|super|self|[a-z_][a-z0-9_]*)(?:::[A-Za-z0-9_]+)+)").unwrap();
+    let mut graph = BTreeMap::new();
+    for (module, path) in &modules {
+        let code = code(path);
+        let children: BTreeSet<String> = all
+            .iter()
+            .filter(|m| m.len() == module.len() + 1 && m.starts_with(module))
+            .filter_map(|m| m.last().cloned())
+            .collect();
+        let mut deps = BTreeSet::new();
+        let written = uses
+            .captures_iter(&code)
+            .flat_map(|c| expand(&c[1]))
+            .chain(paths.captures_iter(&code).map(|c| c[1].to_string()));
+        for p in written {
+            if let Some(dep) = resolve(module, &p, &children, &all)
+                && dep != *module
+            {
+                deps.insert(dep);
+            }
+        }
+        graph.insert(module.clone(), deps);
+    }
+    graph
+}
+
+/// One cycle in the graph, if there is any.
+fn find_cycle(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Option<Vec<Module>> {
+    fn visit(
+        node: &Module,
+        graph: &BTreeMap<Module, BTreeSet<Module>>,
+        stack: &mut Vec<Module>,
+        done: &mut BTreeSet<Module>,
+    ) -> Option<Vec<Module>> {
+        if let Some(i) = stack.iter().position(|m| m == node) {
+            let mut cycle = stack[i..].to_vec();
+            cycle.push(node.clone());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.clone());
+        for dep in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(dep, graph, stack, done) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node.clone());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|m| visit(m, graph, &mut Vec::new(), &mut done))
+}
+
+fn name(m: &Module) -> String {
+    if m.is_empty() {
+        "crate".into()
+    } else {
+        m.join("::")
+    }
+}
+
+#[test]
+fn no_file_in_src_imports_in_a_circle() {
+    let graph = imports();
+    assert!(
+        graph.len() > 50,
+        "the source was read: {} files",
+        graph.len()
+    );
+    // The reader sees real edges: the controllers use the storage room.
+    let workloads: Module = ["sandbox", "controllers", "workloads"]
+        .map(String::from)
+        .to_vec();
+    let storage: Module = ["sandbox", "storage"].map(String::from).to_vec();
+    assert!(
+        graph[&workloads].iter().any(|m| m.starts_with(&storage)),
+        "{:?}",
+        graph[&workloads]
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        let names: Vec<String> = cycle.iter().map(name).collect();
+        panic!("an import cycle: {}", names.join(" -> "));
+    }
+}
+
+#[test]
+fn the_cycle_finder_finds_cycles() {
+    let m = |s: &str| -> Module { s.split("::").map(String::from).collect() };
+    let mut graph = BTreeMap::new();
+    graph.insert(m("a"), BTreeSet::from([m("b")]));
+    graph.insert(m("b"), BTreeSet::from([m("c")]));
+    graph.insert(m("c"), BTreeSet::from([m("a")]));
+    assert_eq!(find_cycle(&graph).map(|c| c.len()), Some(4));
+    graph.insert(m("c"), BTreeSet::new());
+    assert_eq!(find_cycle(&graph), None);
+    assert_eq!(
+        expand("super::{a, b::{c, self}}"),
+        vec!["super::a", "super::b::c", "super::b"]
+    );
+}
+
+/// Functions longer than `limit` lines, as (lines, file, name).
+fn long_functions(limit: usize) -> Vec<(usize, String, String)> {
+    let start = Regex::new(r"^(\s*)(?:pub(?:\([a-z]+\))?\s+)?(?:async\s+)?fn\s+(\w+)").unwrap();
+    let mut out = Vec::new();
+    for path in modules().values() {
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(c) = start.captures(line) else {
+                continue;
+            };
+            let close = format!("{}}}", &c[1]);
+            let Some(body) = lines[i..]
+                .iter()
+                .position(|l| l.trim_end().ends_with('{') || l.trim_end().ends_with(';'))
+            else {
+                continue;
+            };
+            if lines[i + body].trim_end().ends_with(';') {
+                continue;
+            }
+            if let Some(end) = lines[i + body..].iter().position(|l| *l == close) {
+                let length = body + end + 1;
+                if length > limit {
+                    out.push((length, path.display().to_string(), c[2].to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn functions_stay_short() {
+    let long: Vec<_> = long_functions(80)
+        .into_iter()
+        // Seed data reads best as one long literal.
+        .filter(|(_, file, _)| !file.ends_with("sandbox/seed.rs"))
+        .collect();
+    assert!(
+        long.len() <= 3,
+        "more than three functions over 80 lines; split the ones that mix concerns: {long:?}"
+    );
+    assert!(
+        !long_functions(60).is_empty(),
+        "the reader finds functions at all"
+    );
+}
