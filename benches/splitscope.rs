@@ -97,6 +97,7 @@ fn app_with(lines: &[String]) -> App {
         manual_labels: vec![],
         client: ClientSpec::Deployment("curl".into()),
         target: None,
+        alpha: 0.01,
     };
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);

@@ -83,6 +83,9 @@ pub struct ScreenArgs {
     /// The remote loop ends by itself after this long.
     #[arg(long, value_name = "DURATION", default_value = "1h", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
     pub deadline: Duration,
+    /// The verdict's level: the most chance it may be wrong, however long one watches.
+    #[arg(long, default_value_t = crate::verdict::DEFAULT_ALPHA, env = "SPLITSCOPE_ALPHA", value_parser = parse_alpha)]
+    pub alpha: f64,
     /// A theme file (YAML, 16 ANSI colour names); see themes/default.yaml.
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_THEME")]
     pub theme: Option<PathBuf>,
@@ -171,6 +174,15 @@ fn parse_forbid(text: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!(
             "{text:?}: write it as VERB:RESOURCE, like patch:envoyfilters or create:pods/exec"
+        )),
+    }
+}
+
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(a) if a > 0.0 && a < 0.5 => Ok(a),
+        _ => Err(format!(
+            "{text:?}: alpha is a chance between 0 and 0.5, like 0.01 (one in a hundred)"
         )),
     }
 }

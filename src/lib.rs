@@ -14,3 +14,4 @@ pub mod sandbox;
 pub mod split;
 pub mod task;
 pub mod tui;
+pub mod verdict;

@@ -81,6 +81,7 @@ async fn screen(
             .target
             .clone()
             .map(|(host, port)| Target { host, port }),
+        alpha: args.alpha,
     };
     let mut app = App::new(settings, parser, jiff::Timestamp::now());
     app.notice = warning;

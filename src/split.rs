@@ -1,17 +1,19 @@
-//! The observed split: per backend, counts and shares over the whole run and over a
-//! sliding window, 95 % Wilson intervals, and a verdict on whether the configured
-//! weights hold. Memory stays bounded however long it runs: the window keeps at most
-//! `MAX_WINDOW` samples and the chart history is downsampled.
+//! The observed split: per backend, counts and shares over the whole run, over a sliding
+//! window (the chart's smoothing) and since the current regime began (the evidence), and
+//! the verdict the sequential tests give (`verdict`). Memory stays bounded however long it
+//! runs: the window keeps at most `MAX_WINDOW` samples and the chart history is
+//! downsampled.
 
 use std::collections::VecDeque;
+
+pub use crate::verdict::Verdict;
+use crate::verdict::{DEFAULT_ALPHA, Evidence, Judge, Regime, RegimeCause, confidence_sequence};
 
 pub const Z95: f64 = 1.959_963_985;
 pub const Z99: f64 = 2.575_829_304;
 pub const MIN_WINDOW: usize = 5;
 pub const MAX_WINDOW: usize = 1000;
 pub const DEFAULT_WINDOW: usize = 20;
-/// Fewer samples than this say nothing either way.
-pub const MIN_DECIDE: u64 = 10;
 /// Points the chart history keeps before it halves its resolution.
 pub const HISTORY_POINTS: usize = 1024;
 
@@ -48,84 +50,36 @@ pub fn wilson(k: u64, n: u64, z: f64) -> Interval {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Undecided,
-    Honoured,
-    Ignored,
-}
-
-impl Verdict {
-    pub fn word(&self) -> &'static str {
-        match self {
-            Verdict::Undecided => "UNDECIDED",
-            Verdict::Honoured => "HONOURED",
-            Verdict::Ignored => "IGNORED",
-        }
-    }
-}
-
 /// One backend's figures over some set of samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Share {
     pub count: u64,
     pub share: f64,
-    pub interval: Interval,
+    /// An anytime-valid interval for the share, where one is given (the regime's).
+    pub interval: Option<Interval>,
     /// The configured share (weight / total weight).
     pub expected: f64,
-    /// Whether the configured share lies inside the 95 % interval.
-    pub inside: bool,
 }
 
-fn shares(counts: &[u64], expected: &[f64]) -> Vec<Share> {
+impl Share {
+    /// Whether the configured share lies inside the interval (true without one).
+    pub fn inside(&self) -> bool {
+        self.interval.is_none_or(|i| i.contains(self.expected))
+    }
+}
+
+fn shares(counts: &[u64], expected: &[f64], alpha: Option<f64>) -> Vec<Share> {
     let n: u64 = counts.iter().sum();
     counts
         .iter()
         .zip(expected)
-        .map(|(&k, &e)| {
-            let interval = wilson(k, n, Z95);
-            Share {
-                count: k,
-                share: if n == 0 { 0.0 } else { k as f64 / n as f64 },
-                interval,
-                expected: e,
-                inside: interval.contains(e),
-            }
+        .map(|(&k, &e)| Share {
+            count: k,
+            share: if n == 0 { 0.0 } else { k as f64 / n as f64 },
+            interval: alpha.map(|a| confidence_sequence(k, n, a)),
+            expected: e,
         })
         .collect()
-}
-
-/// The interval rule: a configured share outside the 99 % interval (or any traffic to
-/// a weight-0 backend) means the route is ignored; every share inside its 95 % interval
-/// means it is honoured; in between, the previous verdict stands, so the word does not
-/// flicker on noise.
-pub fn judge(counts: &[u64], expected: &[f64], previous: Verdict) -> Verdict {
-    let n: u64 = counts.iter().sum();
-    if counts
-        .iter()
-        .zip(expected)
-        .any(|(&k, &e)| e == 0.0 && k > 0)
-    {
-        return Verdict::Ignored;
-    }
-    if n < MIN_DECIDE {
-        return Verdict::Undecided;
-    }
-    if counts
-        .iter()
-        .zip(expected)
-        .any(|(&k, &e)| !wilson(k, n, Z99).contains(e))
-    {
-        return Verdict::Ignored;
-    }
-    if counts
-        .iter()
-        .zip(expected)
-        .all(|(&k, &e)| wilson(k, n, Z95).contains(e))
-    {
-        return Verdict::Honoured;
-    }
-    previous
 }
 
 /// The chart's history: each point is the window share of every backend at a time
@@ -191,52 +145,86 @@ pub struct Split {
     window: usize,
     window_counts: Vec<u64>,
     window_unmapped: u64,
-    verdict: Verdict,
     history: History,
+    /// The mesh's default split per backend (the bug's signature), in any scale.
+    default: Vec<f64>,
+    judge: Judge,
+}
+
+fn as_f64(values: &[u32]) -> Vec<f64> {
+    values.iter().map(|v| f64::from(*v)).collect()
 }
 
 impl Split {
-    /// `weights` in route order; shares are computed from them.
+    /// `weights` in route order; shares are computed from them. The default split starts
+    /// uniform over the backends, until the cluster says how many endpoints each has.
     pub fn new(weights: &[u32], window: usize) -> Split {
         let n = weights.len();
-        let mut split = Split {
-            expected: Vec::new(),
+        let weights = as_f64(weights);
+        let default = vec![1.0; n];
+        Split {
+            expected: crate::verdict::normalise(&weights),
             totals: vec![0; n],
             unmapped_total: 0,
             recent: VecDeque::new(),
             window: window.clamp(MIN_WINDOW, MAX_WINDOW),
             window_counts: vec![0; n],
             window_unmapped: 0,
-            verdict: Verdict::Undecided,
             history: History::default(),
-        };
-        split.set_weights(weights);
-        split
+            judge: Judge::new(&weights, &default, DEFAULT_ALPHA, 0.0),
+            default,
+        }
     }
 
-    /// New weights for the same backends (a route edited while we watch). A different
-    /// number of backends starts over.
-    pub fn set_weights(&mut self, weights: &[u32]) {
-        let total: u64 = weights.iter().map(|w| *w as u64).sum();
-        self.expected = weights
-            .iter()
-            .map(|w| {
-                if total == 0 {
-                    0.0
-                } else {
-                    *w as f64 / total as f64
-                }
-            })
-            .collect();
+    /// The level of the tests and intervals (`--alpha`); the evidence starts afresh.
+    pub fn with_alpha(mut self, alpha: f64, at: f64) -> Split {
+        let weights = self.judge.engine().weights().to_vec();
+        self.judge = Judge::new(&weights, &self.default, alpha, at);
+        self
+    }
+
+    pub fn alpha(&self) -> f64 {
+        self.judge.engine().alpha()
+    }
+
+    /// New weights for the same backends (a route edited while we watch): the counts
+    /// stay, the evidence starts a new regime. A different number of backends starts over.
+    pub fn set_weights(&mut self, weights: &[u32], at: f64) {
         if weights.len() != self.totals.len() {
-            *self = Split::new(weights, self.window);
+            let alpha = self.alpha();
+            *self = Split::new(weights, self.window).with_alpha(alpha, at);
             return;
         }
-        self.verdict = judge(&self.window_counts, &self.expected, Verdict::Undecided);
+        let weights = as_f64(weights);
+        self.expected = crate::verdict::normalise(&weights);
+        self.judge.set_weights(&weights, at);
     }
 
-    /// Counts one sample at `t` seconds since the run began.
-    pub fn record(&mut self, backend: Option<usize>, t: f64) {
+    /// The mesh's default split: ready endpoints per backend.
+    pub fn set_default(&mut self, endpoints: &[u32]) {
+        if endpoints.len() != self.totals.len() || endpoints.iter().all(|e| *e == 0) {
+            return;
+        }
+        let default = as_f64(endpoints);
+        if default != self.default {
+            self.judge.set_default(&default);
+            self.default = default;
+        }
+    }
+
+    /// The default split per backend, as shares.
+    pub fn default_split(&self) -> &[f64] {
+        self.judge.engine().default_split()
+    }
+
+    /// A new regime now (a patch toggle, a reset): the evidence so far stops counting.
+    pub fn start_regime(&mut self, cause: RegimeCause, at: f64) {
+        self.judge.start(cause, at);
+    }
+
+    /// Counts one sample at `t` seconds since the run began; returns the new regime when
+    /// the stream showed a change.
+    pub fn record(&mut self, backend: Option<usize>, t: f64) -> Option<Regime> {
         let backend = backend.filter(|b| *b < self.totals.len());
         match backend {
             Some(b) => {
@@ -259,7 +247,6 @@ impl Split {
         if self.recent.len() > MAX_WINDOW {
             self.recent.pop_front();
         }
-        self.verdict = judge(&self.window_counts, &self.expected, self.verdict);
         let n: u64 = self.window_counts.iter().sum();
         if n > 0 {
             let shares: Vec<f64> = self
@@ -269,6 +256,8 @@ impl Split {
                 .collect();
             self.history.push(t, &shares);
         }
+        // Unmapped replies are no evidence either way.
+        self.judge.record(backend?, t)
     }
 
     /// Resizes the window; it is refilled from the samples kept.
@@ -282,28 +271,51 @@ impl Split {
                 None => self.window_unmapped += 1,
             }
         }
-        self.verdict = judge(&self.window_counts, &self.expected, Verdict::Undecided);
     }
 
     pub fn window(&self) -> usize {
         self.window
     }
 
+    /// The current regime's verdict.
     pub fn verdict(&self) -> Verdict {
-        self.verdict
+        self.judge.verdict()
     }
 
+    pub fn evidence(&self) -> Evidence {
+        self.judge.evidence()
+    }
+
+    pub fn regime(&self) -> Regime {
+        self.judge.regime()
+    }
+
+    /// The sample of the regime at which its verdict was reached.
+    pub fn decided_after(&self) -> Option<u64> {
+        self.judge.engine().decided_after()
+    }
+
+    /// Shares since the regime began, with their confidence sequences.
+    pub fn regime_shares(&self) -> Vec<Share> {
+        shares(
+            self.judge.engine().counts(),
+            &self.expected,
+            Some(self.alpha()),
+        )
+    }
+
+    /// Samples the regime's evidence counts.
+    pub fn regime_len(&self) -> u64 {
+        self.judge.engine().samples()
+    }
+
+    /// Shares over the sliding window: the chart's smoothing, not evidence.
     pub fn window_shares(&self) -> Vec<Share> {
-        shares(&self.window_counts, &self.expected)
+        shares(&self.window_counts, &self.expected, None)
     }
 
     pub fn total_shares(&self) -> Vec<Share> {
-        shares(&self.totals, &self.expected)
-    }
-
-    /// The verdict the rule gives on the whole run (no hysteresis).
-    pub fn total_verdict(&self) -> Verdict {
-        judge(&self.totals, &self.expected, Verdict::Undecided)
+        shares(&self.totals, &self.expected, None)
     }
 
     pub fn total(&self) -> u64 {
@@ -352,37 +364,6 @@ mod tests {
     }
 
     #[test]
-    fn the_rule_separates_ninety_ten_from_fifty_fifty() {
-        let expected = [0.9, 0.1];
-        assert_eq!(
-            judge(&[10, 10], &expected, Verdict::Undecided),
-            Verdict::Ignored
-        );
-        assert_eq!(
-            judge(&[18, 2], &expected, Verdict::Undecided),
-            Verdict::Honoured
-        );
-        assert_eq!(
-            judge(&[3, 2], &expected, Verdict::Honoured),
-            Verdict::Undecided
-        );
-        // Between the two intervals the previous verdict stands.
-        assert_eq!(
-            judge(&[15, 5], &expected, Verdict::Honoured),
-            Verdict::Honoured
-        );
-        assert_eq!(
-            judge(&[15, 5], &expected, Verdict::Ignored),
-            Verdict::Ignored
-        );
-        // Any reply from a weight-0 backend is proof enough.
-        assert_eq!(
-            judge(&[3, 1], &[1.0, 0.0], Verdict::Undecided),
-            Verdict::Ignored
-        );
-    }
-
-    #[test]
     fn the_window_slides_and_resizes() {
         let mut s = Split::new(&[90, 10], 10);
         for i in 0..10 {
@@ -412,9 +393,16 @@ mod tests {
             s.record(Some(i % 2), i as f64);
         }
         assert_eq!(s.verdict(), Verdict::Ignored);
-        s.set_weights(&[50, 50]);
-        assert_eq!(s.verdict(), Verdict::Honoured);
+        // New weights start a new regime; 50/50 over one endpoint each is the bug's split.
+        s.set_weights(&[50, 50], 20.0);
+        assert_eq!(s.verdict(), Verdict::Ambiguous);
         assert_eq!(s.expected(), &[0.5, 0.5]);
+        assert_eq!(s.total(), 20, "the counts stay");
+        assert_eq!(s.regime_len(), 0, "the evidence starts afresh");
+        // Three endpoints for v1 and one for v2 make the bug's split 75/25.
+        s.set_weights(&[90, 10], 21.0);
+        s.set_default(&[3, 1]);
+        assert!((s.default_split()[0] - 0.75).abs() < 1e-12);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use splitscope::tui::app::{
     App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState,
     Settings, Target, WaypointInfo,
 };
+use splitscope::verdict::RegimeCause;
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_733_536_000 + s).unwrap()
@@ -62,6 +63,7 @@ fn settings() -> Settings {
         manual_labels: vec![],
         client: "deploy/curl".parse().unwrap(),
         target: None,
+        alpha: 0.01,
     }
 }
 
@@ -103,11 +105,12 @@ fn reply(app: &mut App, label: &str, at: i64) {
 #[test]
 fn replies_are_counted_per_backend_and_logged() {
     let mut app = ready();
-    for i in 0..10 {
+    for i in 0..12 {
         reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
     }
     let shares = app.split.total_shares();
-    assert_eq!((shares[0].count, shares[1].count), (5, 5));
+    assert_eq!((shares[0].count, shares[1].count), (6, 6));
+    // Half and half against 90/10: 200:1 against the weights after a dozen samples.
     assert_eq!(app.split.verdict(), Verdict::Ignored);
     assert_eq!(app.log.back().unwrap().kind, LineKind::Backend(1));
     assert_eq!(app.needs_patch(), Some(true));
@@ -224,7 +227,11 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     let effects = app.update(Msg::Route(Ok(route(50, 50)), t(30)));
     assert_eq!(effects, vec![apply(route(50, 50))]);
     assert_eq!(app.split.expected(), &[0.5, 0.5]);
-    assert_eq!(app.split.verdict(), Verdict::Honoured);
+    // A new regime: 50/50 over one endpoint each is the bug's split, so no verdict can
+    // tell the two apart.
+    assert_eq!(app.split.regime().cause, RegimeCause::RouteEdit);
+    assert_eq!(app.split.verdict(), Verdict::Ambiguous);
+    assert_eq!(app.markers.back(), Some(&Marker::Regime(30.0)));
     assert_eq!(app.split.total(), 20, "counts survive a weight change");
     // The same route again changes nothing.
     assert!(app.update(Msg::Route(Ok(route(50, 50)), t(31))).is_empty());
@@ -429,4 +436,63 @@ fn the_sandbox_speaks_through_the_log_not_the_terminal() {
     let last = app.log.back().unwrap();
     assert_eq!(last.kind, LineKind::Error);
     assert!(last.text.contains("echo server"), "{}", last.text);
+}
+
+#[test]
+fn regimes_start_on_toggles_resets_and_changes_in_the_stream() {
+    let mut app = ready();
+    for i in 0..20 {
+        reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
+    }
+    assert_eq!(app.split.verdict(), Verdict::Ignored);
+    assert_eq!(app.split.regime().cause, RegimeCause::Start);
+
+    // Someone else patches the mesh: the stream shows it, and a regime starts there.
+    for i in 0..80 {
+        reply(&mut app, if i % 10 == 9 { "two" } else { "one" }, 20 + i);
+        if app.split.regime().cause == RegimeCause::ChangeToRoute {
+            break;
+        }
+    }
+    let regime = app.split.regime();
+    assert_eq!(regime.cause, RegimeCause::ChangeToRoute);
+    assert!((19.0..=30.0).contains(&regime.started), "{regime:?}");
+    assert_eq!(app.split.verdict(), Verdict::Honoured);
+    assert!(matches!(app.markers.back(), Some(Marker::Regime(_))));
+    assert!(
+        app.log
+            .iter()
+            .any(|l| l.text.contains("turned to the route's weights"))
+    );
+
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(120)));
+    let regime = app.split.regime();
+    assert_eq!(
+        (regime.cause, regime.started),
+        (RegimeCause::PatchOn, 120.0)
+    );
+    assert_eq!(
+        app.split.verdict(),
+        Verdict::Undecided,
+        "the evidence starts afresh"
+    );
+    assert!(app.split.total() > 40, "the run's counts go on");
+
+    app.update(Msg::Key(Key::Char('r')));
+    assert_eq!(app.split.regime().cause, RegimeCause::Reset);
+    assert_eq!(app.split.verdict(), Verdict::Undecided);
+}
+
+#[test]
+fn the_default_split_follows_the_endpoints() {
+    let mut app = ready();
+    app.update(Msg::Endpoints(vec![3, 1]));
+    assert!((app.split.default_split()[0] - 0.75).abs() < 1e-12);
+    // A route of 75/25 is then the bug's own split.
+    app.update(Msg::Route(Ok(route(75, 25)), t(1)));
+    assert_eq!(app.split.verdict(), Verdict::Ambiguous);
+    // And it survives a reset.
+    app.update(Msg::Key(Key::Char('r')));
+    assert!((app.split.default_split()[0] - 0.75).abs() < 1e-12);
 }

@@ -47,6 +47,7 @@ fn app() -> App {
         manual_labels: vec![],
         client: "deploy/curl".parse().unwrap(),
         target: None,
+        alpha: 0.01,
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {

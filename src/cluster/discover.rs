@@ -47,6 +47,15 @@ impl std::fmt::Display for ClientSpec {
     }
 }
 
+/// What the backends' pods say: the prefix each answers with, the backends without one
+/// (and why), and the ready endpoints each has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovery {
+    pub labels: BTreeMap<String, usize>,
+    pub problems: Vec<String>,
+    pub endpoints: Vec<u32>,
+}
+
 fn to_value(obj: &DynamicObject) -> Value {
     serde_json::to_value(obj).unwrap_or(Value::Null)
 }
@@ -136,12 +145,10 @@ impl Cluster {
     /// The prefix each backend's pods answer with, from the last container arg of the
     /// pods its Service selects (the tcp-echo sample's convention). Returns the map
     /// and, for backends without one, why.
-    pub async fn discover_labels(
-        &self,
-        route: &Route,
-    ) -> Result<(BTreeMap<String, usize>, Vec<String>), ClusterError> {
+    pub async fn discover_labels(&self, route: &Route) -> Result<Discovery, ClusterError> {
         let mut labels = BTreeMap::new();
         let mut problems = Vec::new();
+        let mut endpoints = vec![0u32; route.backends.len()];
         for (index, backend) in route.backends.iter().enumerate() {
             let services: Api<Service> = Api::namespaced(self.client.clone(), &backend.namespace);
             let svc = match services.get(&backend.name).await {
@@ -172,6 +179,15 @@ impl Cluster {
             .list(&ListParams::default().labels(&query.join(",")))
             .await
             .map_err(|e| self.err(e, "list", "pods"))?;
+            // Ready endpoints: what the mesh spreads connections over without a route.
+            endpoints[index] = pods
+                .items
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+                .count()
+                .try_into()
+                .unwrap_or(u32::MAX);
             let prefixes: Vec<String> = pods
                 .items
                 .iter()
@@ -193,7 +209,11 @@ impl Cluster {
                 )),
             }
         }
-        Ok((labels, problems))
+        Ok(Discovery {
+            labels,
+            problems,
+            endpoints,
+        })
     }
 
     /// The waypoint serving the namespace: its `istio.io/use-waypoint` label, else the

@@ -114,7 +114,10 @@ impl Runtime {
                     Msg::Patch(outcome, Timestamp::now())
                 }
                 Effect::DiscoverLabels(route) => match cluster.discover_labels(&route).await {
-                    Ok((labels, problems)) => Msg::Labels(labels, problems),
+                    Ok(found) => {
+                        let _ = tx.send(Msg::Labels(found.labels, found.problems));
+                        Msg::Endpoints(found.endpoints)
+                    }
                     Err(e) => Msg::Problem(Some(e)),
                 },
                 Effect::ReadServicePort(service) => {
@@ -175,9 +178,10 @@ async fn poll(cluster: Cluster, options: RuntimeOptions, tx: mpsc::UnboundedSend
                 }
                 // Pods come and go: read the prefixes again now and then.
                 if rounds % 10 == 5
-                    && let Ok((labels, problems)) = cluster.discover_labels(route).await
+                    && let Ok(found) = cluster.discover_labels(route).await
                 {
-                    let _ = tx.send(Msg::Labels(labels, problems));
+                    let _ = tx.send(Msg::Labels(found.labels, found.problems));
+                    let _ = tx.send(Msg::Endpoints(found.endpoints));
                 }
             }
             Err(e @ (ClusterError::Unreachable(_) | ClusterError::Forbidden { .. })) => {

@@ -3,7 +3,8 @@
 
 use super::keymap::{self, Action};
 use super::{App, Effect, Frozen, Key};
-use crate::split::{DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW, Split};
+use crate::split::{DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW};
+use crate::verdict::RegimeCause;
 
 const WINDOW_STEPS: [usize; 8] = [
     MIN_WINDOW,
@@ -77,7 +78,9 @@ impl App {
             .iter()
             .flat_map(|r| r.backends.iter().map(|b| b.weight))
             .collect();
-        self.split = Split::new(&weights, self.split.window());
+        self.split = self.new_split(&weights, self.now);
+        self.split
+            .start_regime(RegimeCause::Reset, self.elapsed(self.now));
         self.markers.clear();
         self.errors = 0;
         self.unparsable = 0;

@@ -96,6 +96,8 @@ pub enum Msg {
     Route(Result<Route, ClusterError>, Timestamp),
     /// Prefix to backend index, and the backends that have none.
     Labels(BTreeMap<String, usize>, Vec<String>),
+    /// Ready endpoints per backend: the mesh's default split, which the bug produces.
+    Endpoints(Vec<u32>),
     /// Whether our EnvoyFilter exists, as last read, and since when.
     PatchObserved(Option<Timestamp>),
     Patch(PatchOutcome, Timestamp),
@@ -167,6 +169,8 @@ pub enum Marker {
     PatchOn(f64),
     PatchOff(f64),
     Gap(f64),
+    /// A regime began that no patch toggle marks: a route edit, a change in the stream.
+    Regime(f64),
 }
 
 /// What the user asked for on the command line that the screen needs.
@@ -182,6 +186,8 @@ pub struct Settings {
     pub client: ClientSpec,
     /// `--target HOST:PORT`; None: the route's parent Service and port.
     pub target: Option<Target>,
+    /// The level of the verdict's tests and the intervals (`--alpha`).
+    pub alpha: f64,
 }
 
 /// The frozen picture shown while the display is frozen.
@@ -201,6 +207,8 @@ pub struct App {
     pub info: ClusterInfo,
     pub labels: BTreeMap<String, usize>,
     pub label_problems: Vec<String>,
+    /// Ready endpoints per backend, as last read: the bug's split.
+    pub endpoints: Vec<u32>,
     pub split: Split,
     pub log: VecDeque<LogLine>,
     pub errors: u64,
@@ -226,6 +234,7 @@ fn seconds(from: Timestamp, to: Timestamp) -> f64 {
 impl App {
     pub fn new(settings: Settings, parser: LineParser, now: Timestamp) -> App {
         let window = settings.window;
+        let split = Split::new(&[], window).with_alpha(settings.alpha, 0.0);
         App {
             settings,
             parser,
@@ -234,7 +243,8 @@ impl App {
             info: ClusterInfo::default(),
             labels: BTreeMap::new(),
             label_problems: Vec::new(),
-            split: Split::new(&[], window),
+            endpoints: Vec::new(),
+            split,
             log: VecDeque::new(),
             errors: 0,
             unparsable: 0,
@@ -285,6 +295,14 @@ impl App {
         }
     }
 
+    /// A fresh split for `weights`, its evidence starting at `at`.
+    fn new_split(&self, weights: &[u32], at: Timestamp) -> Split {
+        let mut split = Split::new(weights, self.split.window())
+            .with_alpha(self.settings.alpha, self.elapsed(at));
+        split.set_default(&self.endpoints);
+        split
+    }
+
     /// The backend index a prefix maps to: `--label` first, then discovered.
     pub fn backend_for(&self, label: &str) -> Option<usize> {
         let route = self.route.as_ref()?;
@@ -318,6 +336,11 @@ impl App {
             Msg::Labels(labels, problems) => {
                 self.labels = labels;
                 self.label_problems = problems;
+                vec![]
+            }
+            Msg::Endpoints(endpoints) => {
+                self.split.set_default(&endpoints);
+                self.endpoints = endpoints;
                 vec![]
             }
             Msg::PatchObserved(present) => {

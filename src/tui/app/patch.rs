@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use super::{App, Effect, LineKind, Marker, PatchOutcome, PatchState, WaypointInfo};
 use crate::route::Route;
+use crate::verdict::RegimeCause;
 
 impl App {
     pub(super) fn toggle_patch(&mut self) -> Vec<Effect> {
@@ -86,11 +87,15 @@ impl App {
                     self.mark(Marker::PatchOn(t));
                     self.push_log(at, LineKind::Note, "patch applied".into());
                 }
+                // The mesh is meant to change now: the evidence starts afresh, in this
+                // case too when the patch was only brought in line with a route edit.
+                self.split.start_regime(RegimeCause::PatchOn, t);
                 self.patch = PatchState::On(at);
             }
             PatchOutcome::Removed => {
                 self.patch = PatchState::Off;
                 self.mark(Marker::PatchOff(t));
+                self.split.start_regime(RegimeCause::PatchOff, t);
                 self.push_log(at, LineKind::Note, "patch removed".into());
             }
             PatchOutcome::Failed(why) => {

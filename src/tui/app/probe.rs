@@ -105,9 +105,21 @@ impl App {
             Ok(reply) => {
                 let backend = self.backend_for(&reply.label);
                 let t = self.elapsed(at);
-                self.split.record(backend, t);
+                let changed = self.split.record(backend, t);
                 let kind = backend.map_or(LineKind::Unmapped, LineKind::Backend);
                 self.push_log(at, kind, text.trim().to_string());
+                if let Some(regime) = changed {
+                    self.mark(Marker::Regime(regime.started));
+                    self.push_log(
+                        at,
+                        LineKind::Note,
+                        format!(
+                            "{}: the evidence counts from {:.0}s on the chart",
+                            regime.cause.describe(),
+                            regime.started
+                        ),
+                    );
+                }
             }
             Err(crate::sample::LineError::Empty) => {}
             Err(e) => {

@@ -3,10 +3,9 @@
 
 use jiff::Timestamp;
 
-use super::{App, Effect, LineKind, PatchState};
+use super::{App, Effect, LineKind, Marker, PatchState};
 use crate::cluster::ClusterError;
 use crate::route::Route;
-use crate::split::Split;
 
 impl App {
     pub(super) fn route_update(
@@ -27,7 +26,9 @@ impl App {
         match &self.route {
             Some(old) if *old == route => return vec![],
             Some(old) if same_backends(old, &route) => {
-                self.split.set_weights(&weights);
+                let t = self.elapsed(at);
+                self.split.set_weights(&weights, t);
+                self.mark(Marker::Regime(t));
                 self.push_log(
                     at,
                     LineKind::Note,
@@ -39,9 +40,9 @@ impl App {
                 }
             }
             _ => {
-                self.split = Split::new(&weights, self.split.window());
-                self.markers.clear();
                 self.started_at = at;
+                self.split = self.new_split(&weights, at);
+                self.markers.clear();
                 effects.push(Effect::DiscoverLabels(route.clone()));
             }
         }

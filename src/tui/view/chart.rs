@@ -56,6 +56,7 @@ impl Plot {
                     Marker::PatchOn(t) => (*t, theme.fg(theme.honoured)),
                     Marker::PatchOff(t) => (*t, theme.fg(theme.ignored)),
                     Marker::Gap(t) => (*t, theme.dim()),
+                    Marker::Regime(t) => (*t, theme.fg(theme.undecided)),
                 };
                 (t >= start && t <= end).then_some(([(t, 0.0), (t, 100.0)], style))
             })

@@ -5,13 +5,22 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::split::MIN_DECIDE;
 use crate::tui::app::App;
 use crate::tui::app::keymap::BINDINGS;
 use crate::tui::theme::Theme;
 
+/// What the word, the odds and the intervals mean; also in the README.
+pub const HELP_READING: &str = "Evidence counts from the last change (start, r, a patch toggle, a route edit, \
+or a change the stream itself shows; marked on the chart). IGNORED: the samples are 2/α times likelier \
+under another split than under the route's weights (or a weight-0 backend answered); if the mesh honours \
+the weights, that happens with chance α at most, however long you watch. HONOURED: the samples are 1/α \
+times likelier under the weights than under the mesh's default split (what the bug gives) and nothing \
+rejected the weights. UNDECIDED shows the odds each way and about how many samples are left. AMBIGUOUS: \
+the weights are the default split, so no sample can tell them apart. Brackets hold each share with \
+chance 1-α at every moment. The window (chart) only smooths.";
+
 pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
-    let [row] = Layout::vertical([Constraint::Length(20)])
+    let [row] = Layout::vertical([Constraint::Length(area.height.min(27))])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(area.width.min(70))])
@@ -30,12 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
     text.extend([
         Line::raw(""),
         Line::styled("Reading the split", theme.strong(theme.text)),
-        Line::raw(format!(
-            "Bars show each backend's share of replies with its 95 % Wilson interval (▒) and the configured weight (│). \
-             IGNORED: a weight lies outside its 99 % interval, or a weight-0 backend answered. HONOURED: every weight \
-             lies inside its 95 % interval. In between, the last verdict stands; under {MIN_DECIDE} samples, UNDECIDED. \
-             The verdict reads the sliding window; the whole run is shown beside it."
-        )),
+        Line::raw(HELP_READING),
         Line::raw(""),
         Line::styled(
             "The patch replaces the waypoint's tcp_proxy for the route's parent Service with a weighted one (Istio bug 54119, fixed in 1.26).",

@@ -1,5 +1,6 @@
-//! Split: for the window and the whole run, a bar per backend with its share, its 95 %
-//! interval and the configured weight; then the verdict in large letters.
+//! Split: since the regime began, a bar per backend with its share, its confidence
+//! sequence and the configured weight; the odds each way; the window's shares (the
+//! chart's smoothing); then the verdict in large letters.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,23 +8,27 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::format::percent;
-use crate::split::{Share, Verdict};
+use super::format::{duration, percent};
+use crate::split::{Share, Split, Verdict};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
 /// A 3-row block font for the verdict words.
 fn glyph(c: char) -> [&'static str; 3] {
     match c {
+        'A' => ["█▀█", "█▀█", "█ █"],
+        'B' => ["█▀▄", "█▀▄", "█▄▀"],
         'C' => ["█▀▀", "█  ", "█▄▄"],
         'D' => ["█▀▄", "█ █", "█▄▀"],
         'E' => ["█▀▀", "█▀▀", "█▄▄"],
         'G' => ["█▀▀", "█ ▄", "█▄█"],
         'H' => ["█ █", "█▀█", "█ █"],
         'I' => ["▀█▀", " █ ", "▄█▄"],
+        'M' => ["█▄█", "█ █", "█ █"],
         'N' => ["█▀▄", "█ █", "█ █"],
         'O' => ["█▀█", "█ █", "█▄█"],
         'R' => ["█▀▄", "█▀▄", "█ █"],
+        'S' => ["█▀▀", "▀▀█", "▄▄█"],
         'U' => ["█ █", "█ █", "█▄█"],
         _ => ["   ", "   ", "   "],
     }
@@ -60,7 +65,7 @@ fn bar(share: &Share, width: usize, color: Style, theme: &Theme) -> Vec<Span<'st
                 Span::styled("│", theme.strong(theme.weight))
             } else if x < share.share {
                 Span::styled("█", color)
-            } else if x >= share.interval.low && x <= share.interval.high {
+            } else if share.interval.is_some_and(|i| x >= i.low && x <= i.high) {
                 Span::styled("▒", color)
             } else {
                 Span::styled("░", theme.dim())
@@ -69,26 +74,13 @@ fn bar(share: &Share, width: usize, color: Style, theme: &Theme) -> Vec<Span<'st
         .collect()
 }
 
-fn section(
-    title: String,
-    shares: &[Share],
-    app: &App,
-    theme: &Theme,
-    width: usize,
-    lines: &mut Vec<Line<'static>>,
-) {
-    lines.push(Line::styled(title, theme.dim()));
+fn bars(shares: &[Share], app: &App, theme: &Theme, width: usize, lines: &mut Vec<Line<'static>>) {
     let names: Vec<String> = app
         .route
         .as_ref()
         .map(|r| r.backends.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
-    let name_width = names
-        .iter()
-        .map(std::string::String::len)
-        .max()
-        .unwrap_or(4)
-        .min(12);
+    let name_width = names.iter().map(String::len).max().unwrap_or(4).min(12);
     // name, bar, then " 52% [47–57]"
     let bar_width = width.saturating_sub(name_width + 1 + 14).max(4);
     for (i, share) in shares.iter().enumerate() {
@@ -99,7 +91,7 @@ fn section(
             .unwrap_or_default();
         let mut spans = vec![Span::styled(format!("{name:<name_width$} "), color)];
         spans.extend(bar(share, bar_width, color, theme));
-        let mark = if share.inside {
+        let mark = if share.inside() {
             theme.fg(theme.honoured)
         } else {
             theme.fg(theme.ignored)
@@ -108,38 +100,102 @@ fn section(
             format!(" {:>4}", percent(share.share)),
             theme.strong(theme.text),
         ));
-        spans.push(Span::styled(
-            format!(
-                " [{:.0}–{:.0}]",
-                share.interval.low * 100.0,
-                share.interval.high * 100.0
-            ),
-            mark,
-        ));
+        if let Some(interval) = share.interval {
+            spans.push(Span::styled(
+                format!(
+                    " [{:.0}–{:.0}]",
+                    interval.low * 100.0,
+                    interval.high * 100.0
+                ),
+                mark,
+            ));
+        }
         lines.push(Line::from(spans));
     }
+}
+
+/// `3.2:1`, `240:1`, `1:15`: how many times likelier one side is than the other.
+pub fn odds(ratio: f64) -> String {
+    let show = |x: f64| {
+        if x >= 1e4 {
+            ">9999".to_string()
+        } else if x >= 10.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        }
+    };
+    if ratio >= 1.0 {
+        format!("{}:1", show(ratio))
+    } else if ratio > 0.0 {
+        format!("1:{}", show(1.0 / ratio))
+    } else {
+        "1:>9999".into()
+    }
+}
+
+/// The odds each way and how far a decision is.
+fn evidence_lines(split: &Split, theme: &Theme, lines: &mut Vec<Line<'static>>) {
+    let e = split.evidence();
+    let alpha = split.alpha();
+    let verdict = split.verdict();
+    if verdict != Verdict::Ambiguous {
+        lines.push(Line::styled(
+            format!(
+                "route/bug {}, need {}",
+                odds(e.route_over_bug),
+                odds(1.0 / alpha)
+            ),
+            theme.dim(),
+        ));
+    }
+    lines.push(Line::styled(
+        format!(
+            "against weights {}, need {}",
+            odds(e.against_weights),
+            odds(2.0 / alpha)
+        ),
+        theme.dim(),
+    ));
+    let status = match (verdict, split.decided_after(), e.samples_to_decide) {
+        (Verdict::Ambiguous, _, _) => "weights = the bug's split: cannot tell".to_string(),
+        (Verdict::Honoured | Verdict::Ignored, Some(n), _) => format!("decided after {n} samples"),
+        (_, _, Some(n)) => format!("about {n} more samples to decide"),
+        _ => "no decision in sight at these shares".to_string(),
+    };
+    lines.push(Line::styled(status, theme.dim()));
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let split = app.shown_split();
     let inner_width = area.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
-    section(
-        format!("window: last {} · n={}", split.window(), split.window_len()),
-        &split.window_shares(),
-        app,
-        theme,
-        inner_width,
-        &mut lines,
-    );
-    section(
-        format!("whole run · n={}", split.total()),
-        &split.total_shares(),
-        app,
-        theme,
-        inner_width,
-        &mut lines,
-    );
+    let regime = split.regime();
+    lines.push(Line::styled(
+        format!(
+            "since {} · {} · n={}",
+            duration(regime.started),
+            regime.cause.label(),
+            split.regime_len()
+        ),
+        theme.dim(),
+    ));
+    bars(&split.regime_shares(), app, theme, inner_width, &mut lines);
+    evidence_lines(split, theme, &mut lines);
+    let window: Vec<String> = split
+        .window_shares()
+        .iter()
+        .map(|s| percent(s.share))
+        .collect();
+    lines.push(Line::styled(
+        format!(
+            "window {}: {} · run {}",
+            split.window(),
+            window.join(" "),
+            split.total()
+        ),
+        theme.dim(),
+    ));
     let (unmapped_window, unmapped_total) = split.unmapped();
     if unmapped_total > 0 {
         lines.push(Line::styled(
@@ -154,7 +210,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let color = match verdict {
         Verdict::Honoured => theme.honoured,
         Verdict::Ignored => theme.ignored,
-        Verdict::Undecided => theme.undecided,
+        Verdict::Undecided | Verdict::Ambiguous => theme.undecided,
     };
     let free = (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
     let word = big_word(verdict.word(), inner_width);
@@ -169,7 +225,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(" split ", theme.dim()))
+        .title(Span::styled(
+            format!(" split · {} ", verdict.word().to_lowercase()),
+            theme.dim(),
+        ))
         .border_style(theme.dim());
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

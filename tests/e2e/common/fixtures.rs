@@ -2,6 +2,7 @@
 //! copies (CRDs, Istio samples) in ../shared/fixtures, which a clone of the project alone
 //! does not have.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A manifest the project writes itself, under tests/fixtures.
@@ -26,9 +27,12 @@ pub fn upstream(relative: &str) -> Option<PathBuf> {
             path.display()
         );
     }
-    eprintln!(
-        "skipping: {} is missing (a clone of the project alone has no ../shared/fixtures; \
-         set SPLITSCOPE_REQUIRE_FIXTURES=1 to make this a failure)",
+    // Straight to stderr, past the test harness's capture, so the skip is reported even
+    // when the test passes.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipping a cross-check: {} is missing (a clone of the project alone has no \
+         ../shared/fixtures; SPLITSCOPE_REQUIRE_FIXTURES=1 makes this a failure)",
         path.display()
     );
     None

@@ -37,6 +37,7 @@ pub async fn start(
         manual_labels: vec![],
         client: client.parse::<ClientSpec>().unwrap(),
         target: None,
+        alpha: 0.01,
     };
     let runtime = Runtime::start(
         cluster.clone(),

@@ -1,0 +1,222 @@
+//! Regimes: the evidence counts from the last change, and a change the stream shows
+//! starts a new regime where it began.
+
+use std::collections::VecDeque;
+
+use super::change::{Detector, Shift};
+use super::{Engine, Evidence, Verdict};
+
+/// Samples of a regime kept to re-judge from a detected change point.
+const REPLAY: usize = 4096;
+/// A change is declared at 1000/alpha to one: about one false change in 2,000 samples
+/// per hundred runs at alpha 0.01, where 1/alpha would give dozens.
+const CHANGE_FACTOR: f64 = 1000.0;
+
+/// Why a regime began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegimeCause {
+    Start,
+    Reset,
+    PatchOn,
+    PatchOff,
+    RouteEdit,
+    /// The stream turned to the route's weights (someone's patch, a rollout).
+    ChangeToRoute,
+    /// The stream turned to the bug's split.
+    ChangeToBug,
+}
+
+impl RegimeCause {
+    /// A few words for the split panel.
+    pub fn label(self) -> &'static str {
+        match self {
+            RegimeCause::Start => "start",
+            RegimeCause::Reset => "reset",
+            RegimeCause::PatchOn => "patch on",
+            RegimeCause::PatchOff => "patch off",
+            RegimeCause::RouteEdit => "route edit",
+            RegimeCause::ChangeToRoute => "turned to route",
+            RegimeCause::ChangeToBug => "turned to bug",
+        }
+    }
+
+    /// A sentence's worth, for the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RegimeCause::Start => "the start",
+            RegimeCause::Reset => "a reset",
+            RegimeCause::PatchOn => "the patch went on",
+            RegimeCause::PatchOff => "the patch came off",
+            RegimeCause::RouteEdit => "the route changed",
+            RegimeCause::ChangeToRoute => "the split turned to the route's weights",
+            RegimeCause::ChangeToBug => "the split turned to the bug's",
+        }
+    }
+}
+
+/// Since when, and why, the evidence counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Regime {
+    pub cause: RegimeCause,
+    /// Seconds on the run's clock.
+    pub started: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Judge {
+    engine: Engine,
+    detector: Detector,
+    regime: Regime,
+    /// The regime's samples (backend, time), for re-judging from a change point.
+    samples: VecDeque<(usize, f64)>,
+    /// How many of the regime's samples were dropped from the front of `samples`.
+    dropped: usize,
+}
+
+impl Judge {
+    pub fn new(weights: &[f64], default: &[f64], alpha: f64, started: f64) -> Judge {
+        Judge {
+            engine: Engine::new(weights, default, alpha),
+            detector: Detector::default(),
+            regime: Regime {
+                cause: RegimeCause::Start,
+                started,
+            },
+            samples: VecDeque::new(),
+            dropped: 0,
+        }
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        self.engine.verdict()
+    }
+
+    pub fn evidence(&self) -> Evidence {
+        self.engine.evidence()
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn regime(&self) -> Regime {
+        self.regime
+    }
+
+    /// Starts a new regime now: the evidence so far no longer counts.
+    pub fn start(&mut self, cause: RegimeCause, at: f64) {
+        let e = &self.engine;
+        self.engine = Engine::new(e.weights(), e.default_split(), e.alpha());
+        self.detector = Detector::default();
+        self.samples.clear();
+        self.dropped = 0;
+        self.regime = Regime { cause, started: at };
+    }
+
+    /// New weights for the same backends: a new regime.
+    pub fn set_weights(&mut self, weights: &[f64], at: f64) {
+        let e = &self.engine;
+        self.engine = Engine::new(weights, e.default_split(), e.alpha());
+        self.start(RegimeCause::RouteEdit, at);
+    }
+
+    /// The mesh's default split changed (endpoints): the odds are recomputed.
+    pub fn set_default(&mut self, default: &[f64]) {
+        self.engine.set_default(default);
+        self.detector = Detector::default();
+    }
+
+    /// Counts one sample; returns the new regime when the stream showed a change.
+    pub fn record(&mut self, backend: usize, at: f64) -> Option<Regime> {
+        if backend >= self.engine.weights().len() {
+            return None;
+        }
+        self.engine.record(backend);
+        self.samples.push_back((backend, at));
+        if self.samples.len() > REPLAY {
+            self.samples.pop_front();
+            self.dropped += 1;
+        }
+        if self.engine.ambiguous() {
+            return None;
+        }
+        let index = self.dropped + self.samples.len() - 1;
+        let threshold = (CHANGE_FACTOR / self.engine.alpha()).ln();
+        let (to_route, to_bug) =
+            self.detector
+                .update(index, self.engine.sample_log_lr(backend), threshold);
+        let shift = match self.engine.verdict() {
+            Verdict::Ignored => to_route,
+            Verdict::Honoured => to_bug,
+            _ => None,
+        }?;
+        Some(self.restart_at(shift))
+    }
+
+    /// A new regime from the change point, re-judged on the samples since.
+    fn restart_at(&mut self, shift: Shift) -> Regime {
+        let (from, cause) = match shift {
+            Shift::ToRoute { from } => (from, RegimeCause::ChangeToRoute),
+            Shift::ToBug { from } => (from, RegimeCause::ChangeToBug),
+        };
+        let keep: Vec<(usize, f64)> = self
+            .samples
+            .iter()
+            .skip(from.saturating_sub(self.dropped))
+            .copied()
+            .collect();
+        let started = keep.first().map_or(0.0, |s| s.1);
+        self.start(cause, started);
+        let threshold = (CHANGE_FACTOR / self.engine.alpha()).ln();
+        for (i, (backend, at)) in keep.into_iter().enumerate() {
+            self.engine.record(backend);
+            self.samples.push_back((backend, at));
+            self.detector
+                .update(i, self.engine.sample_log_lr(backend), threshold);
+        }
+        self.regime
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_someone_else_applies_starts_a_regime_where_it_landed() {
+        let mut judge = Judge::new(&[90.0, 10.0], &[1.0, 1.0], 0.01, 0.0);
+        let mut t = 0.0;
+        for i in 0..60 {
+            t += 1.0;
+            assert_eq!(judge.record(i % 2, t), None);
+        }
+        assert_eq!(judge.verdict(), Verdict::Ignored);
+        let mut started = None;
+        for i in 0..200 {
+            t += 1.0;
+            if let Some(regime) = judge.record(usize::from(i % 10 == 9), t) {
+                started = Some(regime);
+                break;
+            }
+        }
+        let regime = started.unwrap();
+        assert_eq!(regime.cause, RegimeCause::ChangeToRoute);
+        assert!((60.0..=70.0).contains(&regime.started), "{regime:?}");
+        assert_eq!(judge.verdict(), Verdict::Honoured);
+    }
+
+    #[test]
+    fn regimes_restart_the_evidence() {
+        let mut judge = Judge::new(&[90.0, 10.0], &[1.0, 1.0], 0.01, 0.0);
+        for i in 0..40 {
+            judge.record(i % 2, i as f64);
+        }
+        assert_eq!(judge.verdict(), Verdict::Ignored);
+        judge.start(RegimeCause::PatchOn, 41.0);
+        assert_eq!(judge.verdict(), Verdict::Undecided);
+        assert_eq!(judge.engine().samples(), 0);
+        judge.set_weights(&[50.0, 50.0], 42.0);
+        assert_eq!(judge.verdict(), Verdict::Ambiguous);
+        assert_eq!(judge.regime().cause, RegimeCause::RouteEdit);
+    }
+}
