@@ -98,6 +98,7 @@ fn app_with(lines: &[String]) -> App {
         client: ClientSpec::Deployment("curl".into()),
         target: None,
         alpha: 0.01,
+        settle: std::time::Duration::ZERO,
     };
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);

@@ -30,6 +30,60 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print, apply or remove the EnvoyFilter workaround for Istio bug 54119.
     Patch(PatchArgs),
+    /// Judge the split without a screen, for scripts and CI: exit 0 HONOURED, 1 IGNORED,
+    /// 2 an error, 3 UNDECIDED (or AMBIGUOUS) at the limit.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// One summary line.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+    /// Time between probe connections.
+    #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Stop after this many samples if nothing was decided.
+    #[arg(long, value_name = "N")]
+    pub samples: Option<u64>,
+    /// Stop after this long if nothing was decided (a cluster only).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Read to the end (with --from) and report the last regime instead of stopping at
+    /// the first decision.
+    #[arg(long, requires = "from")]
+    pub all: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// Apply the workaround, check, and remove it again (also on Ctrl-C or a failure).
+    #[arg(long, conflicts_with_all = ["from", "read_only"])]
+    pub with_patch: bool,
+    /// Read a transcript (probe lines, `-` for stdin) instead of a cluster.
+    #[arg(long, value_name = "FILE|-")]
+    pub from: Option<PathBuf>,
+    /// With --from: the weight of each prefix, like one=90,two=10.
+    #[arg(long, value_name = "PREFIX=WEIGHT,…", value_delimiter = ',', value_parser = parse_prefix_number, requires = "from")]
+    pub weights: Vec<(String, u32)>,
+    /// With --from: read the weights from a TCPRoute manifest (map prefixes with --label).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "from",
+        conflicts_with = "weights"
+    )]
+    pub route_file: Option<PathBuf>,
+    /// With --from: the mesh's default split per prefix (default: uniform).
+    #[arg(long, value_name = "PREFIX=N,…", value_delimiter = ',', value_parser = parse_prefix_number, requires = "from")]
+    pub default_split: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -86,6 +140,10 @@ pub struct ScreenArgs {
     /// The verdict's level: the most chance it may be wrong, however long one watches.
     #[arg(long, default_value_t = crate::verdict::DEFAULT_ALPHA, env = "SPLITSCOPE_ALPHA", value_parser = parse_alpha)]
     pub alpha: f64,
+    /// After a patch toggle, how long until the evidence counts afresh: a push takes a
+    /// moment to reach the waypoint.
+    #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
+    pub settle: Duration,
     /// A theme file (YAML, 16 ANSI colour names); see themes/default.yaml.
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_THEME")]
     pub theme: Option<PathBuf>,
@@ -175,6 +233,19 @@ fn parse_forbid(text: &str) -> Result<(String, String), String> {
         _ => Err(format!(
             "{text:?}: write it as VERB:RESOURCE, like patch:envoyfilters or create:pods/exec"
         )),
+    }
+}
+
+fn parse_prefix_number(text: &str) -> Result<(String, u32), String> {
+    match text.split_once('=') {
+        Some((prefix, n)) if !prefix.is_empty() => n
+            .trim()
+            .parse::<u32>()
+            .map(|n| (prefix.trim().to_string(), n))
+            .map_err(|_| {
+                format!("{text:?}: the number after = must be a whole number, like one=90")
+            }),
+        _ => Err(format!("{text:?}: write PREFIX=NUMBER, like one=90")),
     }
 }
 

@@ -6,7 +6,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use splitscope::cli::{Cli, Command, DemoArgs, PatchAction, PatchArgs, ScreenArgs, WatchArgs};
+use splitscope::check::{self, CheckReport};
+use splitscope::cli::{
+    CheckArgs, Cli, Command, DemoArgs, OutputFormat, PatchAction, PatchArgs, ScreenArgs, WatchArgs,
+};
 use splitscope::cluster::Cluster;
 use splitscope::sample::LineParser;
 #[cfg(feature = "sandbox")]
@@ -29,12 +32,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Check(args)) = cli.command {
+        let outcome = runtime.block_on(check(args));
+        runtime.shutdown_background();
+        return outcome;
+    }
     let result = runtime.block_on(async {
         match cli.command {
             None => watch(cli.watch).await,
             Some(Command::Watch(args)) => watch(args).await,
             Some(Command::Demo(args)) => demo(args).await,
             Some(Command::Patch(args)) => patch(args).await,
+            Some(Command::Check(_)) => Ok(String::new()),
         }
     });
     // Remote streams may still be closing; do not wait for them.
@@ -50,6 +59,102 @@ fn main() -> ExitCode {
             eprintln!("splitscope: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `check`: prints the report; the exit code is the verdict's, or 2 for an error.
+async fn check(args: CheckArgs) -> ExitCode {
+    let json = args.output == OutputFormat::Json;
+    match run_check(args).await {
+        Ok(report) => {
+            println!(
+                "{}",
+                if json {
+                    report.json()
+                } else {
+                    report.summary()
+                }
+            );
+            ExitCode::from(report.exit_code())
+        }
+        Err(e) => {
+            eprintln!("splitscope check: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
+    let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
+    if let Some(from) = &args.from {
+        return Ok(check_transcript(&args, from, &parser)?);
+    }
+    let cluster = args.cluster.connect().await?;
+    let settings = settings_for(&cluster, &args.screen);
+    let options = check::live::LiveOptions {
+        route: args.screen.route.clone(),
+        interval: args.interval,
+        deadline: args.screen.deadline,
+        samples: args.samples,
+        timeout: args.timeout,
+        with_patch: args.with_patch,
+    };
+    Ok(check::live::check(cluster, settings, parser, options).await?)
+}
+
+fn check_transcript(
+    args: &CheckArgs,
+    from: &std::path::Path,
+    parser: &LineParser,
+) -> Result<CheckReport, check::CheckError> {
+    use check::transcript::{Limits, Plan};
+    let plan = match &args.route_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|error| check::CheckError::Read {
+                path: file.display().to_string(),
+                error,
+            })?;
+            let obj: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
+                check::CheckError::Usage(format!("{} is not a YAML manifest: {e}", file.display()))
+            })?;
+            let route = splitscope::route::Route::from_object(&obj)
+                .map_err(|e| check::CheckError::Usage(e.to_string()))?;
+            Plan::from_route(&route, &args.screen.labels, &args.default_split)?
+        }
+        None => Plan::from_weights(&args.weights, &args.default_split)?,
+    };
+    let limits = Limits {
+        samples: args.samples,
+        all: args.all,
+    };
+    let alpha = args.screen.alpha;
+    if from.as_os_str() == "-" {
+        let stdin = std::io::stdin().lock();
+        return check::transcript::check(stdin, &plan, parser, alpha, &limits);
+    }
+    let file = std::fs::File::open(from).map_err(|error| check::CheckError::Read {
+        path: from.display().to_string(),
+        error,
+    })?;
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    check::transcript::check(reader, &plan, parser, alpha, &limits)
+}
+
+/// The screen's settings from its flags, for a connected cluster.
+fn settings_for(cluster: &Cluster, args: &ScreenArgs) -> Settings {
+    Settings {
+        context: cluster.context.clone(),
+        namespace: cluster.namespace.clone(),
+        read_only: args.read_only,
+        window: args.window,
+        manual_labels: args.labels.clone(),
+        client: args.client.clone(),
+        target: args
+            .target
+            .clone()
+            .map(|(host, port)| Target { host, port }),
+        alpha: args.alpha,
+        settle: args.settle,
     }
 }
 
@@ -70,19 +175,7 @@ async fn screen(
     let parser = LineParser::new(args.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (theme, warning) = Theme::load(args.theme.as_deref(), no_color);
-    let settings = Settings {
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
-        read_only: args.read_only,
-        window: args.window,
-        manual_labels: args.labels.clone(),
-        client: args.client.clone(),
-        target: args
-            .target
-            .clone()
-            .map(|(host, port)| Target { host, port }),
-        alpha: args.alpha,
-    };
+    let settings = settings_for(&cluster, args);
     let mut app = App::new(settings, parser, jiff::Timestamp::now());
     app.notice = warning;
     let runtime = Runtime::start(

@@ -286,6 +286,10 @@ impl Split {
         self.judge.evidence()
     }
 
+    pub fn judge(&self) -> &Judge {
+        &self.judge
+    }
+
     pub fn regime(&self) -> Regime {
         self.judge.regime()
     }

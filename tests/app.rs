@@ -64,6 +64,7 @@ fn settings() -> Settings {
         client: "deploy/curl".parse().unwrap(),
         target: None,
         alpha: 0.01,
+        settle: std::time::Duration::ZERO,
     }
 }
 
@@ -495,4 +496,31 @@ fn the_default_split_follows_the_endpoints() {
     // And it survives a reset.
     app.update(Msg::Key(Key::Char('r')));
     assert!((app.split.default_split()[0] - 0.75).abs() < 1e-12);
+}
+
+#[test]
+fn a_toggle_counts_afresh_once_the_push_has_settled() {
+    let mut s = settings();
+    s.settle = Duration::from_secs(2);
+    let mut app = App::new(s, LineParser::default(), t(0));
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Named("waypoint".into()),
+        istio: Some("1.24.0".into()),
+    }));
+    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    app.update(Msg::Labels(
+        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
+        vec![],
+    ));
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(20)));
+    assert_eq!(app.split.regime().cause, RegimeCause::Start);
+    assert!(app.log.back().unwrap().text.contains("--settle 2.0s"));
+    // A reply still from before the push reached the waypoint counts in the old regime.
+    reply(&mut app, "two", 21);
+    assert_eq!(app.split.regime().cause, RegimeCause::Start);
+    reply(&mut app, "one", 22);
+    let regime = app.split.regime();
+    assert_eq!((regime.cause, regime.started), (RegimeCause::PatchOn, 22.0));
+    assert_eq!(app.split.regime_len(), 1);
 }

@@ -48,6 +48,7 @@ fn app() -> App {
         client: "deploy/curl".parse().unwrap(),
         target: None,
         alpha: 0.01,
+        settle: std::time::Duration::ZERO,
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {

@@ -58,3 +58,23 @@ pub fn normalise(weights: &[f64]) -> Vec<f64> {
         .map(|w| if total > 0.0 { w / total } else { 0.0 })
         .collect()
 }
+
+/// `3.2:1`, `240:1`, `1:15`: how many times likelier one side is than the other.
+pub fn odds(ratio: f64) -> String {
+    let show = |x: f64| {
+        if x >= 1e4 {
+            ">9999".to_string()
+        } else if x >= 10.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        }
+    };
+    if ratio >= 1.0 {
+        format!("{}:1", show(ratio))
+    } else if ratio > 0.0 {
+        format!("1:{}", show(1.0 / ratio))
+    } else {
+        "1:>9999".into()
+    }
+}

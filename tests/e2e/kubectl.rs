@@ -2,8 +2,10 @@
 //! Skipped when kubectl is missing, unless SPLITSCOPE_REQUIRE_KUBECTL=1 (as in CI).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
+use crate::common::serve::serve;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -18,69 +20,6 @@ fn kubectl_available() -> bool {
         panic!("kubectl is required (SPLITSCOPE_REQUIRE_KUBECTL=1) but was not found on PATH");
     }
     found
-}
-
-struct Server {
-    child: Child,
-    kubeconfig: PathBuf,
-    _dir: TempDir,
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(extra: &[&str]) -> Server {
-    let dir = std::env::temp_dir().join(format!(
-        "splitscope-kubectl-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("sandbox.kubeconfig");
-    let child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
-        .args([
-            "demo",
-            "--serve",
-            "--propagation-delay",
-            "50ms",
-            "--write-kubeconfig",
-        ])
-        .arg(&kubeconfig)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("splitscope starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !kubeconfig.exists() {
-        assert!(Instant::now() < deadline, "the sandbox wrote no kubeconfig");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server {
-        child,
-        kubeconfig,
-        _dir: TempDir(dir),
-    }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        % 1_000_000_007
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {

@@ -14,6 +14,7 @@
 
 mod common;
 
+mod check;
 mod crd_schema;
 mod kubectl;
 mod sandbox_errors;

@@ -82,6 +82,7 @@ impl App {
         self.split
             .start_regime(RegimeCause::Reset, self.elapsed(self.now));
         self.markers.clear();
+        self.pending_regime = None;
         self.errors = 0;
         self.unparsable = 0;
         self.started_at = self.now;

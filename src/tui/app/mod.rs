@@ -188,6 +188,9 @@ pub struct Settings {
     pub target: Option<Target>,
     /// The level of the verdict's tests and the intervals (`--alpha`).
     pub alpha: f64,
+    /// How long after a patch toggle the evidence starts counting: a push takes a moment
+    /// to reach the waypoint, and samples from before it would count against the change.
+    pub settle: std::time::Duration,
 }
 
 /// The frozen picture shown while the display is frozen.
@@ -215,6 +218,8 @@ pub struct App {
     pub unparsable: u64,
     pub patch: PatchState,
     pub markers: VecDeque<Marker>,
+    /// A regime due to begin once a patch toggle has settled.
+    pub pending_regime: Option<(crate::verdict::RegimeCause, Timestamp)>,
     pub probe: ProbeState,
     /// Where the probe connects, once decided.
     pub probe_target: Option<Target>,
@@ -250,6 +255,7 @@ impl App {
             unparsable: 0,
             patch: PatchState::Unknown,
             markers: VecDeque::new(),
+            pending_regime: None,
             probe: ProbeState::Connecting,
             probe_target: None,
             problem: None,

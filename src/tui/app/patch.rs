@@ -63,6 +63,39 @@ impl App {
         }]
     }
 
+    /// A new regime once `settle` has passed since `at`; at once when it is zero.
+    fn begin_regime_after_settle(&mut self, cause: RegimeCause, at: Timestamp) {
+        let settle = self.settings.settle;
+        if settle.is_zero() {
+            self.split.start_regime(cause, self.elapsed(at));
+            self.pending_regime = None;
+            return;
+        }
+        let due = at
+            .checked_add(jiff::SignedDuration::try_from(settle).unwrap_or_default())
+            .unwrap_or(at);
+        self.pending_regime = Some((cause, due));
+        let clock = due.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S");
+        self.push_log(
+            at,
+            LineKind::Note,
+            format!(
+                "the evidence counts afresh from {clock} UTC, once the push has reached the waypoint (--settle {:.1}s)",
+                settle.as_secs_f64()
+            ),
+        );
+    }
+
+    /// Starts a regime that was waiting for its toggle to settle, when its time came.
+    pub(super) fn begin_due_regime(&mut self, at: Timestamp) {
+        if let Some((cause, due)) = self.pending_regime
+            && at >= due
+        {
+            self.pending_regime = None;
+            self.split.start_regime(cause, self.elapsed(at));
+        }
+    }
+
     /// Reconciles with what the cluster shows, unless a change of ours is under way.
     pub(super) fn patch_observed(&mut self, present: Option<Timestamp>) {
         match (&self.patch, present) {
@@ -87,15 +120,15 @@ impl App {
                     self.mark(Marker::PatchOn(t));
                     self.push_log(at, LineKind::Note, "patch applied".into());
                 }
-                // The mesh is meant to change now: the evidence starts afresh, in this
-                // case too when the patch was only brought in line with a route edit.
-                self.split.start_regime(RegimeCause::PatchOn, t);
+                // The mesh is meant to change now: the evidence starts afresh once the
+                // push has settled, also when the patch only followed a route edit.
+                self.begin_regime_after_settle(RegimeCause::PatchOn, at);
                 self.patch = PatchState::On(at);
             }
             PatchOutcome::Removed => {
                 self.patch = PatchState::Off;
                 self.mark(Marker::PatchOff(t));
-                self.split.start_regime(RegimeCause::PatchOff, t);
+                self.begin_regime_after_settle(RegimeCause::PatchOff, at);
                 self.push_log(at, LineKind::Note, "patch removed".into());
             }
             PatchOutcome::Failed(why) => {

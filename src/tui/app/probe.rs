@@ -103,6 +103,7 @@ impl App {
         let text = crate::sample::clean(line);
         match self.parser.parse(&text) {
             Ok(reply) => {
+                self.begin_due_regime(at);
                 let backend = self.backend_for(&reply.label);
                 let t = self.elapsed(at);
                 let changed = self.split.record(backend, t);

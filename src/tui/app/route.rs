@@ -43,6 +43,7 @@ impl App {
                 self.started_at = at;
                 self.split = self.new_split(&weights, at);
                 self.markers.clear();
+                self.pending_regime = None;
                 effects.push(Effect::DiscoverLabels(route.clone()));
             }
         }

@@ -12,6 +12,7 @@ use super::format::{duration, percent};
 use crate::split::{Share, Split, Verdict};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
+use crate::verdict::odds;
 
 /// A 3-row block font for the verdict words.
 fn glyph(c: char) -> [&'static str; 3] {
@@ -111,26 +112,6 @@ fn bars(shares: &[Share], app: &App, theme: &Theme, width: usize, lines: &mut Ve
             ));
         }
         lines.push(Line::from(spans));
-    }
-}
-
-/// `3.2:1`, `240:1`, `1:15`: how many times likelier one side is than the other.
-pub fn odds(ratio: f64) -> String {
-    let show = |x: f64| {
-        if x >= 1e4 {
-            ">9999".to_string()
-        } else if x >= 10.0 {
-            format!("{x:.0}")
-        } else {
-            format!("{x:.1}")
-        }
-    };
-    if ratio >= 1.0 {
-        format!("{}:1", show(ratio))
-    } else if ratio > 0.0 {
-        format!("1:{}", show(1.0 / ratio))
-    } else {
-        "1:>9999".into()
     }
 }
 

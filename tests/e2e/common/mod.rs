@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod serve;
 pub mod watch;
 
 use std::time::Duration;

@@ -38,6 +38,7 @@ pub async fn start(
         client: client.parse::<ClientSpec>().unwrap(),
         target: None,
         alpha: 0.01,
+        settle: std::time::Duration::from_millis(200),
     };
     let runtime = Runtime::start(
         cluster.clone(),

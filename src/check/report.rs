@@ -1,0 +1,171 @@
+//! What a check found: one line for people, one JSON object for programs, and the exit code.
+
+use serde::Serialize;
+
+use crate::verdict::{Judge, Verdict};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendReport {
+    pub name: String,
+    pub weight: u32,
+    /// The weight as a share.
+    pub expected: f64,
+    /// The mesh's default split for this backend (the bug's signature).
+    pub default: f64,
+    /// Samples in the last regime.
+    pub count: u64,
+    pub share: f64,
+    /// The share's confidence sequence at level alpha: [low, high].
+    pub interval: [f64; 2],
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceReport {
+    /// Likelihood ratio of the route's weights over the bug's split.
+    pub route_over_bug: f64,
+    /// The e-value against the route's weights.
+    pub against_weights: f64,
+    /// HONOURED when route_over_bug reaches this.
+    pub honoured_at: f64,
+    /// IGNORED when against_weights reaches this.
+    pub ignored_at: f64,
+    pub samples_to_decide: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegimeReport {
+    /// Why the last regime began: start, reset, patch on, patch off, route edit,
+    /// turned to route, turned to bug.
+    pub cause: &'static str,
+    /// Where it began: seconds into the run (a cluster) or the sample number (a transcript).
+    pub start: f64,
+    pub unit: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub verdict: &'static str,
+    /// Samples counted in the whole run (mapped to a backend).
+    pub samples: u64,
+    /// Samples in the last regime, the ones the verdict rests on.
+    pub regime_samples: u64,
+    /// The regime's sample at which the verdict was reached.
+    pub decided_after: Option<u64>,
+    pub alpha: f64,
+    pub regime: RegimeReport,
+    pub evidence: EvidenceReport,
+    pub backends: Vec<BackendReport>,
+    pub unmapped: u64,
+    pub unparsable: u64,
+    pub errors: u64,
+}
+
+/// The run's side of a report: what the judge does not know.
+pub struct RunFacts<'a> {
+    pub names: &'a [String],
+    pub weights: &'a [u32],
+    pub samples: u64,
+    pub unmapped: u64,
+    pub unparsable: u64,
+    pub errors: u64,
+    /// "seconds" or "sample".
+    pub unit: &'static str,
+}
+
+impl CheckReport {
+    pub fn new(judge: &Judge, facts: &RunFacts) -> CheckReport {
+        let engine = judge.engine();
+        let alpha = engine.alpha();
+        let n = engine.samples();
+        let evidence = engine.evidence();
+        let backends = facts
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let count = engine.counts().get(i).copied().unwrap_or(0);
+                let interval = crate::verdict::confidence_sequence(count, n, alpha);
+                BackendReport {
+                    name: name.clone(),
+                    weight: facts.weights.get(i).copied().unwrap_or(0),
+                    expected: engine.weights().get(i).copied().unwrap_or(0.0),
+                    default: engine.default_split().get(i).copied().unwrap_or(0.0),
+                    count,
+                    share: if n == 0 { 0.0 } else { count as f64 / n as f64 },
+                    interval: [interval.low, interval.high],
+                }
+            })
+            .collect();
+        let regime = judge.regime();
+        CheckReport {
+            verdict: judge.verdict().word(),
+            samples: facts.samples,
+            regime_samples: n,
+            decided_after: engine.decided_after(),
+            alpha,
+            regime: RegimeReport {
+                cause: regime.cause.label(),
+                start: regime.started,
+                unit: facts.unit,
+            },
+            evidence: EvidenceReport {
+                route_over_bug: evidence.route_over_bug,
+                against_weights: evidence.against_weights,
+                honoured_at: 1.0 / alpha,
+                ignored_at: 2.0 / alpha,
+                samples_to_decide: evidence.samples_to_decide,
+            },
+            backends,
+            unmapped: facts.unmapped,
+            unparsable: facts.unparsable,
+            errors: facts.errors,
+        }
+    }
+
+    /// 0 HONOURED, 1 IGNORED, 3 no decision (UNDECIDED or AMBIGUOUS) at the limit.
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict {
+            v if v == Verdict::Honoured.word() => 0,
+            v if v == Verdict::Ignored.word() => 1,
+            _ => 3,
+        }
+    }
+
+    /// One line: the verdict, the shares against the weights, the odds, the regime.
+    pub fn summary(&self) -> String {
+        let shares: Vec<String> = self
+            .backends
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {:.0}% [{:.0}–{:.0}] (weight {:.0}%)",
+                    b.name,
+                    b.share * 100.0,
+                    b.interval[0] * 100.0,
+                    b.interval[1] * 100.0,
+                    b.expected * 100.0
+                )
+            })
+            .collect();
+        let when = match self.decided_after {
+            Some(n) => format!("decided after {n} samples"),
+            None => format!("undecided after {} samples", self.regime_samples),
+        };
+        format!(
+            "{}: {} · route/bug {} · against weights {} · alpha {} · {} since {} {} ({})",
+            self.verdict,
+            shares.join(", "),
+            crate::verdict::odds(self.evidence.route_over_bug),
+            crate::verdict::odds(self.evidence.against_weights),
+            self.alpha,
+            when,
+            self.regime.unit,
+            self.regime.start,
+            self.regime.cause
+        )
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
