@@ -6,49 +6,14 @@
 
 use std::collections::VecDeque;
 
-pub use crate::verdict::Verdict;
 use crate::verdict::{DEFAULT_ALPHA, Evidence, Judge, Regime, RegimeCause, confidence_sequence};
+pub use crate::verdict::{Interval, Verdict};
 
-pub const Z95: f64 = 1.959_963_985;
-pub const Z99: f64 = 2.575_829_304;
 pub const MIN_WINDOW: usize = 5;
 pub const MAX_WINDOW: usize = 1000;
 pub const DEFAULT_WINDOW: usize = 20;
 /// Points the chart history keeps before it halves its resolution.
 pub const HISTORY_POINTS: usize = 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Interval {
-    pub low: f64,
-    pub high: f64,
-}
-
-impl Interval {
-    pub fn contains(&self, p: f64) -> bool {
-        // A hair of slack so a share of exactly 0 or 1 sits inside its own bound.
-        p >= self.low - 1e-12 && p <= self.high + 1e-12
-    }
-}
-
-/// The Wilson score interval for `k` successes in `n` trials.
-pub fn wilson(k: u64, n: u64, z: f64) -> Interval {
-    if n == 0 {
-        return Interval {
-            low: 0.0,
-            high: 1.0,
-        };
-    }
-    let (k, n) = (k as f64, n as f64);
-    let p = k / n;
-    let z2 = z * z;
-    let denom = 1.0 + z2 / n;
-    let center = (p + z2 / (2.0 * n)) / denom;
-    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    Interval {
-        low: (center - half).max(0.0),
-        high: (center + half).min(1.0),
-    }
-}
 
 /// One backend's figures over some set of samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -346,26 +311,6 @@ impl Split {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wilson_matches_known_values() {
-        // 9 of 10 at 95 %: [0.596, 0.982], worked by hand from the formula.
-        let i = wilson(9, 10, Z95);
-        assert!(
-            (i.low - 0.5958).abs() < 1e-3 && (i.high - 0.9821).abs() < 1e-3,
-            "{i:?}"
-        );
-        let i = wilson(0, 10, Z95);
-        assert_eq!(i.low, 0.0);
-        assert!((i.high - 0.2775).abs() < 1e-3);
-        assert_eq!(
-            wilson(0, 0, Z95),
-            Interval {
-                low: 0.0,
-                high: 1.0
-            }
-        );
-    }
 
     #[test]
     fn the_window_slides_and_resizes() {

@@ -1,11 +1,20 @@
 //! One regime's sequential tests, updated in O(backends) per sample.
 
-use super::{Verdict, normalise};
+use super::outcome::Verdict;
 
 /// How strongly the mixture's prior centres on the weights: a_i = PRIOR_MASS * w_i.
 /// Larger finds small deviations sooner and large ones later; 16 keeps an 80/20 mesh
 /// under a 90/10 route to about 150 samples while the bug's 50/50 stays near 10.
 const PRIOR_MASS: f64 = 16.0;
+
+/// Weights as shares that sum to 1 (all zero stays all zero).
+pub fn normalise(weights: &[f64]) -> Vec<f64> {
+    let total: f64 = weights.iter().sum();
+    weights
+        .iter()
+        .map(|w| if total > 0.0 { w / total } else { 0.0 })
+        .collect()
+}
 
 /// The figures behind the verdict, for the screen and `check`.
 #[derive(Debug, Clone, Copy, PartialEq)]

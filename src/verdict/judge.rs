@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 
 use super::change::{Detector, Shift};
-use super::{Engine, Evidence, Verdict};
+use super::engine::{Engine, Evidence};
+use super::outcome::Verdict;
 
 /// Samples of a regime kept to re-judge from a detected change point.
 const REPLAY: usize = 4096;

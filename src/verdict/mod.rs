@@ -21,60 +21,10 @@
 mod change;
 mod engine;
 mod judge;
+mod outcome;
 mod sequence;
 
-pub use engine::{Engine, Evidence};
+pub use engine::{Engine, Evidence, normalise};
 pub use judge::{Judge, Regime, RegimeCause};
-pub use sequence::confidence_sequence;
-
-/// The level of every test: the most a verdict may be wrong, however long one watches.
-pub const DEFAULT_ALPHA: f64 = 0.01;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Undecided,
-    Honoured,
-    Ignored,
-    /// The weights are the mesh's default split: no sample can tell them apart.
-    Ambiguous,
-}
-
-impl Verdict {
-    pub fn word(&self) -> &'static str {
-        match self {
-            Verdict::Undecided => "UNDECIDED",
-            Verdict::Honoured => "HONOURED",
-            Verdict::Ignored => "IGNORED",
-            Verdict::Ambiguous => "AMBIGUOUS",
-        }
-    }
-}
-
-/// Weights as shares that sum to 1 (all zero stays all zero).
-pub fn normalise(weights: &[f64]) -> Vec<f64> {
-    let total: f64 = weights.iter().sum();
-    weights
-        .iter()
-        .map(|w| if total > 0.0 { w / total } else { 0.0 })
-        .collect()
-}
-
-/// `3.2:1`, `240:1`, `1:15`: how many times likelier one side is than the other.
-pub fn odds(ratio: f64) -> String {
-    let show = |x: f64| {
-        if x >= 1e4 {
-            ">9999".to_string()
-        } else if x >= 10.0 {
-            format!("{x:.0}")
-        } else {
-            format!("{x:.1}")
-        }
-    };
-    if ratio >= 1.0 {
-        format!("{}:1", show(ratio))
-    } else if ratio > 0.0 {
-        format!("1:{}", show(1.0 / ratio))
-    } else {
-        "1:>9999".into()
-    }
-}
+pub use outcome::{DEFAULT_ALPHA, Verdict, odds};
+pub use sequence::{Interval, confidence_sequence};
