@@ -22,6 +22,12 @@ use splitscope::tui::theme::Theme;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Check(args)) = &cli.command
+        && args.from.is_some()
+    {
+        // A transcript needs no async runtime.
+        return report_check(run_transcript(args), args.output);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,11 +68,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// `check`: prints the report; the exit code is the verdict's, or 2 for an error.
+/// `check` on a cluster: prints the report; the exit code is the verdict's, or 2.
 async fn check(args: CheckArgs) -> ExitCode {
-    let json = args.output == OutputFormat::Json;
-    match run_check(args).await {
+    let output = args.output;
+    report_check(run_check(args).await, output)
+}
+
+fn report_check(result: anyhow::Result<CheckReport>, output: OutputFormat) -> ExitCode {
+    match result {
         Ok(report) => {
+            let json = output == OutputFormat::Json;
             println!(
                 "{}",
                 if json {
@@ -84,11 +95,15 @@ async fn check(args: CheckArgs) -> ExitCode {
     }
 }
 
+/// `check --from`: a transcript, read without the async runtime.
+fn run_transcript(args: &CheckArgs) -> anyhow::Result<CheckReport> {
+    let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
+    let from = args.from.as_deref().unwrap_or(std::path::Path::new("-"));
+    Ok(check_transcript(args, from, &parser)?)
+}
+
 async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
     let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
-    if let Some(from) = &args.from {
-        return Ok(check_transcript(&args, from, &parser)?);
-    }
     let cluster = args.cluster.connect().await?;
     let settings = settings_for(&cluster, &args.screen);
     let options = check::live::LiveOptions {
@@ -129,15 +144,14 @@ fn check_transcript(
     };
     let alpha = args.screen.alpha;
     if from.as_os_str() == "-" {
-        let stdin = std::io::stdin().lock();
+        let stdin = std::io::stdin();
         return check::transcript::check(stdin, &plan, parser, alpha, &limits);
     }
     let file = std::fs::File::open(from).map_err(|error| check::CheckError::Read {
         path: from.display().to_string(),
         error,
     })?;
-    let reader = std::io::BufReader::with_capacity(1 << 16, file);
-    check::transcript::check(reader, &plan, parser, alpha, &limits)
+    check::transcript::check(file, &plan, parser, alpha, &limits)
 }
 
 /// The screen's settings from its flags, for a connected cluster.

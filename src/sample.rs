@@ -190,6 +190,107 @@ pub fn parse_timestamp(text: &str) -> Option<Option<Timestamp>> {
     None
 }
 
+/// The fast path for the commonest reply, `one Thu Dec  5 00:14:09 UTC 2024` (busybox
+/// or GNU `date` in UTC): the label and the time in seconds since the epoch, or None for
+/// anything else, which the general parser then reads. It accepts only lines the general
+/// parser reads the same way.
+pub fn busybox_utc(line: &[u8]) -> Option<(&[u8], i64)> {
+    // The timestamp is the last 28 bytes; the label is all before its space.
+    let split = line.len().checked_sub(29)?;
+    let (label, rest) = (&line[..split], &line[split + 1..]);
+    if line[split] != b' ' || label.is_empty() || label.iter().any(|b| !(0x21..0x7f).contains(b)) {
+        return None;
+    }
+    // "Thu Dec  5 00:14:09 UTC 2024": fixed columns.
+    let r: &[u8; 28] = rest.try_into().ok()?;
+    if r[3] != b' ' || r[7] != b' ' || r[10] != b' ' || r[13] != b':' || r[16] != b':' {
+        return None;
+    }
+    if &r[19..24] != b" UTC " {
+        return None;
+    }
+    let name =
+        |at: usize| u64::from(r[at]) | u64::from(r[at + 1]) << 8 | u64::from(r[at + 2]) << 16;
+    if !WEEKDAY_KEYS.contains(&name(0)) {
+        return None;
+    }
+    let month = MONTH_KEYS.iter().position(|k| *k == name(4))? as i64 + 1;
+    // Every digit column at once: a byte below '0' wraps above 9.
+    let d = |i: usize| r[i].wrapping_sub(b'0');
+    let columns = [9, 11, 12, 14, 15, 17, 18, 24, 25, 26, 27];
+    if columns.iter().fold(0u8, |worst, &i| worst.max(d(i))) > 9 {
+        return None;
+    }
+    let tens = match r[8] {
+        b' ' => 0,
+        b => b.wrapping_sub(b'0'),
+    };
+    if tens > 9 {
+        return None;
+    }
+    let num = |i: usize| i64::from(d(i)) * 10 + i64::from(d(i + 1));
+    let day = i64::from(tens) * 10 + i64::from(d(9));
+    let (hour, minute, second) = (num(11), num(14), num(17));
+    let year = num(24) * 100 + num(26);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((label, days * 86_400 + hour * 3600 + minute * 60 + second))
+}
+
+/// Up to eight bytes as one number, for comparing short names in one step.
+const fn key(bytes: &[u8]) -> u64 {
+    let mut k = 0u64;
+    let mut i = 0;
+    while i < bytes.len() && i < 8 {
+        k |= (bytes[i] as u64) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+const WEEKDAY_KEYS: [u64; 7] = [
+    key(b"Mon"),
+    key(b"Tue"),
+    key(b"Wed"),
+    key(b"Thu"),
+    key(b"Fri"),
+    key(b"Sat"),
+    key(b"Sun"),
+];
+const MONTH_KEYS: [u64; 12] = [
+    key(b"Jan"),
+    key(b"Feb"),
+    key(b"Mar"),
+    key(b"Apr"),
+    key(b"May"),
+    key(b"Jun"),
+    key(b"Jul"),
+    key(b"Aug"),
+    key(b"Sep"),
+    key(b"Oct"),
+    key(b"Nov"),
+    key(b"Dec"),
+];
+
 /// Reads reply lines; `--line-regex` with named groups `label` (and optionally `ts`)
 /// replaces the default `PREFIX TIMESTAMP` shape.
 #[derive(Debug, Clone, Default)]
@@ -211,6 +312,11 @@ impl LineParser {
             );
         }
         Ok(LineParser { regex: Some(regex) })
+    }
+
+    /// Whether replies have the default `PREFIX TIMESTAMP` shape (no `--line-regex`).
+    pub fn is_default(&self) -> bool {
+        self.regex.is_none()
     }
 
     pub fn parse(&self, raw: &str) -> Result<Reply, LineError> {
@@ -254,6 +360,49 @@ mod tests {
 
     fn parse(line: &str) -> Result<Reply, LineError> {
         LineParser::default().parse(line)
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_parser() {
+        let lines = [
+            "one Thu Dec  5 00:14:09 UTC 2024",
+            "two Sat Dec 14 23:59:59 UTC 2024",
+            "one Thu Feb 29 12:00:00 UTC 2024",
+            "one Thu Feb 29 12:00:00 UTC 2023",
+            "one Thu Dec  5 24:14:09 UTC 2024",
+            "one Thu Dec 32 00:14:09 UTC 2024",
+            "one Thu Dec  5 00:14:09 CET 2024",
+            "one Thu Dex  5 00:14:09 UTC 2024",
+            "one Thu Dec 5 00:14:09 UTC 2024",
+            " one Thu Dec  5 00:14:09 UTC 2024",
+            "one  Thu Dec  5 00:14:09 UTC 2024",
+            "one Thu Dec  5 00:14:09 UTC 2024 extra",
+        ];
+        for line in lines {
+            let fast = busybox_utc(line.as_bytes());
+            let slow = parse(line);
+            if let Some((label, secs)) = fast {
+                let reply =
+                    slow.unwrap_or_else(|e| panic!("{line:?}: fast path read it, parser said {e}"));
+                assert_eq!(label, reply.label.as_bytes());
+                assert_eq!(
+                    Some(secs),
+                    reply.sent_at.map(jiff::Timestamp::as_second),
+                    "{line:?}"
+                );
+            }
+        }
+        // The common shapes take the fast path; the rest is left to the parser.
+        let fast: Vec<bool> = lines
+            .iter()
+            .map(|l| busybox_utc(l.as_bytes()).is_some())
+            .collect();
+        assert_eq!(&fast[..3], &[true, true, true]);
+        assert!(fast[3..].iter().all(|f| !f));
+        assert_eq!(
+            busybox_utc(b"one Thu Dec  5 00:14:09 UTC 2024"),
+            Some((&b"one"[..], 1_733_357_649))
+        );
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! judged by the same engine as the screen.
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::Read;
 
 use super::CheckError;
+use super::ingest::{Classify, UNMAPPED, UNPARSABLE, ingest};
 use super::report::{CheckReport, RunFacts};
 use crate::route::Route;
 use crate::sample::{LineError, LineParser};
@@ -20,6 +21,8 @@ pub struct Plan {
     pub default: Vec<u32>,
     /// Prefix -> backend index.
     pub prefixes: HashMap<String, usize>,
+    /// The same, as bytes, for the hot path.
+    by_bytes: Vec<(Vec<u8>, usize)>,
 }
 
 impl Plan {
@@ -43,6 +46,7 @@ impl Plan {
         let plan = Plan {
             weights: weights.iter().map(|(_, w)| *w).collect(),
             default: Vec::new(),
+            by_bytes: Vec::new(),
             prefixes,
             names,
         };
@@ -75,6 +79,7 @@ impl Plan {
         let plan = Plan {
             weights: route.backends.iter().map(|b| b.weight).collect(),
             default: Vec::new(),
+            by_bytes: Vec::new(),
             prefixes,
             names,
         };
@@ -82,6 +87,11 @@ impl Plan {
     }
 
     fn with_default(mut self, default: &[(String, u32)]) -> Result<Plan, CheckError> {
+        self.by_bytes = self
+            .prefixes
+            .iter()
+            .map(|(p, i)| (p.as_bytes().to_vec(), *i))
+            .collect();
         if default.is_empty() {
             return Ok(self);
         }
@@ -107,9 +117,46 @@ pub struct Limits {
     pub all: bool,
 }
 
-/// Reads `input` line by line and judges it.
+impl Plan {
+    fn backend_of(&self, label: &[u8]) -> Option<usize> {
+        // A handful of prefixes: a scan beats hashing.
+        self.by_bytes
+            .iter()
+            .find(|(p, _)| p.len() == label.len() && p.iter().zip(label).all(|(a, b)| a == b))
+            .map(|(_, i)| *i)
+    }
+}
+
+/// Lines to codes: the fast path for busybox replies, the general parser for the rest.
+struct Classifier<'a> {
+    plan: &'a Plan,
+    parser: &'a LineParser,
+}
+
+impl Classify for Classifier<'_> {
+    fn classify(&self, line: &[u8]) -> Option<u8> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let fast = if self.parser.is_default() {
+            crate::sample::busybox_utc(line)
+        } else {
+            None
+        };
+        let backend = match fast {
+            Some((label, _)) => self.plan.backend_of(label),
+            None => match self.parser.parse(&String::from_utf8_lossy(line)) {
+                Ok(reply) => self.plan.backend_of(reply.label.as_bytes()),
+                Err(LineError::Empty) => return None,
+                Err(_) => return Some(UNPARSABLE),
+            },
+        };
+        Some(backend.map_or(UNMAPPED, |b| b as u8))
+    }
+}
+
+/// Reads `input` in large chunks, line by line, and judges it; nothing holds the whole
+/// transcript.
 pub fn check(
-    mut input: impl BufRead,
+    input: impl Read + Send,
     plan: &Plan,
     parser: &LineParser,
     alpha: f64,
@@ -123,38 +170,24 @@ pub fn check(
     let weights: Vec<f64> = plan.weights.iter().map(|w| f64::from(*w)).collect();
     let mut judge = Judge::new(&weights, &default, alpha, 0.0);
     let (mut samples, mut unmapped, mut unparsable) = (0u64, 0u64, 0u64);
-    let mut line = Vec::with_capacity(128);
-    loop {
-        line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
-            .map_err(|error| CheckError::Read {
-                path: "the transcript".into(),
-                error,
-            })?;
-        if read == 0 {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line);
-        let reply = match parser.parse(&text) {
-            Ok(reply) => reply,
-            Err(LineError::Empty) => continue,
-            Err(_) => {
-                unparsable += 1;
-                continue;
+    let classifier = Classifier { plan, parser };
+    ingest(input, &classifier, |code| {
+        match code {
+            UNMAPPED => unmapped += 1,
+            UNPARSABLE => unparsable += 1,
+            backend => {
+                samples += 1;
+                judge.record(usize::from(backend), samples as f64);
+                let decided = matches!(judge.verdict(), Verdict::Honoured | Verdict::Ignored);
+                return (decided && !limits.all) || limits.samples.is_some_and(|n| samples >= n);
             }
-        };
-        let Some(&backend) = plan.prefixes.get(&reply.label) else {
-            unmapped += 1;
-            continue;
-        };
-        samples += 1;
-        judge.record(backend, samples as f64);
-        let decided = matches!(judge.verdict(), Verdict::Honoured | Verdict::Ignored);
-        if (decided && !limits.all) || limits.samples.is_some_and(|n| samples >= n) {
-            break;
         }
-    }
+        false
+    })
+    .map_err(|error| CheckError::Read {
+        path: "the transcript".into(),
+        error,
+    })?;
     Ok(CheckReport::new(
         &judge,
         &RunFacts {

@@ -35,6 +35,9 @@ pub struct Engine {
     default: Vec<f64>,
     ambiguous: bool,
     counts: Vec<u64>,
+    /// Per backend, ln(weight / default) and ln(weight): looked up, not computed, per sample.
+    sample_lr: Vec<f64>,
+    ln_weight: Vec<f64>,
     /// Samples from backends of non-zero weight: the mixture's n.
     n: u64,
     log_mixture: f64,
@@ -55,8 +58,11 @@ impl Engine {
                 .iter()
                 .zip(&default)
                 .all(|(w, q)| (w - q).abs() < 1e-9);
+        let sample_lr = per_sample_lr(&weights, &default);
         Engine {
             alpha,
+            ln_weight: weights.iter().map(|w| w.ln()).collect(),
+            sample_lr,
             counts: vec![0; weights.len()],
             n: 0,
             log_mixture: 0.0,
@@ -110,12 +116,7 @@ impl Engine {
 
     /// Log-likelihood ratio of one sample from `backend`: weights over default.
     pub fn sample_log_lr(&self, backend: usize) -> f64 {
-        let (w, q) = (self.weights[backend], self.default[backend]);
-        if w == 0.0 && q == 0.0 {
-            0.0
-        } else {
-            (w / q).ln()
-        }
+        self.sample_lr[backend]
     }
 
     /// Counts one sample from `backend` (an index into the weights).
@@ -128,12 +129,15 @@ impl Engine {
             // Traffic to a weight-0 backend is proof at once.
             self.zero_weight_hit = true;
         } else {
-            let prior = PRIOR_MASS * w;
-            self.log_mixture += (prior + self.counts[backend] as f64).ln()
-                - (PRIOR_MASS + self.n as f64).ln()
-                - w.ln();
+            // Once rejected, the mixture has said all it will in this regime.
+            if self.verdict != Verdict::Ignored {
+                let prior = PRIOR_MASS * w;
+                self.log_mixture += (prior + self.counts[backend] as f64).ln()
+                    - (PRIOR_MASS + self.n as f64).ln()
+                    - self.ln_weight[backend];
+            }
             self.n += 1;
-            self.log_lr += self.sample_log_lr(backend);
+            self.log_lr += self.sample_lr[backend];
         }
         self.counts[backend] += 1;
         self.decide();
@@ -146,6 +150,7 @@ impl Engine {
         if default.len() != self.weights.len() {
             return;
         }
+        self.sample_lr = per_sample_lr(&self.weights, &default);
         self.default = default;
         self.ambiguous = self
             .weights
@@ -238,6 +243,14 @@ impl Engine {
             .map(|n| n.max(1.0).ceil() as u64)
             .min()
     }
+}
+
+fn per_sample_lr(weights: &[f64], default: &[f64]) -> Vec<f64> {
+    weights
+        .iter()
+        .zip(default)
+        .map(|(w, q)| if *w == 0.0 { 0.0 } else { (w / q).ln() })
+        .collect()
 }
 
 #[cfg(test)]

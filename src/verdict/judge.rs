@@ -1,8 +1,6 @@
 //! Regimes: the evidence counts from the last change, and a change the stream shows
 //! starts a new regime where it began.
 
-use std::collections::VecDeque;
-
 use super::change::{Detector, Shift};
 use super::engine::{Engine, Evidence};
 use super::outcome::Verdict;
@@ -68,10 +66,12 @@ pub struct Judge {
     engine: Engine,
     detector: Detector,
     regime: Regime,
-    /// The regime's samples (backend, time), for re-judging from a change point.
-    samples: VecDeque<(usize, f64)>,
+    /// The regime's latest samples (backend, time), for re-judging from a change point.
+    samples: Ring,
     /// How many of the regime's samples were dropped from the front of `samples`.
     dropped: usize,
+    /// ln(CHANGE_FACTOR / alpha), once.
+    change_threshold: f64,
 }
 
 impl Judge {
@@ -83,8 +83,9 @@ impl Judge {
                 cause: RegimeCause::Start,
                 started,
             },
-            samples: VecDeque::new(),
+            samples: Ring::default(),
             dropped: 0,
+            change_threshold: (CHANGE_FACTOR / alpha).ln(),
         }
     }
 
@@ -133,19 +134,18 @@ impl Judge {
             return None;
         }
         self.engine.record(backend);
-        self.samples.push_back((backend, at));
-        if self.samples.len() > REPLAY {
-            self.samples.pop_front();
+        if self.samples.push((backend, at)) {
             self.dropped += 1;
         }
         if self.engine.ambiguous() {
             return None;
         }
         let index = self.dropped + self.samples.len() - 1;
-        let threshold = (CHANGE_FACTOR / self.engine.alpha()).ln();
-        let (to_route, to_bug) =
-            self.detector
-                .update(index, self.engine.sample_log_lr(backend), threshold);
+        let (to_route, to_bug) = self.detector.update(
+            index,
+            self.engine.sample_log_lr(backend),
+            self.change_threshold,
+        );
         let shift = match self.engine.verdict() {
             Verdict::Ignored => to_route,
             Verdict::Honoured => to_bug,
@@ -164,18 +164,52 @@ impl Judge {
             .samples
             .iter()
             .skip(from.saturating_sub(self.dropped))
-            .copied()
             .collect();
         let started = keep.first().map_or(0.0, |s| s.1);
         self.start(cause, started);
-        let threshold = (CHANGE_FACTOR / self.engine.alpha()).ln();
-        for (i, (backend, at)) in keep.into_iter().enumerate() {
+        // The detector starts afresh after the change: the samples that showed it must
+        // not show it again.
+        for (backend, at) in keep {
             self.engine.record(backend);
-            self.samples.push_back((backend, at));
-            self.detector
-                .update(i, self.engine.sample_log_lr(backend), threshold);
+            self.samples.push((backend, at));
         }
         self.regime
+    }
+}
+
+/// The last `REPLAY` samples in a fixed ring: pushing costs a store, not an allocation.
+#[derive(Debug, Clone, Default)]
+struct Ring {
+    slots: Vec<(usize, f64)>,
+    /// Where the oldest sample sits once the ring is full.
+    head: usize,
+}
+
+impl Ring {
+    /// Keeps a sample; returns true when the oldest one made room for it.
+    fn push(&mut self, sample: (usize, f64)) -> bool {
+        if self.slots.len() < REPLAY {
+            self.slots.push(sample);
+            return false;
+        }
+        self.slots[self.head] = sample;
+        self.head = (self.head + 1) % REPLAY;
+        true
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.head = 0;
+    }
+
+    /// Oldest first.
+    fn iter(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let (newer, older) = self.slots.split_at(self.head);
+        older.iter().chain(newer).copied()
     }
 }
 
@@ -204,6 +238,36 @@ mod tests {
         assert_eq!(regime.cause, RegimeCause::ChangeToRoute);
         assert!((60.0..=70.0).contains(&regime.started), "{regime:?}");
         assert_eq!(judge.verdict(), Verdict::Honoured);
+    }
+
+    #[test]
+    fn a_steady_stream_does_not_keep_changing() {
+        // A fixed pseudo-random 50/50 stream against 90/10: IGNORED, and (almost) no
+        // regime after that.
+        let mut judge = Judge::new(&[90.0, 10.0], &[1.0, 1.0], 0.01, 0.0);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut changes = 0;
+        for i in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if judge.record((state >> 33) as usize % 2, i as f64).is_some() {
+                changes += 1;
+            }
+        }
+        assert!(changes <= 2, "{changes} changes in a steady stream");
+        assert_eq!(judge.verdict(), Verdict::Ignored);
+    }
+
+    #[test]
+    fn the_ring_keeps_the_latest_in_order() {
+        let mut ring = Ring::default();
+        for i in 0..REPLAY + 3 {
+            assert_eq!(ring.push((i, 0.0)), i >= REPLAY);
+        }
+        let kept: Vec<usize> = ring.iter().map(|s| s.0).collect();
+        assert_eq!(kept.len(), REPLAY);
+        assert_eq!((kept[0], kept[REPLAY - 1]), (3, REPLAY + 2));
     }
 
     #[test]
