@@ -1,6 +1,9 @@
-//! Changes in the stream itself (someone else's patch, a rollout): two CUSUM statistics
-//! between the route's weights and the bug's split. The one against the current
-//! verdict's hypothesis reaching its threshold says the mesh changed, and where.
+//! Changes in the stream itself (someone else's patch, a rollout): two CUSUM statistics,
+//! one for a turn to the route's weights and one for a turn to the bug's split, each
+//! against the split the regime has shown so far. The one against the current verdict
+//! reaching its threshold says the mesh changed, and where. Measuring against the split
+//! seen (not against the other hypothesis) keeps a mesh that is merely off, say 80/20
+//! under a 90/10 route, from looking like a change.
 
 /// A change the stream shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,19 +24,21 @@ pub struct Detector {
 }
 
 impl Detector {
-    /// Feeds sample number `index` (its log-likelihood ratio, weights over bug);
-    /// returns the change each statistic now shows at `threshold` (a log).
+    /// Feeds sample number `index`: how much likelier it is under the weights, and under
+    /// the bug's split, than under the split seen so far (logs). Returns the change each
+    /// statistic now shows at `threshold` (a log).
     pub fn update(
         &mut self,
         index: usize,
-        log_lr: f64,
+        route_gain: f64,
+        bug_gain: f64,
         threshold: f64,
     ) -> (Option<Shift>, Option<Shift>) {
-        self.to_route = (self.to_route + log_lr).max(0.0);
+        self.to_route = (self.to_route + route_gain).max(0.0);
         if self.to_route == 0.0 {
             self.route_from = index + 1;
         }
-        self.to_bug = (self.to_bug - log_lr).max(0.0);
+        self.to_bug = (self.to_bug + bug_gain).max(0.0);
         if self.to_bug == 0.0 {
             self.bug_from = index + 1;
         }
@@ -61,7 +66,7 @@ mod tests {
         for i in 0..100 {
             // Thirty samples half and half (the bug), then only `one` (the route).
             let lr = if i < 30 && i % 2 == 1 { two } else { one };
-            if let (Some(shift), _) = d.update(i, lr, 10.0) {
+            if let (Some(shift), _) = d.update(i, lr, -lr, 10.0) {
                 found = Some((i, shift));
                 break;
             }

@@ -114,6 +114,15 @@ impl Engine {
         self.ambiguous
     }
 
+    /// ln(weight) and ln(default share) of a backend.
+    pub fn ln_weight(&self, backend: usize) -> f64 {
+        self.ln_weight[backend]
+    }
+
+    pub fn ln_default(&self, backend: usize) -> f64 {
+        self.ln_weight[backend] - self.sample_lr[backend]
+    }
+
     /// Log-likelihood ratio of one sample from `backend`: weights over default.
     pub fn sample_log_lr(&self, backend: usize) -> f64 {
         self.sample_lr[backend]

@@ -72,7 +72,17 @@ pub struct Judge {
     dropped: usize,
     /// ln(CHANGE_FACTOR / alpha), once.
     change_threshold: f64,
+    /// ln of the split the regime has shown, per backend: what a change is measured
+    /// against. It lags one refresh behind, so samples after a change do not hide it.
+    ln_seen: Vec<f64>,
+    /// The counts at the last refresh, for the next one.
+    snapshot: Vec<u64>,
+    since_seen: u32,
 }
+
+/// Samples between refreshes of the split seen: it moves slowly, and a change shows
+/// within a few dozen samples.
+const SEEN_REFRESH: u32 = 64;
 
 impl Judge {
     pub fn new(weights: &[f64], default: &[f64], alpha: f64, started: f64) -> Judge {
@@ -86,6 +96,9 @@ impl Judge {
             samples: Ring::default(),
             dropped: 0,
             change_threshold: (CHANGE_FACTOR / alpha).ln(),
+            ln_seen: Vec::new(),
+            snapshot: Vec::new(),
+            since_seen: 0,
         }
     }
 
@@ -112,6 +125,8 @@ impl Judge {
         self.detector = Detector::default();
         self.samples.clear();
         self.dropped = 0;
+        self.ln_seen.clear();
+        self.snapshot.clear();
         self.regime = Regime { cause, started: at };
     }
 
@@ -133,7 +148,13 @@ impl Judge {
         if backend >= self.engine.weights().len() {
             return None;
         }
+        let before = self.engine.verdict();
         self.engine.record(backend);
+        if self.engine.verdict() != before {
+            // A decision: measure changes from the split that led to it.
+            self.snapshot.clear();
+            self.ln_seen.clear();
+        }
         if self.samples.push((backend, at)) {
             self.dropped += 1;
         }
@@ -141,9 +162,17 @@ impl Judge {
             return None;
         }
         let index = self.dropped + self.samples.len() - 1;
+        self.since_seen += 1;
+        if self.ln_seen.is_empty() || self.since_seen >= SEEN_REFRESH {
+            self.refresh_seen();
+        }
+        // A turn to the route is measured against the split seen (the bug's, or one
+        // merely off); a turn to the bug against the weights, which HONOURED stands on.
+        let seen = self.ln_seen[backend];
         let (to_route, to_bug) = self.detector.update(
             index,
-            self.engine.sample_log_lr(backend),
+            self.engine.ln_weight(backend) - seen,
+            -self.engine.sample_log_lr(backend),
             self.change_threshold,
         );
         let shift = match self.engine.verdict() {
@@ -152,6 +181,24 @@ impl Judge {
             _ => None,
         }?;
         Some(self.restart_at(shift))
+    }
+
+    /// The regime's split as of the previous refresh (or now, the first time), smoothed
+    /// so an unseen backend is not impossible.
+    fn refresh_seen(&mut self) {
+        let counts = self.engine.counts();
+        let seen = if self.snapshot.is_empty() {
+            counts
+        } else {
+            &self.snapshot
+        };
+        let total = seen.iter().sum::<u64>() as f64 + 0.5 * seen.len() as f64;
+        self.ln_seen = seen
+            .iter()
+            .map(|c| ((*c as f64 + 0.5) / total).ln())
+            .collect();
+        self.snapshot = counts.to_vec();
+        self.since_seen = 0;
     }
 
     /// A new regime from the change point, re-judged on the samples since.

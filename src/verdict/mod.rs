@@ -23,6 +23,7 @@ mod engine;
 mod judge;
 mod outcome;
 mod sequence;
+pub mod simulate;
 
 pub use engine::{Engine, Evidence, normalise};
 pub use judge::{Judge, Regime, RegimeCause};
