@@ -162,3 +162,23 @@ fn verdict_and_patch_state_are_on_screen() {
     );
     assert!(screen.contains("1 errors · 1 unparsable"), "{screen}");
 }
+
+#[test]
+fn an_undecided_regime_shows_its_odds_and_its_start() {
+    let mut app = app();
+    // The route is edited to 80/20: a new regime, marked on the chart, with little
+    // evidence yet.
+    let mut route = app.route.clone().unwrap();
+    route.backends[0].weight = 80;
+    route.backends[1].weight = 20;
+    app.update(Msg::Route(Ok(route), t(82)));
+    for i in 83..87 {
+        reply(&mut app, "one", i);
+    }
+    app.update(Msg::Tick(t(88)));
+    let screen = draw(&app, 100, 30);
+    insta::assert_snapshot!(screen);
+    assert!(screen.contains("since 1m22s · route edit · n=4"), "{screen}");
+    assert!(screen.contains("more samples to decide"), "{screen}");
+    assert!(screen.contains("split · undecided"), "{screen}");
+}
