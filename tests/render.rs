@@ -178,7 +178,10 @@ fn an_undecided_regime_shows_its_odds_and_its_start() {
     app.update(Msg::Tick(t(88)));
     let screen = draw(&app, 100, 30);
     insta::assert_snapshot!(screen);
-    assert!(screen.contains("since 1m22s · route edit · n=4"), "{screen}");
+    assert!(
+        screen.contains("since 1m22s · route edit · n=4"),
+        "{screen}"
+    );
     assert!(screen.contains("more samples to decide"), "{screen}");
     assert!(screen.contains("split · undecided"), "{screen}");
 }
