@@ -31,6 +31,9 @@ pub struct Evidence {
 #[derive(Debug, Clone)]
 pub struct Engine {
     alpha: f64,
+    /// ln(1/alpha) and ln(2/alpha): HONOURED's and IGNORED's thresholds, once.
+    honour_at: f64,
+    ignore_at: f64,
     weights: Vec<f64>,
     default: Vec<f64>,
     ambiguous: bool,
@@ -41,6 +44,10 @@ pub struct Engine {
     /// Samples from backends of non-zero weight: the mixture's n.
     n: u64,
     log_mixture: f64,
+    /// ln(prior_j + count_j) per backend and ln(PRIOR_MASS + n): the mixture's terms,
+    /// carried from sample to sample (see `ln_next`).
+    ln_mass: Vec<f64>,
+    ln_mass_total: f64,
     /// log of (weights over default) likelihood ratio.
     log_lr: f64,
     zero_weight_hit: bool,
@@ -61,11 +68,15 @@ impl Engine {
         let sample_lr = per_sample_lr(&weights, &default);
         Engine {
             alpha,
+            honour_at: (1.0 / alpha).ln(),
+            ignore_at: (2.0 / alpha).ln(),
             ln_weight: weights.iter().map(|w| w.ln()).collect(),
             sample_lr,
             counts: vec![0; weights.len()],
             n: 0,
             log_mixture: 0.0,
+            ln_mass: weights.iter().map(|w| (PRIOR_MASS * w).ln()).collect(),
+            ln_mass_total: PRIOR_MASS.ln(),
             log_lr: 0.0,
             zero_weight_hit: false,
             verdict: if ambiguous {
@@ -140,11 +151,12 @@ impl Engine {
         } else {
             // Once rejected, the mixture has said all it will in this regime.
             if self.verdict != Verdict::Ignored {
-                let prior = PRIOR_MASS * w;
-                self.log_mixture += (prior + self.counts[backend] as f64).ln()
-                    - (PRIOR_MASS + self.n as f64).ln()
-                    - self.ln_weight[backend];
+                self.log_mixture +=
+                    self.ln_mass[backend] - self.ln_mass_total - self.ln_weight[backend];
             }
+            let mass = PRIOR_MASS * w + self.counts[backend] as f64;
+            self.ln_mass[backend] = ln_next(self.ln_mass[backend], mass);
+            self.ln_mass_total = ln_next(self.ln_mass_total, PRIOR_MASS + self.n as f64);
             self.n += 1;
             self.log_lr += self.sample_lr[backend];
         }
@@ -180,8 +192,7 @@ impl Engine {
     }
 
     fn ignored(&self) -> bool {
-        let threshold = (2.0 / self.alpha).ln();
-        self.zero_weight_hit || self.log_mixture >= threshold || -self.log_lr >= threshold
+        self.zero_weight_hit || self.log_mixture >= self.ignore_at || -self.log_lr >= self.ignore_at
     }
 
     fn decide(&mut self) {
@@ -191,7 +202,7 @@ impl Engine {
         let next = if self.ignored() {
             Verdict::Ignored
         } else if self.verdict == Verdict::Honoured
-            || (!self.ambiguous && self.log_lr >= (1.0 / self.alpha).ln())
+            || (!self.ambiguous && self.log_lr >= self.honour_at)
         {
             Verdict::Honoured
         } else {
@@ -234,8 +245,7 @@ impl Engine {
             drift_lr += p * self.sample_log_lr(i);
             kl += p * (p / self.weights[i]).ln();
         }
-        let honour = (1.0 / self.alpha).ln();
-        let ignore = (2.0 / self.alpha).ln();
+        let (honour, ignore) = (self.honour_at, self.ignore_at);
         let mut needs = Vec::new();
         if !self.ambiguous && drift_lr > 1e-9 {
             needs.push((honour - self.log_lr) / drift_lr);
@@ -252,6 +262,17 @@ impl Engine {
             .map(|n| n.max(1.0).ceil() as u64)
             .min()
     }
+}
+
+/// ln(x + 1) from ln(x): exact below 64, a series above (the error is under 1e-11 a step,
+/// so a million steps stay far inside any threshold), which spares a logarithm per sample.
+fn ln_next(ln_x: f64, x: f64) -> f64 {
+    if x < 64.0 {
+        return (x + 1.0).ln();
+    }
+    let y = 1.0 / x;
+    // ln(1 + y) = y - y²/2 + y³/3 - y⁴/4 + …
+    ln_x + y * (1.0 - y * (0.5 - y * (1.0 / 3.0 - y * 0.25)))
 }
 
 fn per_sample_lr(weights: &[f64], default: &[f64]) -> Vec<f64> {
@@ -281,6 +302,33 @@ mod tests {
         }
         assert_eq!(patched.verdict(), Verdict::Honoured);
         assert!(patched.evidence().route_over_bug >= 100.0);
+    }
+
+    #[test]
+    fn the_carried_logarithms_stay_exact() {
+        let mut ln = 64f64.ln();
+        for x in 64..1_000_000u32 {
+            ln = ln_next(ln, f64::from(x));
+        }
+        assert!((ln - 1_000_000f64.ln()).abs() < 1e-6, "{ln}");
+        // The mixture against the closed form after many samples.
+        let mut e = Engine::new(&[90.0, 10.0], &[1.0, 1.0], 0.01);
+        for i in 0..5000 {
+            e.record(usize::from(i % 10 == 0));
+        }
+        let (a, b) = (16.0 * 0.9, 16.0 * 0.1);
+        let (x, y) = (e.counts()[0] as f64, e.counts()[1] as f64);
+        let ln_gamma = crate::verdict::sequence::ln_gamma;
+        let closed = ln_gamma(a + x) - ln_gamma(a) + ln_gamma(b + y)
+            - ln_gamma(b)
+            - (ln_gamma(16.0 + x + y) - ln_gamma(16.0))
+            - x * 0.9f64.ln()
+            - y * 0.1f64.ln();
+        assert!(
+            (e.log_mixture - closed).abs() < 1e-6,
+            "{} vs {closed}",
+            e.log_mixture
+        );
     }
 
     #[test]
