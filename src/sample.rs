@@ -256,6 +256,53 @@ pub fn busybox_utc(line: &[u8]) -> Option<(&[u8], i64)> {
     Some((label, days * 86_400 + hour * 3600 + minute * 60 + second))
 }
 
+/// The date of the last busybox line read: replies come seconds apart, so the next line
+/// nearly always has the same day, and only its clock needs reading.
+#[derive(Debug, Default, Clone)]
+pub struct DateCache {
+    /// The weekday, month, day and year columns as the line had them.
+    date: Option<([u8; 10], [u8; 9])>,
+    days: i64,
+}
+
+/// `busybox_utc` for a stream of lines: the same answers, with the date read once a day.
+pub fn busybox_utc_cached<'a>(line: &'a [u8], cache: &mut DateCache) -> Option<(&'a [u8], i64)> {
+    let split = line.len().checked_sub(29)?;
+    let (label, rest) = line.split_at(split);
+    let r: &[u8; 29] = rest.try_into().ok()?;
+    let date: [u8; 10] = r[1..11].try_into().ok()?;
+    let zone_year: [u8; 9] = r[20..29].try_into().ok()?;
+    if cache.date != Some((date, zone_year)) {
+        let (label, secs) = busybox_utc(line)?;
+        cache.date = Some((date, zone_year));
+        cache.days = secs.div_euclid(86_400);
+        return Some((label, secs));
+    }
+    // Same date as the line before: check the label and the framing, read the clock.
+    if label.is_empty()
+        || label.iter().any(|b| !(0x21..0x7f).contains(b))
+        || r[0] != b' '
+        || r[11] != b' '
+        || r[14] != b':'
+        || r[17] != b':'
+    {
+        return None;
+    }
+    let d = |i: usize| r[i].wrapping_sub(b'0');
+    if [12, 13, 15, 16, 18, 19].iter().any(|&i| d(i) > 9) {
+        return None;
+    }
+    let num = |i: usize| i64::from(d(i)) * 10 + i64::from(d(i + 1));
+    let (hour, minute, second) = (num(12), num(15), num(18));
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some((
+        label,
+        cache.days * 86_400 + hour * 3600 + minute * 60 + second,
+    ))
+}
+
 /// Up to eight bytes as one number, for comparing short names in one step.
 const fn key(bytes: &[u8]) -> u64 {
     let mut k = 0u64;
@@ -403,6 +450,22 @@ mod tests {
             busybox_utc(b"one Thu Dec  5 00:14:09 UTC 2024"),
             Some((&b"one"[..], 1_733_357_649))
         );
+        // The cached reader gives the same answers, line after line, whatever came before.
+        let mut cache = DateCache::default();
+        for line in lines.iter().chain(&lines).chain(
+            [
+                "two Thu Dec  5 00:14:10 UTC 2024",
+                "two Thu Dec  5 00:61:10 UTC 2024",
+                "t\u{7f} Thu Dec  5 00:14:10 UTC 2024",
+            ]
+            .iter(),
+        ) {
+            assert_eq!(
+                busybox_utc_cached(line.as_bytes(), &mut cache),
+                busybox_utc(line.as_bytes()),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]

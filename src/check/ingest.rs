@@ -15,9 +15,11 @@ const CHUNK: usize = 1 << 20;
 const PARSERS: usize = 2;
 const IN_FLIGHT: usize = 4;
 
-/// Turns one line (without its newline) into its code; None for a line to skip.
+/// Turns one line (without its newline) into its code; None for a line to skip. Each
+/// parsing thread keeps its own `State` across the lines it reads.
 pub trait Classify: Sync {
-    fn classify(&self, line: &[u8]) -> Option<u8>;
+    type State: Default;
+    fn classify(&self, state: &mut Self::State, line: &[u8]) -> Option<u8>;
 }
 
 /// Reads `input` and calls `judge` with each line's code, in order, until it returns
@@ -98,12 +100,13 @@ fn read_chunks(
     Ok(())
 }
 
-fn parse_chunks(
+fn parse_chunks<C: Classify>(
     work: &Mutex<Receiver<Chunk>>,
     done: &SyncSender<(u64, Vec<u8>)>,
     free: &SyncSender<Vec<u8>>,
-    classify: &impl Classify,
+    classify: &C,
 ) {
+    let mut state = C::State::default();
     loop {
         let next = match work.lock() {
             Ok(rx) => rx.recv(),
@@ -117,7 +120,7 @@ fn parse_chunks(
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', text).chain(std::iter::once(len)) {
             if end >= start
-                && let Some(code) = classify.classify(&text[start..end])
+                && let Some(code) = classify.classify(&mut state, &text[start..end])
             {
                 codes.push(code);
             }
