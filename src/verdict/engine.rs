@@ -153,10 +153,10 @@ impl Engine {
             if self.verdict != Verdict::Ignored {
                 self.log_mixture +=
                     self.ln_mass[backend] - self.ln_mass_total - self.ln_weight[backend];
+                let mass = PRIOR_MASS * w + self.counts[backend] as f64;
+                self.ln_mass[backend] = ln_next(self.ln_mass[backend], mass);
+                self.ln_mass_total = ln_next(self.ln_mass_total, PRIOR_MASS + self.n as f64);
             }
-            let mass = PRIOR_MASS * w + self.counts[backend] as f64;
-            self.ln_mass[backend] = ln_next(self.ln_mass[backend], mass);
-            self.ln_mass_total = ln_next(self.ln_mass_total, PRIOR_MASS + self.n as f64);
             self.n += 1;
             self.log_lr += self.sample_lr[backend];
         }
