@@ -144,9 +144,10 @@ pub struct ScreenArgs {
     /// moment to reach the waypoint.
     #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
     pub settle: Duration,
-    /// A theme file (YAML, 16 ANSI colour names); see themes/default.yaml.
-    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_THEME")]
-    pub theme: Option<PathBuf>,
+    /// A theme: default, light, high-contrast, colour-blind, monochrome, one of yours in
+    /// $XDG_CONFIG_HOME/splitscope/themes/, or a YAML file (see themes/); `t` cycles live.
+    #[arg(long, value_name = "NAME|FILE", env = "SPLITSCOPE_THEME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -18,7 +18,7 @@ use splitscope::task::AbortOnDrop;
 use splitscope::tui::app::report::RunReport;
 use splitscope::tui::app::{App, Msg, Settings, Target};
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
-use splitscope::tui::theme::Theme;
+use splitscope::tui::theme::Themes;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -188,10 +188,16 @@ async fn screen(
 ) -> anyhow::Result<RunReport> {
     let parser = LineParser::new(args.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (theme, warning) = Theme::load(args.theme.as_deref(), no_color);
+    let (themes, warning) = Themes::load(
+        args.theme.as_deref(),
+        no_color,
+        splitscope::tui::theme::truecolor_from_env(),
+        splitscope::tui::theme::user_theme_dir().as_deref(),
+    );
     let settings = settings_for(&cluster, args);
     let mut app = App::new(settings, parser, jiff::Timestamp::now());
     app.notice = warning;
+    app.themes = themes;
     let runtime = Runtime::start(
         cluster,
         RuntimeOptions {
@@ -212,7 +218,7 @@ async fn screen(
             }
         })
     });
-    Ok(splitscope::tui::run(app, runtime, theme).await?)
+    Ok(splitscope::tui::run(app, runtime).await?)
 }
 
 #[cfg(not(feature = "sandbox"))]

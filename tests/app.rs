@@ -524,3 +524,22 @@ fn a_toggle_counts_afresh_once_the_push_has_settled() {
     assert_eq!((regime.cause, regime.started), (RegimeCause::PatchOn, 22.0));
     assert_eq!(app.split.regime_len(), 1);
 }
+
+#[test]
+fn t_cycles_the_themes_and_names_each() {
+    let mut app = ready();
+    let (themes, _) = splitscope::tui::theme::Themes::load(None, false, false, None);
+    app.themes = themes;
+    assert_eq!(app.themes.name(), "default");
+    app.update(Msg::Key(Key::Char('t')));
+    assert_eq!(app.notice.as_deref(), Some("theme: light"));
+    for _ in 0..4 {
+        app.update(Msg::Key(Key::Char('t')));
+    }
+    assert_eq!(app.notice.as_deref(), Some("theme: default"));
+    // Without colour there is nothing to cycle, and the notice says so.
+    let (plain, _) = splitscope::tui::theme::Themes::load(None, true, false, None);
+    app.themes = plain;
+    app.update(Msg::Key(Key::Char('t')));
+    assert!(app.notice.as_deref().unwrap().contains("the only one"));
+}

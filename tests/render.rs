@@ -185,3 +185,36 @@ fn an_undecided_regime_shows_its_odds_and_its_start() {
     assert!(screen.contains("more samples to decide"), "{screen}");
     assert!(screen.contains("split · undecided"), "{screen}");
 }
+
+/// The colours of a drawn screen: each foreground colour with the first text drawn in it.
+fn colours(app: &App, theme: &Theme) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    terminal.draw(|f| view::render(f, app, theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for y in 0..buffer.area.height {
+        let mut x = 0;
+        while x < buffer.area.width {
+            let fg = format!("{:?}", buffer[(x, y)].fg);
+            let mut text = String::new();
+            while x < buffer.area.width && format!("{:?}", buffer[(x, y)].fg) == fg {
+                text.push_str(buffer[(x, y)].symbol());
+                x += 1;
+            }
+            let text = text.trim().to_string();
+            if !text.is_empty() && !seen.iter().any(|(c, _)| *c == fg) {
+                seen.push((fg, text.chars().take(24).collect()));
+            }
+        }
+    }
+    seen.iter().map(|(c, t)| format!("{c:<28} {t}\n")).collect()
+}
+
+#[test]
+fn the_light_theme_draws_in_its_own_colours() {
+    let light = Theme::parse_for(splitscope::tui::theme::BUILTIN[1].1, true).unwrap();
+    let drawn = colours(&app(), &light);
+    insta::assert_snapshot!(drawn);
+    // The verdict is drawn in the light theme's honoured green.
+    assert!(drawn.contains("Rgb(0, 109, 44)"), "{drawn}");
+}

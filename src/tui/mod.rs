@@ -14,7 +14,6 @@ use jiff::Timestamp;
 
 use app::{App, Key, Msg};
 use runtime::Runtime;
-use theme::Theme;
 
 fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
     if event.kind == KeyEventKind::Release {
@@ -30,11 +29,7 @@ fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
 }
 
 /// Runs the screen until the user quits. Returns what the run left behind.
-pub async fn run(
-    mut app: App,
-    mut runtime: Runtime,
-    theme: Theme,
-) -> std::io::Result<app::report::RunReport> {
+pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::report::RunReport> {
     let mut guard = terminal::Guard::new()?;
     let tx = runtime.sender();
     let input_tx = tx.clone();
@@ -66,7 +61,9 @@ pub async fn run(
         }
     });
     let result = async {
-        guard.terminal.draw(|f| view::render(f, &app, &theme))?;
+        guard
+            .terminal
+            .draw(|f| view::render(f, &app, app.themes.current()))?;
         while let Some(msg) = runtime.next().await {
             if !runtime.handle(&mut app, msg) {
                 break;
@@ -83,7 +80,9 @@ pub async fn run(
             if quit {
                 break;
             }
-            guard.terminal.draw(|f| view::render(f, &app, &theme))?;
+            guard
+                .terminal
+                .draw(|f| view::render(f, &app, app.themes.current()))?;
         }
         Ok::<(), std::io::Error>(())
     }

@@ -1,11 +1,74 @@
-//! Colours as data: `themes/default.yaml` is built in; `--theme FILE` reads another. A
-//! broken theme file gives a warning and the built-in theme, never a crash. `NO_COLOR`
-//! turns colour off and leaves emphasis (bold, reverse) to carry the meaning.
+//! Colours as data: the themes in themes/*.yaml are built in, user themes come from
+//! `$XDG_CONFIG_HOME/splitscope/themes/`, and `--theme NAME|FILE` picks one. Colours are
+//! ANSI names or `#RRGGBB` (the nearest of the 16 where the terminal lacks truecolor). A
+//! broken theme gives a notice and the default theme, never a crash. `NO_COLOR` turns
+//! colour off and leaves emphasis (bold, reverse) to carry the meaning.
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
 pub const DEFAULT_THEME: &str = include_str!("../../themes/default.yaml");
+
+/// The built-in themes, by name, in the order `t` cycles through them.
+pub const BUILTIN: [(&str, &str); 5] = [
+    ("default", DEFAULT_THEME),
+    ("light", include_str!("../../themes/light.yaml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.yaml"),
+    ),
+    (
+        "colour-blind",
+        include_str!("../../themes/colour-blind.yaml"),
+    ),
+    ("monochrome", include_str!("../../themes/monochrome.yaml")),
+];
+
+/// The 16 ANSI colours as xterm draws them, for the nearest-colour fallback.
+const ANSI_RGB: [(Color, (u8, u8, u8)); 16] = [
+    (Color::Black, (0, 0, 0)),
+    (Color::Red, (205, 0, 0)),
+    (Color::Green, (0, 205, 0)),
+    (Color::Yellow, (205, 205, 0)),
+    (Color::Blue, (0, 0, 238)),
+    (Color::Magenta, (205, 0, 205)),
+    (Color::Cyan, (0, 205, 205)),
+    (Color::Gray, (229, 229, 229)),
+    (Color::DarkGray, (127, 127, 127)),
+    (Color::LightRed, (255, 0, 0)),
+    (Color::LightGreen, (0, 255, 0)),
+    (Color::LightYellow, (255, 255, 0)),
+    (Color::LightBlue, (92, 92, 255)),
+    (Color::LightMagenta, (255, 0, 255)),
+    (Color::LightCyan, (0, 255, 255)),
+    (Color::White, (255, 255, 255)),
+];
+
+/// Whether the terminal says it shows 24-bit colour.
+pub fn truecolor_from_env() -> bool {
+    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
+}
+
+/// `#RRGGBB` as itself, or as the nearest ANSI colour without truecolor.
+fn hex(text: &str, truecolor: bool) -> Option<Color> {
+    let digits = text.strip_prefix('#')?;
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(&digits[i..i + 2], 16).ok();
+    let (r, g, b) = (channel(0)?, channel(2)?, channel(4)?);
+    if truecolor {
+        return Some(Color::Rgb(r, g, b));
+    }
+    let distance = |(cr, cg, cb): (u8, u8, u8)| {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
+        d(r, cr) + d(g, cg) + d(b, cb)
+    };
+    ANSI_RGB
+        .iter()
+        .min_by_key(|(_, rgb)| distance(*rgb))
+        .map(|(c, _)| *c)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +105,11 @@ pub struct Theme {
     pub monochrome: bool,
 }
 
-fn color(name: &str) -> Result<Color, String> {
+fn color(name: &str, truecolor: bool) -> Result<Color, String> {
+    if name.trim().starts_with('#') {
+        return hex(name.trim(), truecolor)
+            .ok_or_else(|| format!("{name:?} is not a colour: write #RRGGBB, like #0072b2"));
+    }
     Ok(
         match name
             .trim()
@@ -67,14 +134,24 @@ fn color(name: &str) -> Result<Color, String> {
             "lightcyan" => Color::LightCyan,
             "white" => Color::White,
             "reset" | "default" => Color::Reset,
-            other => return Err(format!("{other:?} is not one of the 16 ANSI colour names")),
+            other => {
+                return Err(format!(
+                    "{other:?} is not one of the 16 ANSI colour names, nor #RRGGBB"
+                ));
+            }
         },
     )
 }
 
 impl Theme {
-    /// Parses a theme file's text.
+    /// Parses a theme file's text, for a terminal with 16 colours.
     pub fn parse(text: &str) -> Result<Theme, String> {
+        Theme::parse_for(text, false)
+    }
+
+    /// Parses a theme file's text; `truecolor` keeps `#RRGGBB` as it is.
+    pub fn parse_for(text: &str, truecolor: bool) -> Result<Theme, String> {
+        let color = |name: &str| color(name, truecolor);
         let file: ThemeFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
         if file.backends.is_empty() {
             return Err("backends needs at least one colour".into());
@@ -124,30 +201,6 @@ impl Theme {
         }
     }
 
-    /// The theme to use: `path` if given and valid (else the built-in one and a
-    /// warning), and none of it when `no_color`.
-    pub fn load(path: Option<&std::path::Path>, no_color: bool) -> (Theme, Option<String>) {
-        if no_color {
-            return (Theme::plain(), None);
-        }
-        let Some(path) = path else {
-            return (Theme::builtin(), None);
-        };
-        match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Theme::parse(&t))
-        {
-            Ok(theme) => (theme, None),
-            Err(e) => (
-                Theme::builtin(),
-                Some(format!(
-                    "theme {} not used ({e}); using the built-in theme",
-                    path.display()
-                )),
-            ),
-        }
-    }
-
     pub fn backend(&self, index: usize) -> Color {
         self.backends[index % self.backends.len()]
     }
@@ -168,6 +221,132 @@ impl Theme {
             Style::default().fg(self.muted)
         }
     }
+}
+
+/// The themes one can cycle through with `t`, and the one in use.
+#[derive(Debug, Clone)]
+pub struct Themes {
+    list: Vec<(String, Theme)>,
+    current: usize,
+}
+
+impl Default for Themes {
+    fn default() -> Self {
+        Themes {
+            list: vec![("default".into(), Theme::builtin())],
+            current: 0,
+        }
+    }
+}
+
+/// Where user themes live: `$XDG_CONFIG_HOME/splitscope/themes`, else
+/// `~/.config/splitscope/themes`.
+pub fn user_theme_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config")))?;
+    Some(base.join("splitscope").join("themes"))
+}
+
+impl Themes {
+    /// The built-in themes, the user's, and `choice` (a name or a file) selected. Returns
+    /// a notice for whatever could not be used.
+    pub fn load(
+        choice: Option<&str>,
+        no_color: bool,
+        truecolor: bool,
+        user_dir: Option<&std::path::Path>,
+    ) -> (Themes, Option<String>) {
+        if no_color {
+            let list = vec![("no colour (NO_COLOR)".to_string(), Theme::plain())];
+            return (Themes { list, current: 0 }, None);
+        }
+        let mut notices = Vec::new();
+        let mut list: Vec<(String, Theme)> = BUILTIN
+            .iter()
+            .map(|(name, text)| {
+                let theme = Theme::parse_for(text, truecolor).unwrap_or_else(|_| Theme::plain());
+                (name.to_string(), theme)
+            })
+            .collect();
+        if let Some(dir) = user_dir {
+            list.extend(user_themes(dir, truecolor, &mut notices));
+        }
+        let mut current = 0;
+        if let Some(choice) = choice {
+            match list.iter().position(|(n, _)| n == choice) {
+                Some(i) => current = i,
+                None => match read_theme(std::path::Path::new(choice), truecolor) {
+                    Ok(theme) => {
+                        list.push((choice.to_string(), theme));
+                        current = list.len() - 1;
+                    }
+                    Err(e) => notices.push(format!(
+                        "theme {choice} not used ({e}); using the default theme"
+                    )),
+                },
+            }
+        }
+        let notice = (!notices.is_empty()).then(|| notices.join("; "));
+        (Themes { list, current }, notice)
+    }
+
+    pub fn current(&self) -> &Theme {
+        &self.list[self.current % self.list.len()].1
+    }
+
+    pub fn name(&self) -> &str {
+        &self.list[self.current % self.list.len()].0
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Moves to the next theme; returns its name.
+    pub fn advance(&mut self) -> &str {
+        self.current = (self.current + 1) % self.list.len();
+        self.name()
+    }
+}
+
+fn read_theme(path: &std::path::Path, truecolor: bool) -> Result<Theme, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Theme::parse_for(&text, truecolor)
+}
+
+/// The `*.yaml` themes in `dir`, by file name; a broken one is left out with a notice.
+fn user_themes(
+    dir: &std::path::Path,
+    truecolor: bool,
+    notices: &mut Vec<String>,
+) -> Vec<(String, Theme)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            match read_theme(&path, truecolor) {
+                Ok(theme) => Some((name, theme)),
+                Err(e) => {
+                    notices.push(format!("theme {} left out ({e})", path.display()));
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -194,20 +373,63 @@ mod tests {
         assert!(Theme::parse("::: not yaml").is_err());
         let dir = std::env::temp_dir().join(format!("splitscope-theme-{}", std::process::id()));
         std::fs::write(&dir, "backends: [").unwrap();
-        let (theme, warning) = Theme::load(Some(&dir), false);
+        let (themes, warning) = Themes::load(dir.to_str(), false, false, None);
         let _ = std::fs::remove_file(&dir);
-        assert_eq!(theme, Theme::builtin());
-        assert!(warning.unwrap().contains("using the built-in theme"));
-        let (missing, warning) =
-            Theme::load(Some(std::path::Path::new("/nonexistent/theme.yaml")), false);
-        assert_eq!(missing, Theme::builtin());
+        assert_eq!(themes.current(), &Theme::builtin());
+        assert!(warning.unwrap().contains("using the default theme"));
+        let (missing, warning) = Themes::load(Some("/nonexistent/theme.yaml"), false, false, None);
+        assert_eq!(missing.current(), &Theme::builtin());
         assert!(warning.is_some());
     }
 
     #[test]
     fn no_color_means_no_colour() {
-        let (theme, _) = Theme::load(None, true);
-        assert!(theme.monochrome);
-        assert!(theme.backends.iter().all(|c| *c == Color::Reset));
+        let (themes, _) = Themes::load(Some("light"), true, true, None);
+        assert!(themes.current().monochrome);
+        assert!(themes.current().backends.iter().all(|c| *c == Color::Reset));
+        assert_eq!(themes.len(), 1);
+    }
+
+    #[test]
+    fn every_builtin_theme_parses_both_ways() {
+        for (name, text) in BUILTIN {
+            Theme::parse_for(text, true).unwrap_or_else(|e| panic!("{name}: {e}"));
+            Theme::parse_for(text, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        // The colour-blind theme pairs no red with green.
+        let cb = Theme::parse_for(BUILTIN[3].1, true).unwrap();
+        assert_eq!(cb.honoured, Color::Rgb(0x00, 0x72, 0xb2));
+        assert_eq!(cb.ignored, Color::Rgb(0xe6, 0x9f, 0x00));
+    }
+
+    #[test]
+    fn hex_colours_fall_back_to_the_nearest_ansi_one() {
+        assert_eq!(hex("#ff0000", true), Some(Color::Rgb(255, 0, 0)));
+        assert_eq!(hex("#fe0101", false), Some(Color::LightRed));
+        assert_eq!(hex("#000010", false), Some(Color::Black));
+        assert_eq!(hex("#12345", false), None);
+        assert!(color("#zzzzzz", true).unwrap_err().contains("#RRGGBB"));
+    }
+
+    #[test]
+    fn names_files_and_user_themes_are_found_and_cycled() {
+        let dir = std::env::temp_dir().join(format!("splitscope-themes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("stage.yaml"),
+            DEFAULT_THEME.replace("green", "\"#00ff00\""),
+        )
+        .unwrap();
+        std::fs::write(dir.join("broken.yaml"), "backends: [").unwrap();
+        let (mut themes, notice) = Themes::load(Some("stage"), false, true, Some(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(themes.name(), "stage");
+        assert_eq!(themes.current().honoured, Color::Rgb(0, 255, 0));
+        assert!(notice.unwrap().contains("broken.yaml left out"));
+        assert_eq!(themes.len(), 6);
+        assert_eq!(themes.advance(), "default");
+        assert_eq!(themes.advance(), "light");
+        let (light, _) = Themes::load(Some("light"), false, false, None);
+        assert_eq!(light.name(), "light");
     }
 }

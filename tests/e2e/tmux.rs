@@ -123,6 +123,11 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
     session.wait_for("the help closed", Duration::from_secs(10), |s| {
         !s.contains("put the EnvoyFilter workaround on")
     });
+    // `t` moves to the next theme, and the notice names it.
+    session.keys("t");
+    session.wait_for("the light theme", Duration::from_secs(10), |s| {
+        s.contains("theme: light")
+    });
 
     // Resizing redraws; below the minimum size it says so, and recovers.
     tmux(&[

@@ -11,6 +11,7 @@ pub enum Action {
     Reset,
     Widen,
     Narrow,
+    NextTheme,
     Help,
     Quit,
     /// Closes an overlay; nothing else.
@@ -51,6 +52,11 @@ pub const BINDINGS: &[Binding] = &[
         ],
         footer: Some(("+/-", "window")),
         help: Some(("+ / -", "widen or narrow the sliding window")),
+    },
+    Binding {
+        keys: &[(Key::Char('t'), Action::NextTheme)],
+        footer: Some(("t", "theme")),
+        help: Some(("t", "the next theme (the notice names it)")),
     },
     Binding {
         keys: &[(Key::Char('?'), Action::Help)],

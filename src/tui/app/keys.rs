@@ -68,6 +68,14 @@ impl App {
                 vec![]
             }
             Some(Action::TogglePatch) => self.toggle_patch(),
+            Some(Action::NextTheme) => {
+                self.notice = Some(if self.themes.len() > 1 {
+                    format!("theme: {}", self.themes.advance())
+                } else {
+                    format!("theme: {} (the only one)", self.themes.name())
+                });
+                vec![]
+            }
             Some(Action::Back) | None => vec![],
         }
     }

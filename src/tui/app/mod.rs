@@ -227,6 +227,8 @@ pub struct App {
     pub notice: Option<String>,
     pub frozen: Option<Frozen>,
     pub show_help: bool,
+    /// The themes `t` cycles through, and the one in use.
+    pub themes: crate::tui::theme::Themes,
     pub quitting: bool,
     pub started_at: Timestamp,
     pub now: Timestamp,
@@ -262,6 +264,7 @@ impl App {
             notice: None,
             frozen: None,
             show_help: false,
+            themes: crate::tui::theme::Themes::default(),
             quitting: false,
             started_at: now,
             now,
