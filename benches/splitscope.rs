@@ -99,6 +99,8 @@ fn app_with(lines: &[String]) -> App {
         target: None,
         alpha: 0.01,
         settle: std::time::Duration::ZERO,
+        shots_dir: std::env::temp_dir(),
+        shot_formats: vec![],
     };
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);

@@ -144,6 +144,17 @@ pub struct ScreenArgs {
     /// moment to reach the waypoint.
     #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
     pub settle: Duration,
+    /// Where `s` writes pictures of the screen.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        env = "SPLITSCOPE_SHOTS_DIR"
+    )]
+    pub shots_dir: PathBuf,
+    /// The formats `s` writes: svg, html, txt.
+    #[arg(long, value_name = "FORMATS", default_value = "svg,txt", value_delimiter = ',', env = "SPLITSCOPE_SHOT_FORMAT", value_parser = parse_shot_format)]
+    pub shot_format: Vec<crate::tui::shot::ShotFormat>,
     /// A theme: default, light, high-contrast, colour-blind, monochrome, one of yours in
     /// $XDG_CONFIG_HOME/splitscope/themes/, or a YAML file (see themes/); `t` cycles live.
     #[arg(long, value_name = "NAME|FILE", env = "SPLITSCOPE_THEME")]
@@ -235,6 +246,11 @@ fn parse_forbid(text: &str) -> Result<(String, String), String> {
             "{text:?}: write it as VERB:RESOURCE, like patch:envoyfilters or create:pods/exec"
         )),
     }
+}
+
+fn parse_shot_format(text: &str) -> Result<crate::tui::shot::ShotFormat, String> {
+    crate::tui::shot::ShotFormat::parse(text)
+        .ok_or_else(|| format!("{text:?}: the shot formats are svg, html and txt"))
 }
 
 fn parse_prefix_number(text: &str) -> Result<(String, u32), String> {

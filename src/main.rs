@@ -169,6 +169,8 @@ fn settings_for(cluster: &Cluster, args: &ScreenArgs) -> Settings {
             .map(|(host, port)| Target { host, port }),
         alpha: args.alpha,
         settle: args.settle,
+        shots_dir: args.shots_dir.clone(),
+        shot_formats: args.shot_format.clone(),
     }
 }
 

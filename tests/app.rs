@@ -65,6 +65,8 @@ fn settings() -> Settings {
         target: None,
         alpha: 0.01,
         settle: std::time::Duration::ZERO,
+        shots_dir: std::env::temp_dir(),
+        shot_formats: vec![],
     }
 }
 
@@ -542,4 +544,27 @@ fn t_cycles_the_themes_and_names_each() {
     app.themes = plain;
     app.update(Msg::Key(Key::Char('t')));
     assert!(app.notice.as_deref().unwrap().contains("the only one"));
+}
+
+#[test]
+fn s_asks_for_a_picture_and_the_notice_says_where() {
+    let mut app = ready();
+    assert!(app.update(Msg::Key(Key::Char('s'))).is_empty());
+    assert!(app.pending_shot);
+    app.update(Msg::Shot(Ok(vec![
+        "./splitscope-20261130-065712.svg".into(),
+    ])));
+    assert!(!app.pending_shot);
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("saved ./splitscope-20261130-065712.svg")
+    );
+    app.update(Msg::Key(Key::Char('s')));
+    app.update(Msg::Shot(Err("cannot create /proc/x: denied".into())));
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .starts_with("no picture: cannot create")
+    );
 }

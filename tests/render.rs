@@ -49,6 +49,8 @@ fn app() -> App {
         target: None,
         alpha: 0.01,
         settle: std::time::Duration::ZERO,
+        shots_dir: std::env::temp_dir(),
+        shot_formats: vec![],
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
@@ -217,4 +219,57 @@ fn the_light_theme_draws_in_its_own_colours() {
     insta::assert_snapshot!(drawn);
     // The verdict is drawn in the light theme's honoured green.
     assert!(drawn.contains("Rgb(0, 109, 44)"), "{drawn}");
+}
+
+#[test]
+fn pictures_hold_the_screens_text_and_the_themes_colours() {
+    use splitscope::tui::shot::ShotFormat;
+    let app = app();
+    let theme = Theme::builtin();
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    terminal.draw(|f| view::render(f, &app, &theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+
+    let svg = ShotFormat::Svg.render(&buffer, &theme);
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .collect();
+    let all: String = texts
+        .iter()
+        .filter_map(roxmltree::Node::text)
+        .collect::<Vec<_>>()
+        .join(" ");
+    for words in [
+        "splitscope-sandbox",
+        "tcp-echo-ew",
+        "split · honoured",
+        "probe curl-5d8f7c9b6d-x2x7q",
+    ] {
+        assert!(all.contains(words), "{words:?} not in the SVG's text");
+    }
+    // The verdict's letters in the theme's honoured green, bold.
+    assert!(texts.iter().any(|n| n.attribute("fill") == Some("#0dbc79")
+        && n.attribute("font-weight") == Some("bold")
+        && n.text().is_some_and(|t| t.contains("█ █ █▀█"))));
+    assert!(svg.contains("monospace"));
+
+    let html = ShotFormat::Html.render(&buffer, &theme);
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&html, options)
+        .expect("the HTML is well-formed XHTML");
+    let pre = doc.descendants().find(|n| n.has_tag_name("pre")).unwrap();
+    let spans = pre.children().filter(|n| n.has_tag_name("span")).count();
+    assert!(spans > 50, "{spans} spans");
+    let text: String = pre.descendants().filter_map(|n| n.text()).collect();
+    assert!(text.contains("split · honoured"));
+
+    let plain = ShotFormat::Txt.render(&buffer, &theme);
+    assert_eq!(plain.lines().count(), 30);
+    assert!(plain.contains("route tcp-echo-ew 90/10"));
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod runtime;
+pub mod shot;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -80,9 +81,24 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
             if quit {
                 break;
             }
-            guard
+            let frame = guard
                 .terminal
                 .draw(|f| view::render(f, &app, app.themes.current()))?;
+            if app.pending_shot {
+                // The picture is of exactly what was just drawn.
+                let buffer = frame.buffer.clone();
+                let saved = shot::save(
+                    &buffer,
+                    app.themes.current(),
+                    &app.settings.shots_dir,
+                    &app.settings.shot_formats,
+                    jiff::Timestamp::now(),
+                );
+                app.update(Msg::Shot(saved));
+                guard
+                    .terminal
+                    .draw(|f| view::render(f, &app, app.themes.current()))?;
+            }
         }
         Ok::<(), std::io::Error>(())
     }

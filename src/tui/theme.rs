@@ -24,6 +24,9 @@ pub const BUILTIN: [(&str, &str); 5] = [
     ("monochrome", include_str!("../../themes/monochrome.yaml")),
 ];
 
+/// The page behind pictures when a theme names none.
+const DARK_PAPER: &str = "#1e1e1e";
+
 /// The 16 ANSI colours as xterm draws them, for the nearest-colour fallback.
 const ANSI_RGB: [(Color, (u8, u8, u8)); 16] = [
     (Color::Black, (0, 0, 0)),
@@ -85,6 +88,9 @@ struct ThemeFile {
     accent: String,
     muted: String,
     text: String,
+    /// The page behind pictures of the screen (`s`): `#RRGGBB`; dark when absent.
+    #[serde(default)]
+    background: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +109,8 @@ pub struct Theme {
     pub text: Color,
     /// No colour at all (NO_COLOR): styles use emphasis only.
     pub monochrome: bool,
+    /// Pictures of the screen: the page and the text drawn in the terminal's own colour.
+    pub paper: String,
 }
 
 fn color(name: &str, truecolor: bool) -> Result<Color, String> {
@@ -174,6 +182,11 @@ impl Theme {
             muted: color(&file.muted)?,
             text: color(&file.text)?,
             monochrome: false,
+            paper: match &file.background {
+                Some(bg) if hex(bg, true).is_some() => bg.clone(),
+                Some(bg) => return Err(format!("background {bg:?}: write #RRGGBB")),
+                None => DARK_PAPER.into(),
+            },
         })
     }
 
@@ -198,7 +211,17 @@ impl Theme {
             muted: Color::Reset,
             text: Color::Reset,
             monochrome: true,
+            paper: DARK_PAPER.into(),
         }
+    }
+
+    /// The page and ink of a picture: the ink is for text in the terminal's own colour.
+    pub fn page(&self) -> (&str, &str) {
+        let light = hex(&self.paper, true).is_some_and(|c| match c {
+            Color::Rgb(r, g, b) => u32::from(r) + u32::from(g) + u32::from(b) > 384,
+            _ => false,
+        });
+        (&self.paper, if light { "#1c1c1c" } else { "#d4d4d4" })
     }
 
     pub fn backend(&self, index: usize) -> Color {

@@ -93,8 +93,10 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
     }
     let bin = env!("CARGO_BIN_EXE_splitscope");
     // After the program: its exit code, then whether the tty is back in canonical mode.
+    let shots = std::env::temp_dir().join(format!("splitscope-shots-{}", std::process::id()));
     let command = format!(
-        "{bin} demo --interval 0.05s --propagation-delay 100ms; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60"
+        "{bin} demo --interval 0.05s --propagation-delay 100ms --shots-dir {} --shot-format svg,html,txt; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60",
+        shots.display()
     );
     let session = start(
         format!("splitscope-test-{}", std::process::id()),
@@ -123,6 +125,23 @@ fn demo_in_tmux_patch_quit_and_the_terminal_is_usable() {
     session.wait_for("the help closed", Duration::from_secs(10), |s| {
         !s.contains("put the EnvoyFilter workaround on")
     });
+    // `s` saves the screen as it is, and the notice says where.
+    session.keys("s");
+    session.wait_for("the saved pictures", Duration::from_secs(10), |s| {
+        s.contains("saved ") && s.contains("splitscope-shots-")
+    });
+    let saved: Vec<String> = std::fs::read_dir(&shots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for ext in ["svg", "html", "txt"] {
+        assert!(saved.iter().any(|n| n.ends_with(ext)), "{saved:?}");
+    }
+    let text = saved.iter().find(|n| n.ends_with("txt")).unwrap();
+    let text = std::fs::read_to_string(shots.join(text)).unwrap();
+    assert!(text.contains("split · honoured"), "{text}");
+    let _ = std::fs::remove_dir_all(&shots);
+
     // `t` moves to the next theme, and the notice names it.
     session.keys("t");
     session.wait_for("the light theme", Duration::from_secs(10), |s| {

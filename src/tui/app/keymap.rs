@@ -12,6 +12,7 @@ pub enum Action {
     Widen,
     Narrow,
     NextTheme,
+    Shot,
     Help,
     Quit,
     /// Closes an overlay; nothing else.
@@ -57,6 +58,11 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(Key::Char('t'), Action::NextTheme)],
         footer: Some(("t", "theme")),
         help: Some(("t", "the next theme (the notice names it)")),
+    },
+    Binding {
+        keys: &[(Key::Char('s'), Action::Shot)],
+        footer: Some(("s", "shot")),
+        help: Some(("s", "save a picture of the screen (--shots-dir)")),
     },
     Binding {
         keys: &[(Key::Char('?'), Action::Help)],

@@ -68,6 +68,10 @@ impl App {
                 vec![]
             }
             Some(Action::TogglePatch) => self.toggle_patch(),
+            Some(Action::Shot) => {
+                self.pending_shot = true;
+                vec![]
+            }
             Some(Action::NextTheme) => {
                 self.notice = Some(if self.themes.len() > 1 {
                     format!("theme: {}", self.themes.advance())

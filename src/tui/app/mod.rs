@@ -107,6 +107,8 @@ pub enum Msg {
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.
     Sandbox(String, Timestamp),
+    /// What came of a picture of the screen: the files written, or why not.
+    Shot(Result<Vec<String>, String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +190,9 @@ pub struct Settings {
     pub target: Option<Target>,
     /// The level of the verdict's tests and the intervals (`--alpha`).
     pub alpha: f64,
+    /// Where `s` writes pictures of the screen, and in which formats.
+    pub shots_dir: std::path::PathBuf,
+    pub shot_formats: Vec<crate::tui::shot::ShotFormat>,
     /// How long after a patch toggle the evidence starts counting: a push takes a moment
     /// to reach the waypoint, and samples from before it would count against the change.
     pub settle: std::time::Duration,
@@ -227,6 +232,8 @@ pub struct App {
     pub notice: Option<String>,
     pub frozen: Option<Frozen>,
     pub show_help: bool,
+    /// A picture of the screen is due at the next frame (`s`).
+    pub pending_shot: bool,
     /// The themes `t` cycles through, and the one in use.
     pub themes: crate::tui::theme::Themes,
     pub quitting: bool,
@@ -264,6 +271,7 @@ impl App {
             notice: None,
             frozen: None,
             show_help: false,
+            pending_shot: false,
             themes: crate::tui::theme::Themes::default(),
             quitting: false,
             started_at: now,
@@ -367,6 +375,14 @@ impl App {
             }
             Msg::Sandbox(text, at) => {
                 self.push_log(at, LineKind::Error, text);
+                vec![]
+            }
+            Msg::Shot(saved) => {
+                self.pending_shot = false;
+                self.notice = Some(match saved {
+                    Ok(paths) => format!("saved {}", paths.join(", ")),
+                    Err(why) => format!("no picture: {why}"),
+                });
                 vec![]
             }
         }

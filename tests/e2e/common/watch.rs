@@ -39,6 +39,8 @@ pub async fn start(
         target: None,
         alpha: 0.01,
         settle: std::time::Duration::from_millis(200),
+        shots_dir: std::env::temp_dir(),
+        shot_formats: vec![],
     };
     let runtime = Runtime::start(
         cluster.clone(),
