@@ -144,6 +144,12 @@ pub struct ScreenArgs {
     /// moment to reach the waypoint.
     #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
     pub settle: Duration,
+    /// Follow a tape (a script of waits, key presses and pictures) with no terminal.
+    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_TAPE")]
+    pub tape: Option<PathBuf>,
+    /// The screen's size for a tape.
+    #[arg(long, value_name = "WxH", default_value = "100x30", value_parser = parse_size)]
+    pub size: (u16, u16),
     /// Where `s` writes pictures of the screen.
     #[arg(
         long,
@@ -186,6 +192,9 @@ pub struct SandboxArgs {
     /// The API's port on 127.0.0.1 (default: any free port).
     #[arg(long, default_value_t = 0, env = "SPLITSCOPE_PORT")]
     pub port: u16,
+    /// Make the waypoint's picks reproducible: the same seed, the same sequence of backends.
+    #[arg(long, value_name = "N", env = "SPLITSCOPE_SEED")]
+    pub seed: Option<u64>,
     /// Refuse an API call with 403, as RBAC would (e.g. patch:envoyfilters); repeatable.
     #[arg(long, value_name = "VERB:RESOURCE", value_parser = parse_forbid)]
     pub forbid: Vec<(String, String)>,
@@ -246,6 +255,27 @@ fn parse_forbid(text: &str) -> Result<(String, String), String> {
             "{text:?}: write it as VERB:RESOURCE, like patch:envoyfilters or create:pods/exec"
         )),
     }
+}
+
+/// `100x30`.
+pub fn parse_size(text: &str) -> Result<(u16, u16), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{text:?}: write the size as WIDTHxHEIGHT, like 100x30"))?;
+    let w: u16 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: the width is not a number"))?;
+    let h: u16 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: the height is not a number"))?;
+    if !(20..=1000).contains(&w) || !(5..=500).contains(&h) {
+        return Err(format!(
+            "{text:?}: a screen is 20 to 1000 wide and 5 to 500 high"
+        ));
+    }
+    Ok((w, h))
 }
 
 fn parse_shot_format(text: &str) -> Result<crate::tui::shot::ShotFormat, String> {

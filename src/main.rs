@@ -220,6 +220,13 @@ async fn screen(
             }
         })
     });
+    if let Some(path) = &args.tape {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the tape {}: {e}", path.display()))?;
+        let tape = splitscope::tui::tape::Tape::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        return Ok(splitscope::tui::headless::play(app, runtime, &tape, args.size).await?);
+    }
     Ok(splitscope::tui::run(app, runtime).await?)
 }
 
@@ -240,6 +247,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
         propagation_delay: args.sandbox.propagation_delay,
         port: args.sandbox.port,
         forbidden: args.sandbox.forbid.clone(),
+        seed: args.sandbox.seed,
     };
     let sandbox = Sandbox::start(options).await?;
     if let Some(path) = &args.write_kubeconfig {

@@ -47,6 +47,8 @@ pub struct SandboxOptions {
     pub port: u16,
     /// (verb, resource) pairs the API refuses with 403, to show what RBAC errors look like.
     pub forbidden: Vec<(String, String)>,
+    /// Seeds the waypoint's picks, so runs repeat; None: fresh each start.
+    pub seed: Option<u64>,
 }
 
 impl Default for SandboxOptions {
@@ -57,6 +59,7 @@ impl Default for SandboxOptions {
             propagation_delay: Duration::from_secs(1),
             port: 0,
             forbidden: Vec::new(),
+            seed: None,
         }
     }
 }
@@ -115,7 +118,7 @@ impl Sandbox {
         seed::seed(&mut store, &options.istio, options.weights).map_err(SandboxError::Seed)?;
         let store = Arc::new(Mutex::new(store));
         let (warn, warnings) = mpsc::unbounded_channel();
-        let mesh = Mesh::start(store.clone(), options.propagation_delay, warn);
+        let mesh = Mesh::start(store.clone(), options.propagation_delay, warn, options.seed);
         let token = new_token();
         let tls = tls::generate().map_err(SandboxError::Tls)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());

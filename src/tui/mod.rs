@@ -1,8 +1,10 @@
 //! The watch screen: terminal, event loop, state and panels.
 
 pub mod app;
+pub mod headless;
 pub mod runtime;
 pub mod shot;
+pub mod tape;
 pub mod terminal;
 pub mod theme;
 pub mod view;

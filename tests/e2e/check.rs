@@ -322,3 +322,63 @@ fn an_interrupted_check_with_the_patch_takes_it_off() {
     assert!(err.contains("interrupted; the patch was removed"), "{err}");
     assert_eq!(crate::common::serve::envoyfilters(&server.kubeconfig), 0);
 }
+
+#[test]
+fn a_tape_makes_its_pictures_and_a_failed_wait_names_its_line() {
+    let dir = std::env::temp_dir().join(format!("splitscope-tape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tape = dir.join("show.tape");
+    std::fs::write(
+        &tape,
+        format!(
+            "# the bug, the patch, the help\nwait ignored 60s\nshot {d}/ignored.svg\npress p\nwait honoured 60s\nshot {d}/honoured.txt\npress ?\nshot {d}/help.html\nresize 80x24\nshot {d}/narrow.txt\nquit\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let tape_arg = tape.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &[
+            "demo",
+            "--tape",
+            &tape_arg,
+            "--interval",
+            "0.02s",
+            "--propagation-delay",
+            "50ms",
+            "--settle",
+            "0.3s",
+            "--seed",
+            "7",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let svg = std::fs::read_to_string(dir.join("ignored.svg")).unwrap();
+    roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert!(svg.contains("split · ignored"));
+    let honoured = std::fs::read_to_string(dir.join("honoured.txt")).unwrap();
+    assert!(honoured.contains("split · honoured"), "{honoured}");
+    assert_eq!(honoured.lines().count(), 30);
+    assert!(
+        std::fs::read_to_string(dir.join("help.html"))
+            .unwrap()
+            .contains("put the EnvoyFilter workaround on")
+    );
+    let narrow = std::fs::read_to_string(dir.join("narrow.txt")).unwrap();
+    assert_eq!(narrow.lines().count(), 24);
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80));
+
+    std::fs::write(&tape, "press p\nwait /words that never show/ 1s\nquit\n").unwrap();
+    let (code, _, err) = splitscope(&["demo", "--tape", &tape_arg], None);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("tape line 2") && err.contains("words that never show"),
+        "{err}"
+    );
+    std::fs::write(&tape, "wait sometime\n").unwrap();
+    let (code, _, err) = splitscope(&["demo", "--tape", &tape_arg], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("line 1"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -40,6 +42,8 @@ pub struct Mesh {
     /// What went wrong inside the mesh, for whoever shows the sandbox's messages: the
     /// demo's screen is up, so nothing here may print.
     warnings: mpsc::UnboundedSender<String>,
+    /// The waypoint's dice: seeded for runs that repeat (`--seed`).
+    rng: Mutex<StdRng>,
 }
 
 /// Why `nc` could not connect, in busybox's words.
@@ -68,6 +72,7 @@ impl Mesh {
         store: Arc<Mutex<Store>>,
         delay: Duration,
         warnings: mpsc::UnboundedSender<String>,
+        seed: Option<u64>,
     ) -> Arc<Mesh> {
         let (initial, changes) = {
             let s = lock(&store);
@@ -82,6 +87,10 @@ impl Mesh {
             delay,
             watcher: Mutex::new(None),
             warnings,
+            rng: Mutex::new(match seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                None => StdRng::from_os_rng(),
+            }),
         });
         mesh.sync_pods();
         let watcher = AbortOnDrop::spawn(follow(Arc::downgrade(&mesh), changes));
@@ -215,7 +224,7 @@ impl Mesh {
                 if total == 0 {
                     return None;
                 }
-                let mut roll = rand::random_range(0..total);
+                let mut roll = lock(&self.rng).random_range(0..total);
                 for (backend, weight) in &targets {
                     if roll < u64::from(*weight) {
                         return self.pick_endpoint(backend);
@@ -233,7 +242,7 @@ impl Mesh {
         if endpoints.is_empty() {
             return None;
         }
-        Some(endpoints[rand::random_range(0..endpoints.len())])
+        Some(endpoints[lock(&self.rng).random_range(0..endpoints.len())])
     }
 
     /// The echo servers behind a Service port: Running pods its selector matches.
