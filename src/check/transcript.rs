@@ -52,15 +52,8 @@ impl Plan {
             .enumerate()
             .map(|(i, p)| (p, i))
             .collect();
-        let plan = Plan {
-            weights: weights.iter().map(|(_, w)| *w).collect(),
-            default: Vec::new(),
-            by_bytes: Vec::new(),
-            by_key: Vec::new(),
-            prefixes,
-            names,
-        };
-        plan.with_default(default)
+        let weights = weights.iter().map(|(_, w)| *w).collect();
+        Plan::build(names, weights, prefixes, default)
     }
 
     /// `--route-file route.yaml --label one=tcp-echo-v1 …`.
@@ -86,29 +79,39 @@ impl Plan {
                 names.join(", ")
             )));
         }
+        let weights = route.backends.iter().map(|b| b.weight).collect();
+        Plan::build(names, weights, prefixes, default)
+    }
+
+    /// A plan from its backends and prefixes, with the hot path's look-up tables and the
+    /// `--default-split` per backend.
+    fn build(
+        names: Vec<String>,
+        weights: Vec<u32>,
+        prefixes: HashMap<String, usize>,
+        default: &[(String, u32)],
+    ) -> Result<Plan, CheckError> {
+        let by_bytes = prefixes
+            .iter()
+            .map(|(p, i)| (p.as_bytes().to_vec(), *i))
+            .collect();
+        let by_key = prefixes
+            .iter()
+            .filter(|(p, _)| p.len() <= 8)
+            .map(|(p, i)| (short_key(p.as_bytes()), *i))
+            .collect();
         let plan = Plan {
-            weights: route.backends.iter().map(|b| b.weight).collect(),
-            default: Vec::new(),
-            by_bytes: Vec::new(),
-            by_key: Vec::new(),
-            prefixes,
             names,
+            weights,
+            default: Vec::new(),
+            prefixes,
+            by_bytes,
+            by_key,
         };
         plan.with_default(default)
     }
 
     fn with_default(mut self, default: &[(String, u32)]) -> Result<Plan, CheckError> {
-        self.by_bytes = self
-            .prefixes
-            .iter()
-            .map(|(p, i)| (p.as_bytes().to_vec(), *i))
-            .collect();
-        self.by_key = self
-            .prefixes
-            .iter()
-            .filter(|(p, _)| p.len() <= 8)
-            .map(|(p, i)| (short_key(p.as_bytes()), *i))
-            .collect();
         if default.is_empty() {
             return Ok(self);
         }

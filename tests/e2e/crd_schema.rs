@@ -1,6 +1,7 @@
 //! What the sandbox accepts validates against the real CRDs in ../shared/fixtures, and
 //! objects those schemas reject are refused with 422. Without ../shared (a clone of the
-//! project alone) the cross-checks against the CRDs skip and the 422s are still checked.
+//! project alone) the cross-checks against the CRDs skip and the 422s are still checked;
+//! SPLITSCOPE_REQUIRE_FIXTURES=1 (as in CI) makes a missing CRD a failure instead.
 
 use crate::common;
 
