@@ -101,6 +101,7 @@ fn app_with(lines: &[String]) -> App {
         settle: std::time::Duration::ZERO,
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
+        record: false,
     };
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);

@@ -144,6 +144,9 @@ pub struct ScreenArgs {
     /// moment to reach the waypoint.
     #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
     pub settle: Duration,
+    /// Write every sample, and the route and patch as they change, to FILE (JSON lines).
+    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_RECORD")]
+    pub record: Option<PathBuf>,
     /// Follow a tape (a script of waits, key presses and pictures) with no terminal.
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_TAPE")]
     pub tape: Option<PathBuf>,

@@ -113,6 +113,7 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
         samples: args.samples,
         timeout: args.timeout,
         with_patch: args.with_patch,
+        record: args.screen.record.clone(),
     };
     Ok(check::live::check(cluster, settings, parser, options).await?)
 }
@@ -171,6 +172,7 @@ fn settings_for(cluster: &Cluster, args: &ScreenArgs) -> Settings {
         settle: args.settle,
         shots_dir: args.shots_dir.clone(),
         shot_formats: args.shot_format.clone(),
+        record: args.record.is_some(),
     }
 }
 
@@ -200,7 +202,7 @@ async fn screen(
     let mut app = App::new(settings, parser, jiff::Timestamp::now());
     app.notice = warning;
     app.themes = themes;
-    let runtime = Runtime::start(
+    let mut runtime = Runtime::start(
         cluster,
         RuntimeOptions {
             route: args.route.clone(),
@@ -209,6 +211,11 @@ async fn screen(
             poll: std::time::Duration::from_secs(2),
         },
     );
+    if let Some(path) = &args.record {
+        let file = std::fs::File::create(path)
+            .map_err(|e| anyhow::anyhow!("cannot record to {}: {e}", path.display()))?;
+        runtime.record_to(file);
+    }
     // Nothing may print while the screen is up: notes go to its log.
     let _notes = notes.map(|mut notes| {
         let tx = runtime.sender();

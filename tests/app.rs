@@ -67,6 +67,7 @@ fn settings() -> Settings {
         settle: std::time::Duration::ZERO,
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
+        record: false,
     }
 }
 
@@ -567,4 +568,50 @@ fn s_asks_for_a_picture_and_the_notice_says_where() {
             .unwrap()
             .starts_with("no picture: cannot create")
     );
+}
+
+#[test]
+fn a_recording_run_keeps_samples_and_changes() {
+    let mut s = settings();
+    s.record = true;
+    let mut app = App::new(s, LineParser::default(), t(0));
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Named("waypoint".into()),
+        istio: Some("1.24.0".into()),
+    }));
+    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    app.update(Msg::Labels(
+        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
+        vec![],
+    ));
+    reply(&mut app, "one", 1);
+    reply(&mut app, "three", 2);
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(3)));
+    let lines: Vec<serde_json::Value> = app
+        .take_records()
+        .iter()
+        .map(|r| serde_json::from_str(&r.json()).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "route");
+    assert_eq!(
+        lines[0]["weights"][0],
+        serde_json::json!(["tcp-echo-v1", 90])
+    );
+    assert_eq!(lines[1]["kind"], "sample");
+    assert_eq!(lines[1]["prefix"], "one");
+    assert_eq!(lines[1]["backend"], "tcp-echo-v1");
+    assert!(
+        lines[1]["line"]
+            .as_str()
+            .unwrap()
+            .starts_with("one Sat Dec  7")
+    );
+    assert_eq!(lines[2]["backend"], serde_json::Value::Null);
+    assert_eq!(
+        lines[3],
+        serde_json::json!({"kind": "patch", "at": lines[3]["at"], "on": true})
+    );
+    assert!(app.take_records().is_empty());
 }

@@ -51,6 +51,7 @@ fn app() -> App {
         settle: std::time::Duration::ZERO,
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
+        record: false,
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {

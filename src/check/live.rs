@@ -27,6 +27,8 @@ pub struct LiveOptions {
     pub samples: Option<u64>,
     pub timeout: Option<Duration>,
     pub with_patch: bool,
+    /// `--record FILE`: the samples and changes, as the screen would record them.
+    pub record: Option<std::path::PathBuf>,
 }
 
 pub async fn check(
@@ -45,6 +47,11 @@ pub async fn check(
             poll: Duration::from_secs(2),
         },
     );
+    if let Some(path) = &options.record {
+        let file = std::fs::File::create(path)
+            .map_err(|e| CheckError::Usage(format!("cannot record to {}: {e}", path.display())))?;
+        runtime.record_to(file);
+    }
     let outcome = tokio::select! {
         r = drive(&mut app, &mut runtime, &options) => r,
         _ = tokio::signal::ctrl_c() => Err(CheckError::Interrupted(String::new())),

@@ -3,6 +3,7 @@
 //! beside it. Everything comes back as a `Msg` on one channel. The terminal loop and
 //! the end-to-end tests drive the same runtime.
 
+use std::io::Write;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -31,6 +32,8 @@ pub struct Runtime {
     rx: mpsc::UnboundedReceiver<Msg>,
     _poll: AbortOnDrop,
     probe: Option<AbortOnDrop>,
+    /// Where `--record` writes the app's records, one JSON object a line.
+    recording: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl Runtime {
@@ -46,7 +49,13 @@ impl Runtime {
             rx,
             _poll: poll,
             probe: None,
+            recording: None,
         }
+    }
+
+    /// Writes the app's records (`--record`) to `file` from now on.
+    pub fn record_to(&mut self, file: std::fs::File) {
+        self.recording = Some(std::io::BufWriter::new(file));
     }
 
     /// A sender for other sources of messages (keys, ticks).
@@ -74,7 +83,26 @@ impl Runtime {
                 other => self.spawn_effect(other),
             }
         }
+        self.write_records(app);
+        if !keep_going && let Some(w) = &mut self.recording {
+            let _ = std::io::Write::flush(w);
+        }
         keep_going
+    }
+
+    fn write_records(&mut self, app: &mut App) {
+        // Drained either way: nothing piles up in the app.
+        let records = app.take_records();
+        let Some(writer) = &mut self.recording else {
+            return;
+        };
+        for record in records {
+            if let Err(e) = writeln!(writer, "{}", record.json()) {
+                app.notice = Some(format!("recording stopped: {e}"));
+                self.recording = None;
+                return;
+            }
+        }
     }
 
     /// The probe runs for the rest of the run; the app asks for it once.

@@ -18,6 +18,8 @@ pub mod keymap;
 mod keys;
 mod patch;
 mod probe;
+pub mod record;
+mod recording;
 pub mod report;
 mod route;
 
@@ -196,6 +198,8 @@ pub struct Settings {
     /// How long after a patch toggle the evidence starts counting: a push takes a moment
     /// to reach the waypoint, and samples from before it would count against the change.
     pub settle: std::time::Duration,
+    /// Keep every sample and the route and patch changes for `--record`.
+    pub record: bool,
 }
 
 /// The frozen picture shown while the display is frozen.
@@ -234,6 +238,8 @@ pub struct App {
     pub show_help: bool,
     /// A picture of the screen is due at the next frame (`s`).
     pub pending_shot: bool,
+    /// Records kept for `--record`, until the runtime writes them.
+    pub records: Vec<record::Record>,
     /// The themes `t` cycles through, and the one in use.
     pub themes: crate::tui::theme::Themes,
     pub quitting: bool,
@@ -272,6 +278,7 @@ impl App {
             frozen: None,
             show_help: false,
             pending_shot: false,
+            records: Vec::new(),
             themes: crate::tui::theme::Themes::default(),
             quitting: false,
             started_at: now,

@@ -124,11 +124,13 @@ impl App {
                 // push has settled, also when the patch only followed a route edit.
                 self.begin_regime_after_settle(RegimeCause::PatchOn, at);
                 self.patch = PatchState::On(at);
+                self.keep(|_| super::recording::patch_record(at, true));
             }
             PatchOutcome::Removed => {
                 self.patch = PatchState::Off;
                 self.mark(Marker::PatchOff(t));
                 self.begin_regime_after_settle(RegimeCause::PatchOff, at);
+                self.keep(|_| super::recording::patch_record(at, false));
                 self.push_log(at, LineKind::Note, "patch removed".into());
             }
             PatchOutcome::Failed(why) => {

@@ -49,6 +49,9 @@ impl App {
         }
         effects.extend(self.start_probe_for_route(&route));
         self.route = Some(route);
+        if let Some(record) = self.route_record(at) {
+            self.keep(|_| record);
+        }
         effects
     }
 }

@@ -41,6 +41,7 @@ pub async fn start(
         settle: std::time::Duration::from_millis(200),
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
+        record: false,
     };
     let runtime = Runtime::start(
         cluster.clone(),

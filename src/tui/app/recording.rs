@@ -1,0 +1,61 @@
+//! The app's side of `--record`: which records a run keeps, and when.
+
+use jiff::Timestamp;
+
+use super::record::Record;
+use super::{App, ProbeState};
+
+fn stamp(at: Timestamp) -> String {
+    at.to_string()
+}
+
+impl App {
+    /// Keeps a record, when the run records.
+    pub(super) fn keep(&mut self, record: impl FnOnce(&App) -> Record) {
+        if self.settings.record {
+            let record = record(self);
+            self.records.push(record);
+        }
+    }
+
+    pub(super) fn sample_record(
+        &self,
+        at: Timestamp,
+        prefix: &str,
+        backend: Option<usize>,
+        line: &str,
+    ) -> Record {
+        Record::Sample {
+            at: stamp(at),
+            pod: match &self.probe {
+                ProbeState::Running { pod, .. } => Some(pod.clone()),
+                _ => None,
+            },
+            prefix: prefix.to_string(),
+            backend: backend.and_then(|b| Some(self.route.as_ref()?.backends.get(b)?.name.clone())),
+            line: line.to_string(),
+        }
+    }
+
+    pub(super) fn route_record(&self, at: Timestamp) -> Option<Record> {
+        let route = self.route.as_ref()?;
+        Some(Record::Route {
+            at: stamp(at),
+            name: route.name.clone(),
+            weights: route
+                .backends
+                .iter()
+                .map(|b| (b.name.clone(), b.weight))
+                .collect(),
+        })
+    }
+
+    /// The records kept since the last call, for the runtime to write.
+    pub fn take_records(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.records)
+    }
+}
+
+pub(super) fn patch_record(at: Timestamp, on: bool) -> Record {
+    Record::Patch { at: stamp(at), on }
+}
