@@ -71,9 +71,24 @@ fn settings() -> Settings {
     }
 }
 
+/// RBAC's refusal of `verb` on `resource`, as the cluster layer reports it.
+fn forbidden(verb: &str, resource: &str) -> ClusterError {
+    ClusterError::Forbidden {
+        verb: verb.into(),
+        resource: resource.into(),
+        namespace: "ns".into(),
+        hint: String::new(),
+    }
+}
+
 /// An app that knows the route, the waypoint and the labels `one` and `two`.
 fn ready() -> App {
-    let mut app = App::new(settings(), LineParser::default(), t(0));
+    ready_with(settings())
+}
+
+/// `ready`, with other settings.
+fn ready_with(settings: Settings) -> App {
+    let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
         waypoint: WaypointInfo::Named("waypoint".into()),
         istio: Some("1.24.0".into()),
@@ -190,12 +205,7 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
 
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(
-        PatchOutcome::Failed(ClusterError::Forbidden {
-            verb: "patch".into(),
-            resource: "envoyfilters".into(),
-            namespace: "ns".into(),
-            hint: String::new(),
-        }),
+        PatchOutcome::Failed(forbidden("patch", "envoyfilters")),
         t(10),
     ));
     assert!(matches!(&app.patch, PatchState::Failed(why) if why.to_string().contains("forbidden")));
@@ -370,14 +380,9 @@ fn the_app_decides_where_the_probe_connects() {
     let mut portless = route(90, 10);
     portless.parent_port = None;
     app.update(Msg::Route(Ok(portless), t(1)));
-    let forbidden = ClusterError::Forbidden {
-        verb: "get".into(),
-        resource: "services".into(),
-        namespace: "ns".into(),
-        hint: String::new(),
-    };
+    let refused = forbidden("get", "services");
     assert!(
-        app.update(Msg::ServicePort("tcp-echo".into(), Err(forbidden)))
+        app.update(Msg::ServicePort("tcp-echo".into(), Err(refused)))
             .is_empty()
     );
     let notice = app.notice.clone().unwrap();
@@ -391,12 +396,7 @@ fn the_app_decides_where_the_probe_connects() {
 fn an_unreadable_waypoint_is_unknown_not_none() {
     let mut app = App::new(settings(), LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Unreadable(ClusterError::Forbidden {
-            verb: "get".into(),
-            resource: "namespaces".into(),
-            namespace: "ns".into(),
-            hint: String::new(),
-        }),
+        waypoint: WaypointInfo::Unreadable(forbidden("get", "namespaces")),
         istio: None,
     }));
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
@@ -505,16 +505,7 @@ fn the_default_split_follows_the_endpoints() {
 fn a_toggle_counts_afresh_once_the_push_has_settled() {
     let mut s = settings();
     s.settle = Duration::from_secs(2);
-    let mut app = App::new(s, LineParser::default(), t(0));
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named("waypoint".into()),
-        istio: Some("1.24.0".into()),
-    }));
-    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
-    app.update(Msg::Labels(
-        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
-        vec![],
-    ));
+    let mut app = ready_with(s);
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(PatchOutcome::Applied, t(20)));
     assert_eq!(app.split.regime().cause, RegimeCause::Start);
@@ -574,16 +565,7 @@ fn s_asks_for_a_picture_and_the_notice_says_where() {
 fn a_recording_run_keeps_samples_and_changes() {
     let mut s = settings();
     s.record = true;
-    let mut app = App::new(s, LineParser::default(), t(0));
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named("waypoint".into()),
-        istio: Some("1.24.0".into()),
-    }));
-    app.update(Msg::Route(Ok(route(90, 10)), t(0)));
-    app.update(Msg::Labels(
-        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
-        vec![],
-    ));
+    let mut app = ready_with(s);
     reply(&mut app, "one", 1);
     reply(&mut app, "three", 2);
     app.update(Msg::Key(Key::Char('p')));
