@@ -102,6 +102,7 @@ fn app_with(lines: &[String]) -> App {
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
         record: false,
+        replay: None,
     };
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);

@@ -30,6 +30,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print, apply or remove the EnvoyFilter workaround for Istio bug 54119.
     Patch(PatchArgs),
+    /// Play a `--record` file or a transcript of reply lines into the screen and verdict.
+    Replay(ReplayArgs),
     /// Judge the split without a screen, for scripts and CI: exit 0 HONOURED, 1 IGNORED,
     /// 2 an error, 3 UNDECIDED (or AMBIGUOUS) at the limit.
     Check(CheckArgs),
@@ -47,6 +49,8 @@ pub enum OutputFormat {
 pub struct CheckArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
     #[command(flatten)]
     pub screen: ScreenArgs,
     /// Time between probe connections.
@@ -70,20 +74,28 @@ pub struct CheckArgs {
     /// Read a transcript (probe lines, `-` for stdin) instead of a cluster.
     #[arg(long, value_name = "FILE|-")]
     pub from: Option<PathBuf>,
-    /// With --from: the weight of each prefix, like one=90,two=10.
-    #[arg(long, value_name = "PREFIX=WEIGHT,…", value_delimiter = ',', value_parser = parse_prefix_number, requires = "from")]
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// What a transcript is judged against, when no cluster says: `check --from` and `replay`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    /// The weight of each reply prefix, like one=90,two=10 (each prefix is a backend).
+    #[arg(long, value_name = "PREFIX=WEIGHT,…", value_delimiter = ',', value_parser = parse_prefix_number)]
     pub weights: Vec<(String, u32)>,
-    /// With --from: read the weights from a TCPRoute manifest (map prefixes with --label).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "from",
-        conflicts_with = "weights"
-    )]
+    /// Read the weights from a TCPRoute manifest (map prefixes with --label).
+    #[arg(long, value_name = "FILE", conflicts_with = "weights")]
     pub route_file: Option<PathBuf>,
-    /// With --from: the mesh's default split per prefix (default: uniform).
-    #[arg(long, value_name = "PREFIX=N,…", value_delimiter = ',', value_parser = parse_prefix_number, requires = "from")]
+    /// The mesh's default split per prefix, what the bug produces (default: uniform).
+    #[arg(long, value_name = "PREFIX=N,…", value_delimiter = ',', value_parser = parse_prefix_number)]
     pub default_split: Vec<(String, u32)>,
+}
+
+impl PlanArgs {
+    pub fn is_given(&self) -> bool {
+        !self.weights.is_empty() || self.route_file.is_some() || !self.default_split.is_empty()
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -111,8 +123,9 @@ impl ClusterArgs {
     }
 }
 
+/// Where the probe runs and what it may change: a cluster's, not a replay's.
 #[derive(Debug, Args, Clone)]
-pub struct ScreenArgs {
+pub struct ProbeArgs {
     /// The TCPRoute (default: the one in the namespace whose parent is a Service).
     #[arg(long, env = "SPLITSCOPE_ROUTE")]
     pub route: Option<String>,
@@ -122,21 +135,26 @@ pub struct ScreenArgs {
     /// Where the probe connects (default: the route's parent Service and port).
     #[arg(long, value_name = "HOST:PORT", env = "SPLITSCOPE_TARGET", value_parser = parse_target)]
     pub target: Option<(String, u16)>,
-    /// Map a reply prefix to a backend Service by hand; repeatable.
-    #[arg(long = "label", value_name = "PREFIX=BACKEND", env = "SPLITSCOPE_LABELS", value_delimiter = ',', value_parser = parse_label)]
-    pub labels: Vec<(String, String)>,
     /// Never create or delete the EnvoyFilter.
     #[arg(long, env = "SPLITSCOPE_READ_ONLY")]
     pub read_only: bool,
+    /// The remote loop ends by itself after this long.
+    #[arg(long, value_name = "DURATION", default_value = "1h", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
+    pub deadline: Duration,
+}
+
+/// How the screen reads replies, judges and shows them, and what it records.
+#[derive(Debug, Args, Clone)]
+pub struct ScreenArgs {
+    /// Map a reply prefix to a backend Service by hand; repeatable.
+    #[arg(long = "label", value_name = "PREFIX=BACKEND", env = "SPLITSCOPE_LABELS", value_delimiter = ',', value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
     /// A regex with named groups `label` (and optionally `ts`) for replies of another shape.
     #[arg(long, value_name = "REGEX", env = "SPLITSCOPE_LINE_REGEX")]
     pub line_regex: Option<String>,
     /// Samples in the sliding window (+/- change it live).
     #[arg(long, default_value_t = crate::split::DEFAULT_WINDOW, env = "SPLITSCOPE_WINDOW", value_parser = parse_window)]
     pub window: usize,
-    /// The remote loop ends by itself after this long.
-    #[arg(long, value_name = "DURATION", default_value = "1h", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
-    pub deadline: Duration,
     /// The verdict's level: the most chance it may be wrong, however long one watches.
     #[arg(long, default_value_t = crate::verdict::DEFAULT_ALPHA, env = "SPLITSCOPE_ALPHA", value_parser = parse_alpha)]
     pub alpha: f64,
@@ -147,6 +165,9 @@ pub struct ScreenArgs {
     /// Write every sample, and the route and patch as they change, to FILE (JSON lines).
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_RECORD")]
     pub record: Option<PathBuf>,
+    /// Record what the screen shows as an asciicast v2 file (`asciinema play FILE`).
+    #[arg(long, value_name = "FILE", env = "SPLITSCOPE_RECORD_CAST")]
+    pub record_cast: Option<PathBuf>,
     /// Follow a tape (a script of waits, key presses and pictures) with no terminal.
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_TAPE")]
     pub tape: Option<PathBuf>,
@@ -174,6 +195,8 @@ pub struct ScreenArgs {
 pub struct WatchArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
     #[command(flatten)]
     pub screen: ScreenArgs,
     /// Time between probe connections.
@@ -214,10 +237,33 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub sandbox: SandboxArgs,
     #[command(flatten)]
+    pub probe: ProbeArgs,
+    #[command(flatten)]
     pub screen: ScreenArgs,
     /// Time between probe connections (livelier than watch's default).
     #[arg(long, value_name = "DURATION", default_value = "0.5s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
     pub interval: Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// A file written by --record, or reply lines as the probe prints them (`one Thu Dec  5
+    /// 10:00:00 UTC 2024`, kubectl exec output); `-` reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub from: PathBuf,
+    /// Play this many times faster than recorded (0.5: half as fast).
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Play it all at once: the screen and verdict the whole recording comes to.
+    #[arg(long, conflicts_with = "speed")]
+    pub instant: bool,
+    /// The time between transcript lines that carry no time of their own.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+    pub interval: Duration,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -296,6 +342,15 @@ fn parse_prefix_number(text: &str) -> Result<(String, u32), String> {
                 format!("{text:?}: the number after = must be a whole number, like one=90")
             }),
         _ => Err(format!("{text:?}: write PREFIX=NUMBER, like one=90")),
+    }
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches(['x', '×']).parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.01..=10_000.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{text:?}: the speed is a factor from 0.01 to 10000, like 10 (ten times as fast); --instant plays it all at once"
+        )),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod istio;
 pub mod json;
 pub mod patch;
 pub mod probe;
+pub mod replay;
 pub mod route;
 pub mod sample;
 #[cfg(feature = "sandbox")]

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use splitscope::check::{self, CheckReport};
 use splitscope::cli::{
-    CheckArgs, Cli, Command, DemoArgs, OutputFormat, PatchAction, PatchArgs, ScreenArgs, WatchArgs,
+    CheckArgs, Cli, Command, DemoArgs, OutputFormat, PatchAction, PatchArgs, ProbeArgs, ScreenArgs,
+    WatchArgs,
 };
 use splitscope::cluster::Cluster;
 use splitscope::sample::LineParser;
@@ -16,9 +17,9 @@ use splitscope::sample::LineParser;
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
 use splitscope::task::AbortOnDrop;
 use splitscope::tui::app::report::RunReport;
-use splitscope::tui::app::{App, Msg, Settings, Target};
+use splitscope::tui::app::{Msg, Settings, Target};
+use splitscope::tui::launch;
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
-use splitscope::tui::theme::Themes;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,6 +40,12 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Check(args)) = cli.command {
+        if args.plan.is_given() {
+            eprintln!(
+                "splitscope check: --weights, --route-file and --default-split describe a transcript: use them with --from"
+            );
+            return ExitCode::from(2);
+        }
         let outcome = runtime.block_on(check(args));
         runtime.shutdown_background();
         return outcome;
@@ -49,6 +56,9 @@ fn main() -> ExitCode {
             Some(Command::Watch(args)) => watch(args).await,
             Some(Command::Demo(args)) => demo(args).await,
             Some(Command::Patch(args)) => patch(args).await,
+            Some(Command::Replay(args)) => splitscope::replay::run(&args)
+                .await
+                .map(|report| report.message()),
             Some(Command::Check(_)) => Ok(String::new()),
         }
     });
@@ -105,11 +115,11 @@ fn run_transcript(args: &CheckArgs) -> anyhow::Result<CheckReport> {
 async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
     let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
     let cluster = args.cluster.connect().await?;
-    let settings = settings_for(&cluster, &args.screen);
+    let settings = settings_for(&cluster, &args.probe, &args.screen);
     let options = check::live::LiveOptions {
-        route: args.screen.route.clone(),
+        route: args.probe.route.clone(),
         interval: args.interval,
-        deadline: args.screen.deadline,
+        deadline: args.probe.deadline,
         samples: args.samples,
         timeout: args.timeout,
         with_patch: args.with_patch,
@@ -124,21 +134,7 @@ fn check_transcript(
     parser: &LineParser,
 ) -> Result<CheckReport, check::CheckError> {
     use check::transcript::{Limits, Plan};
-    let plan = match &args.route_file {
-        Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|error| check::CheckError::Read {
-                path: file.display().to_string(),
-                error,
-            })?;
-            let obj: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
-                check::CheckError::Usage(format!("{} is not a YAML manifest: {e}", file.display()))
-            })?;
-            let route = splitscope::route::Route::from_object(&obj)
-                .map_err(|e| check::CheckError::Usage(e.to_string()))?;
-            Plan::from_route(&route, &args.screen.labels, &args.default_split)?
-        }
-        None => Plan::from_weights(&args.weights, &args.default_split)?,
-    };
+    let plan = Plan::from_flags(&args.plan, &args.screen.labels)?;
     let limits = Limits {
         samples: args.samples,
         all: args.all,
@@ -156,15 +152,15 @@ fn check_transcript(
 }
 
 /// The screen's settings from its flags, for a connected cluster.
-fn settings_for(cluster: &Cluster, args: &ScreenArgs) -> Settings {
+fn settings_for(cluster: &Cluster, probe: &ProbeArgs, args: &ScreenArgs) -> Settings {
     Settings {
         context: cluster.context.clone(),
         namespace: cluster.namespace.clone(),
-        read_only: args.read_only,
+        read_only: probe.read_only,
         window: args.window,
         manual_labels: args.labels.clone(),
-        client: args.client.clone(),
-        target: args
+        client: probe.client.clone(),
+        target: probe
             .target
             .clone()
             .map(|(host, port)| Target { host, port }),
@@ -173,12 +169,13 @@ fn settings_for(cluster: &Cluster, args: &ScreenArgs) -> Settings {
         shots_dir: args.shots_dir.clone(),
         shot_formats: args.shot_format.clone(),
         record: args.record.is_some(),
+        replay: None,
     }
 }
 
 async fn watch(args: WatchArgs) -> anyhow::Result<String> {
     let cluster = args.cluster.connect().await?;
-    let report = screen(cluster, &args.screen, args.interval, None).await?;
+    let report = screen(cluster, &args.probe, &args.screen, args.interval, None).await?;
     Ok(report.message())
 }
 
@@ -186,36 +183,22 @@ async fn watch(args: WatchArgs) -> anyhow::Result<String> {
 /// `notes` are lines for the log from elsewhere (the sandbox's own warnings).
 async fn screen(
     cluster: Cluster,
+    probe: &ProbeArgs,
     args: &ScreenArgs,
     interval: std::time::Duration,
     notes: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 ) -> anyhow::Result<RunReport> {
-    let parser = LineParser::new(args.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (themes, warning) = Themes::load(
-        args.theme.as_deref(),
-        no_color,
-        splitscope::tui::theme::truecolor_from_env(),
-        splitscope::tui::theme::user_theme_dir().as_deref(),
-    );
-    let settings = settings_for(&cluster, args);
-    let mut app = App::new(settings, parser, jiff::Timestamp::now());
-    app.notice = warning;
-    app.themes = themes;
-    let mut runtime = Runtime::start(
+    let settings = settings_for(&cluster, probe, args);
+    let app = launch::app(settings, args, jiff::Timestamp::now())?;
+    let runtime = Runtime::start(
         cluster,
         RuntimeOptions {
-            route: args.route.clone(),
+            route: probe.route.clone(),
             interval,
-            deadline: args.deadline,
+            deadline: probe.deadline,
             poll: std::time::Duration::from_secs(2),
         },
     );
-    if let Some(path) = &args.record {
-        let file = std::fs::File::create(path)
-            .map_err(|e| anyhow::anyhow!("cannot record to {}: {e}", path.display()))?;
-        runtime.record_to(file);
-    }
     // Nothing may print while the screen is up: notes go to its log.
     let _notes = notes.map(|mut notes| {
         let tx = runtime.sender();
@@ -227,14 +210,7 @@ async fn screen(
             }
         })
     });
-    if let Some(path) = &args.tape {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the tape {}: {e}", path.display()))?;
-        let tape = splitscope::tui::tape::Tape::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        return Ok(splitscope::tui::headless::play(app, runtime, &tape, args.size).await?);
-    }
-    Ok(splitscope::tui::run(app, runtime).await?)
+    launch::show(app, runtime, args).await
 }
 
 #[cfg(not(feature = "sandbox"))]
@@ -275,7 +251,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     }
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig())?;
     let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
-    let report = screen(cluster, &args.screen, args.interval, sandbox.warnings()).await?;
+    let report = screen(
+        cluster,
+        &args.probe,
+        &args.screen,
+        args.interval,
+        sandbox.warnings(),
+    )
+    .await?;
     // The sandbox ends with us, and its EnvoyFilters with it.
     let patched = report.patch != splitscope::tui::app::report::PatchLeft::Off;
     Ok(if patched {

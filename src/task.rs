@@ -1,4 +1,4 @@
-//! A spawned task tied to the value that owns it.
+//! A spawned task tied to the value that owns it, and a lock that outlives a panic.
 
 use tokio::task::JoinHandle;
 
@@ -16,4 +16,10 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Locks a mutex, taking over a poisoned one: a panic in one task (a request in the
+/// sandbox, a replay's reader) must not take everything else down with it.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -68,6 +68,7 @@ fn settings() -> Settings {
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
         record: false,
+        replay: None,
     }
 }
 
@@ -575,7 +576,12 @@ fn a_recording_run_keeps_samples_and_changes() {
         .iter()
         .map(|r| serde_json::from_str(&r.json()).unwrap())
         .collect();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"kind": "cluster", "at": lines[0]["at"], "waypoint": "waypoint", "istio": "1.24.0"})
+    );
+    let lines = &lines[1..];
     assert_eq!(lines[0]["kind"], "route");
     assert_eq!(
         lines[0]["weights"][0],
@@ -591,9 +597,30 @@ fn a_recording_run_keeps_samples_and_changes() {
             .starts_with("one Sat Dec  7")
     );
     assert_eq!(lines[2]["backend"], serde_json::Value::Null);
+    // A toggle of ours carries the settle it waits for, so a replay starts the regime
+    // where this run did.
     assert_eq!(
         lines[3],
-        serde_json::json!({"kind": "patch", "at": lines[3]["at"], "on": true})
+        serde_json::json!({"kind": "patch", "at": lines[3]["at"], "on": true, "settle": 0.0})
+    );
+    // Removed by someone else, it is marked as seen and carries none; endpoints are kept
+    // as they change, not as they are read.
+    app.update(Msg::PatchObserved(None));
+    app.update(Msg::Endpoints(vec![3, 1]));
+    app.update(Msg::Endpoints(vec![3, 1]));
+    let more: Vec<serde_json::Value> = app
+        .take_records()
+        .iter()
+        .map(|r| serde_json::from_str(&r.json()).unwrap())
+        .collect();
+    assert_eq!(more.len(), 2, "{more:?}");
+    assert_eq!(
+        more[0],
+        serde_json::json!({"kind": "patch", "at": more[0]["at"], "on": false, "observed": true})
+    );
+    assert_eq!(
+        more[1]["ready"],
+        serde_json::json!([["tcp-echo-v1", 3], ["tcp-echo-v2", 1]])
     );
     assert!(app.take_records().is_empty());
 }

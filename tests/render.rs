@@ -52,6 +52,7 @@ fn app() -> App {
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
         record: false,
+        replay: None,
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {

@@ -14,6 +14,8 @@ use crate::verdict::{Judge, Verdict};
 
 /// What the transcript is judged against.
 pub struct Plan {
+    /// The route's name, or how the weights were given.
+    pub route: String,
     /// Backend names, in order (prefixes, or the route's backends).
     pub names: Vec<String>,
     pub weights: Vec<u32>,
@@ -35,6 +37,25 @@ fn short_key(label: &[u8]) -> u64 {
 }
 
 impl Plan {
+    /// The plan the flags give: `--route-file` (with `--label`), else `--weights`.
+    pub fn from_flags(
+        flags: &crate::cli::PlanArgs,
+        labels: &[(String, String)],
+    ) -> Result<Plan, CheckError> {
+        let Some(file) = &flags.route_file else {
+            return Plan::from_weights(&flags.weights, &flags.default_split);
+        };
+        let text = std::fs::read_to_string(file).map_err(|error| CheckError::Read {
+            path: file.display().to_string(),
+            error,
+        })?;
+        let obj: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
+            CheckError::Usage(format!("{} is not a YAML manifest: {e}", file.display()))
+        })?;
+        let route = Route::from_object(&obj).map_err(|e| CheckError::Usage(e.to_string()))?;
+        Plan::from_route(&route, labels, &flags.default_split)
+    }
+
     /// `--weights one=90,two=10`: each prefix is a backend.
     pub fn from_weights(
         weights: &[(String, u32)],
@@ -80,7 +101,9 @@ impl Plan {
             )));
         }
         let weights = route.backends.iter().map(|b| b.weight).collect();
-        Plan::build(names, weights, prefixes, default)
+        let mut plan = Plan::build(names, weights, prefixes, default)?;
+        plan.route.clone_from(&route.name);
+        Ok(plan)
     }
 
     /// A plan from its backends and prefixes, with the hot path's look-up tables and the
@@ -101,6 +124,7 @@ impl Plan {
             .map(|(p, i)| (short_key(p.as_bytes()), *i))
             .collect();
         let plan = Plan {
+            route: "(--weights)".into(),
             names,
             weights,
             default: Vec::new(),

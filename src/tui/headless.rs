@@ -26,10 +26,13 @@ struct Screen {
 }
 
 impl Screen {
-    fn draw(&mut self, app: &App) -> Result<String, String> {
-        self.terminal
+    /// Draws the app; the screen's recording gets the frame too. Returns the text.
+    fn draw(&mut self, app: &mut App, runtime: &mut Runtime) -> Result<String, String> {
+        let frame = self
+            .terminal
             .draw(|f| view::render(f, app, app.themes.current()))
             .map_err(|e| e.to_string())?;
+        runtime.frame_drawn(frame.buffer, app);
         Ok(shot::text(self.terminal.backend().buffer()))
     }
 }
@@ -86,7 +89,7 @@ pub async fn play(
                         return Ok(app.report());
                     }
                 }
-                screen.draw(&app).map_err(fail(line))?;
+                screen.draw(&mut app, &mut runtime).map_err(fail(line))?;
             }
             Step::Sleep(d) => {
                 follow(&mut app, &mut runtime, &mut screen, *d, |_, _| false)
@@ -94,7 +97,7 @@ pub async fn play(
                     .map_err(fail(line))?;
             }
             Step::Shot(path, format) => {
-                screen.draw(&app).map_err(fail(line))?;
+                screen.draw(&mut app, &mut runtime).map_err(fail(line))?;
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| fail(line)(format!("cannot create {}: {e}", dir.display())))?;
@@ -106,7 +109,7 @@ pub async fn play(
             }
             Step::Resize(w, h) => {
                 screen.terminal.backend_mut().resize(*w, *h);
-                screen.draw(&app).map_err(fail(line))?;
+                screen.draw(&mut app, &mut runtime).map_err(fail(line))?;
             }
             Step::Quit => break,
         }
@@ -125,7 +128,7 @@ async fn follow(
 ) -> Result<bool, String> {
     let deadline = Instant::now() + limit;
     loop {
-        let text = screen.draw(app)?;
+        let text = screen.draw(app, runtime)?;
         if done(app, &text) {
             return Ok(true);
         }

@@ -1,7 +1,9 @@
 //! The watch screen: terminal, event loop, state and panels.
 
 pub mod app;
+pub mod cast;
 pub mod headless;
+pub mod launch;
 pub mod runtime;
 pub mod shot;
 pub mod tape;
@@ -13,7 +15,6 @@ use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
-use jiff::Timestamp;
 
 use app::{App, Key, Msg};
 use runtime::Runtime;
@@ -36,6 +37,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
     let mut guard = terminal::Guard::new()?;
     let tx = runtime.sender();
     let input_tx = tx.clone();
+    let input_clock = runtime.clock();
     let input = tokio::spawn(async move {
         let mut events = EventStream::new();
         while let Some(Ok(event)) = events.next().await {
@@ -45,7 +47,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
                     None => continue,
                 },
                 // A resize only needs a redraw; a tick carries it.
-                Event::Resize(_, _) => Msg::Tick(Timestamp::now()),
+                Event::Resize(_, _) => Msg::Tick(input_clock.now()),
                 _ => continue,
             };
             if input_tx.send(msg).is_err() {
@@ -54,19 +56,21 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
         }
     });
     // The header's clocks count seconds: one tick a second is enough.
+    let clock = runtime.clock();
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));
         loop {
             every.tick().await;
-            if tx.send(Msg::Tick(Timestamp::now())).is_err() {
+            if tx.send(Msg::Tick(clock.now())).is_err() {
                 break;
             }
         }
     });
     let result = async {
-        guard
+        let frame = guard
             .terminal
             .draw(|f| view::render(f, &app, app.themes.current()))?;
+        runtime.frame_drawn(frame.buffer, &mut app);
         while let Some(msg) = runtime.next().await {
             if !runtime.handle(&mut app, msg) {
                 break;
@@ -86,6 +90,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
             let frame = guard
                 .terminal
                 .draw(|f| view::render(f, &app, app.themes.current()))?;
+            runtime.frame_drawn(frame.buffer, &mut app);
             if app.pending_shot {
                 // The picture is of exactly what was just drawn.
                 let buffer = frame.buffer.clone();
@@ -97,9 +102,10 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
                     jiff::Timestamp::now(),
                 );
                 app.update(Msg::Shot(saved));
-                guard
+                let frame = guard
                     .terminal
                     .draw(|f| view::render(f, &app, app.themes.current()))?;
+                runtime.frame_drawn(frame.buffer, &mut app);
             }
         }
         Ok::<(), std::io::Error>(())

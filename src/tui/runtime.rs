@@ -10,9 +10,11 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use super::app::{App, ClusterInfo, Effect, Msg, PatchOutcome, Target, WaypointInfo};
+use super::cast::Cast;
 use crate::cluster::discover::ClientSpec;
 use crate::cluster::probe::{self, ProbeConfig};
 use crate::cluster::{Cluster, ClusterError};
+use crate::replay::feed::{Feed, ReplayClock};
 use crate::task::AbortOnDrop;
 
 /// How the probe and the poll run.
@@ -25,15 +27,36 @@ pub struct RuntimeOptions {
     pub poll: Duration,
 }
 
+/// The time the screen shows: the wall clock, or a replay's.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    Wall,
+    Replay(ReplayClock),
+}
+
+impl Clock {
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Clock::Wall => Timestamp::now(),
+            Clock::Replay(clock) => clock.now(),
+        }
+    }
+}
+
 pub struct Runtime {
-    cluster: Cluster,
+    /// None in a replay: nothing runs in a cluster then.
+    cluster: Option<Cluster>,
     options: RuntimeOptions,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
-    _poll: AbortOnDrop,
+    _poll: Option<AbortOnDrop>,
     probe: Option<AbortOnDrop>,
+    /// A replay's messages, played at their pace.
+    feed: Option<Feed>,
     /// Where `--record` writes the app's records, one JSON object a line.
     recording: Option<std::io::BufWriter<std::fs::File>>,
+    /// Where `--record-cast` writes what the screen showed.
+    cast: Option<Cast>,
 }
 
 impl Runtime {
@@ -43,19 +66,66 @@ impl Runtime {
         let _ = tx.send(Msg::Start(Timestamp::now()));
         let poll = AbortOnDrop::spawn(poll(cluster.clone(), options.clone(), tx.clone()));
         Runtime {
-            cluster,
+            cluster: Some(cluster),
             options,
             tx,
             rx,
-            _poll: poll,
+            _poll: Some(poll),
             probe: None,
+            feed: None,
             recording: None,
+            cast: None,
+        }
+    }
+
+    /// A runtime that plays `feed` and touches no cluster.
+    pub fn replay(feed: Feed) -> Runtime {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Runtime {
+            cluster: None,
+            options: RuntimeOptions {
+                route: None,
+                interval: Duration::from_secs(1),
+                deadline: Duration::from_secs(1),
+                poll: Duration::from_secs(2),
+            },
+            tx,
+            rx,
+            _poll: None,
+            probe: None,
+            feed: Some(feed),
+            recording: None,
+            cast: None,
+        }
+    }
+
+    /// The time the screen's ticks carry.
+    pub fn clock(&self) -> Clock {
+        match &self.feed {
+            Some(feed) => Clock::Replay(feed.clock()),
+            None => Clock::Wall,
         }
     }
 
     /// Writes the app's records (`--record`) to `file` from now on.
     pub fn record_to(&mut self, file: std::fs::File) {
         self.recording = Some(std::io::BufWriter::new(file));
+    }
+
+    /// Writes every frame drawn (`--record-cast`) to `cast` from now on.
+    pub fn record_cast_to(&mut self, cast: Cast) {
+        self.cast = Some(cast);
+    }
+
+    /// A frame was drawn: the recording of the screen gets it. A recording that cannot be
+    /// written stops, and the notice says why; the screen goes on.
+    pub fn frame_drawn(&mut self, buffer: &ratatui::buffer::Buffer, app: &mut App) {
+        if let Some(cast) = &mut self.cast
+            && let Err(e) = cast.frame(buffer)
+        {
+            app.notice = Some(format!("screen recording stopped: {e}"));
+            self.cast = None;
+        }
     }
 
     /// A sender for other sources of messages (keys, ticks).
@@ -65,11 +135,22 @@ impl Runtime {
 
     /// The next message; None only if every sender is gone.
     pub async fn next(&mut self) -> Option<Msg> {
-        self.rx.recv().await
+        match &mut self.feed {
+            None => self.rx.recv().await,
+            // Keys first: a quick replay must not starve them.
+            Some(feed) => tokio::select! {
+                biased;
+                msg = self.rx.recv() => msg,
+                msg = feed.next() => Some(msg),
+            },
+        }
     }
 
     pub fn try_next(&mut self) -> Option<Msg> {
-        self.rx.try_recv().ok()
+        if let Ok(msg) = self.rx.try_recv() {
+            return Some(msg);
+        }
+        self.feed.as_mut()?.try_next()
     }
 
     /// Feeds one message to the app and carries out its effects. Returns false once the
@@ -84,8 +165,13 @@ impl Runtime {
             }
         }
         self.write_records(app);
-        if !keep_going && let Some(w) = &mut self.recording {
-            let _ = std::io::Write::flush(w);
+        if !keep_going {
+            if let Some(w) = &mut self.recording {
+                let _ = std::io::Write::flush(w);
+            }
+            if let Some(cast) = &mut self.cast {
+                let _ = cast.finish();
+            }
         }
         keep_going
     }
@@ -114,13 +200,19 @@ impl Runtime {
             interval: self.options.interval,
             deadline: self.options.deadline,
         };
-        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
         self.probe = Some(AbortOnDrop::spawn(run_probe(cluster, cfg, tx)));
     }
 
     /// Effects that read or write the cluster run in the background and answer with a Msg.
     fn spawn_effect(&self, effect: Effect) {
-        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
         tokio::spawn(async move {
             let msg = match effect {
                 Effect::ApplyPatch {

@@ -1,47 +1,12 @@
 //! `splitscope check`, the binary: transcripts with `--from`, and the sandbox's cluster.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 use crate::common::serve::{rand_suffix, serve};
-
-fn splitscope(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-/// A transcript as busybox `date | nc` prints it: `pick(i)` is the prefix of line i.
-fn transcript(n: usize, pick: impl Fn(usize) -> &'static str) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "{} Thu Dec  5 00:{:02}:{:02} UTC 2024\n",
-                pick(i),
-                (i / 60) % 60,
-                i % 60
-            )
-        })
-        .collect()
-}
+use crate::common::{QUICK_DEMO, splitscope, transcript};
 
 fn file(text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!(
@@ -337,22 +302,9 @@ fn a_tape_makes_its_pictures_and_a_failed_wait_names_its_line() {
     )
     .unwrap();
     let tape_arg = tape.to_string_lossy().into_owned();
-    let (code, out, err) = splitscope(
-        &[
-            "demo",
-            "--tape",
-            &tape_arg,
-            "--interval",
-            "0.02s",
-            "--propagation-delay",
-            "50ms",
-            "--settle",
-            "0.3s",
-            "--seed",
-            "7",
-        ],
-        None,
-    );
+    let mut args = vec!["demo", "--tape", &tape_arg, "--seed", "7"];
+    args.extend(QUICK_DEMO);
+    let (code, out, err) = splitscope(&args, None);
     assert_eq!(code, 0, "{out}{err}");
     let svg = std::fs::read_to_string(dir.join("ignored.svg")).unwrap();
     roxmltree::Document::parse(&svg).expect("well-formed SVG");

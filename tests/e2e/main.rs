@@ -17,6 +17,7 @@ mod common;
 mod check;
 mod crd_schema;
 mod kubectl;
+mod replay;
 mod sandbox_errors;
 mod sandbox_kube;
 mod tmux;

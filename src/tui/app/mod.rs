@@ -109,6 +109,15 @@ pub enum Msg {
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.
     Sandbox(String, Timestamp),
+    /// How long a patch toggle takes to settle, as a replayed run had it.
+    Settle(std::time::Duration),
+    /// A note for the log from elsewhere (a replay's skipped lines and its end); with
+    /// `notice`, shown on the notice line too.
+    Note {
+        text: String,
+        at: Timestamp,
+        notice: bool,
+    },
     /// What came of a picture of the screen: the files written, or why not.
     Shot(Result<Vec<String>, String>),
 }
@@ -200,6 +209,8 @@ pub struct Settings {
     pub settle: std::time::Duration,
     /// Keep every sample and the route and patch changes for `--record`.
     pub record: bool,
+    /// A replay: the pace it plays at (`4×`, `instant`). Nothing runs in a cluster then.
+    pub replay: Option<String>,
 }
 
 /// The frozen picture shown while the display is frozen.
@@ -300,6 +311,11 @@ impl App {
         seconds(self.started_at, at)
     }
 
+    /// Whether the app may change the cluster: not read-only, and not a replay.
+    pub fn may_write(&self) -> bool {
+        !self.settings.read_only && self.settings.replay.is_none()
+    }
+
     /// Whether the Istio version needs the workaround: below 1.26, or unknown.
     pub fn needs_patch(&self) -> Option<bool> {
         crate::istio::needs_patch(self.info.istio.as_deref()?)
@@ -340,6 +356,7 @@ impl App {
         match msg {
             Msg::Start(now) => {
                 self.now = now;
+                self.started_at = now;
                 self.start_probe_at_flag()
             }
             Msg::Key(key) => self.key(key),
@@ -353,7 +370,10 @@ impl App {
                 vec![]
             }
             Msg::Info(info) => {
-                self.info = info;
+                if info != self.info {
+                    self.info = info;
+                    self.keep(|app| app.cluster_record(app.now));
+                }
                 vec![]
             }
             Msg::Route(result, at) => self.route_update(result, at),
@@ -363,8 +383,13 @@ impl App {
                 vec![]
             }
             Msg::Endpoints(endpoints) => {
-                self.split.set_default(&endpoints);
-                self.endpoints = endpoints;
+                if endpoints != self.endpoints {
+                    self.split.set_default(&endpoints);
+                    self.endpoints = endpoints;
+                    if let Some(record) = self.endpoints_record(self.now) {
+                        self.keep(|_| record);
+                    }
+                }
                 vec![]
             }
             Msg::PatchObserved(present) => {
@@ -382,6 +407,17 @@ impl App {
             }
             Msg::Sandbox(text, at) => {
                 self.push_log(at, LineKind::Error, text);
+                vec![]
+            }
+            Msg::Settle(settle) => {
+                self.settings.settle = settle;
+                vec![]
+            }
+            Msg::Note { text, at, notice } => {
+                if notice {
+                    self.notice = Some(text.clone());
+                }
+                self.push_log(at, LineKind::Note, text);
                 vec![]
             }
             Msg::Shot(saved) => {

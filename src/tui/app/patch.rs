@@ -9,6 +9,10 @@ use crate::verdict::RegimeCause;
 
 impl App {
     pub(super) fn toggle_patch(&mut self) -> Vec<Effect> {
+        if self.settings.replay.is_some() {
+            self.notice = Some("a replay cannot patch: it plays what was recorded".into());
+            return vec![];
+        }
         if self.settings.read_only {
             self.notice = Some("read-only: patching is off (started with --read-only)".into());
             return vec![];
@@ -98,6 +102,17 @@ impl App {
 
     /// Reconciles with what the cluster shows, unless a change of ours is under way.
     pub(super) fn patch_observed(&mut self, present: Option<Timestamp>) {
+        let was_on = matches!(self.patch, PatchState::On(_));
+        let was_known = !matches!(self.patch, PatchState::Unknown);
+        self.reconcile(present);
+        let on = matches!(self.patch, PatchState::On(_));
+        if on != was_on || !was_known && matches!(self.patch, PatchState::Off) {
+            let at = present.unwrap_or(self.now);
+            self.keep(|_| super::recording::patch_record(at, on, None));
+        }
+    }
+
+    fn reconcile(&mut self, present: Option<Timestamp>) {
         match (&self.patch, present) {
             (PatchState::Applying(_) | PatchState::Removing(_), _) => {}
             (PatchState::On(_), None) => {
@@ -124,13 +139,17 @@ impl App {
                 // push has settled, also when the patch only followed a route edit.
                 self.begin_regime_after_settle(RegimeCause::PatchOn, at);
                 self.patch = PatchState::On(at);
-                self.keep(|_| super::recording::patch_record(at, true));
+                self.keep(|app| {
+                    super::recording::patch_record(at, true, Some(app.settings.settle))
+                });
             }
             PatchOutcome::Removed => {
                 self.patch = PatchState::Off;
                 self.mark(Marker::PatchOff(t));
                 self.begin_regime_after_settle(RegimeCause::PatchOff, at);
-                self.keep(|_| super::recording::patch_record(at, false));
+                self.keep(|app| {
+                    super::recording::patch_record(at, false, Some(app.settings.settle))
+                });
                 self.push_log(at, LineKind::Note, "patch removed".into());
             }
             PatchOutcome::Failed(why) => {

@@ -20,7 +20,11 @@ impl App {
     /// Without `--target`, the route's parent Service and port; a route that names no
     /// port needs the Service's first port read first.
     pub(super) fn start_probe_for_route(&mut self, route: &Route) -> Vec<Effect> {
-        if self.probe_target.is_some() || self.settings.target.is_some() {
+        // A replay's samples come from its file.
+        if self.probe_target.is_some()
+            || self.settings.target.is_some()
+            || self.settings.replay.is_some()
+        {
             return vec![];
         }
         match route.parent_port {

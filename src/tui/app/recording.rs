@@ -50,12 +50,40 @@ impl App {
         })
     }
 
+    pub(super) fn endpoints_record(&self, at: Timestamp) -> Option<Record> {
+        let route = self.route.as_ref()?;
+        Some(Record::Endpoints {
+            at: stamp(at),
+            ready: route
+                .backends
+                .iter()
+                .zip(&self.endpoints)
+                .map(|(b, n)| (b.name.clone(), *n))
+                .collect(),
+        })
+    }
+
+    pub(super) fn cluster_record(&self, at: Timestamp) -> Record {
+        Record::Cluster {
+            at: stamp(at),
+            waypoint: self.info.waypoint.name().map(str::to_string),
+            istio: self.info.istio.clone(),
+        }
+    }
+
     /// The records kept since the last call, for the runtime to write.
     pub fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.records)
     }
 }
 
-pub(super) fn patch_record(at: Timestamp, on: bool) -> Record {
-    Record::Patch { at: stamp(at), on }
+/// A patch change: a toggle of ours carries the settle it waits for, one seen in the
+/// cluster none.
+pub(super) fn patch_record(at: Timestamp, on: bool, settle: Option<std::time::Duration>) -> Record {
+    Record::Patch {
+        at: stamp(at),
+        on,
+        observed: settle.is_none(),
+        settle: settle.map(|d| d.as_secs_f64()),
+    }
 }

@@ -21,12 +21,23 @@ pub struct RunReport {
     pub samples: u64,
     pub errors: u64,
     pub unparsable: u64,
+    /// The verdict when the run ended.
+    pub verdict: crate::verdict::Verdict,
+    /// A replay changes nothing in a cluster: its report says what it played.
+    pub replay: bool,
 }
 
 impl RunReport {
     /// What to print after the screen is gone.
     pub fn message(&self) -> String {
         let ns = &self.namespace;
+        if self.replay {
+            return format!(
+                "Replayed {} samples from {ns}; the verdict was {}.",
+                self.samples,
+                self.verdict.word()
+            );
+        }
         match &self.patch {
             PatchLeft::On { name, route } => format!(
                 "The patch {name} stays applied in namespace {ns}. Remove it with:\n  splitscope patch remove -n {ns} --route {route}"
@@ -39,6 +50,7 @@ impl RunReport {
 impl App {
     pub fn report(&self) -> RunReport {
         let patch = match (&self.patch, &self.route) {
+            _ if self.settings.replay.is_some() => PatchLeft::Off,
             (PatchState::On(_) | PatchState::Applying(_), Some(route)) => PatchLeft::On {
                 name: crate::patch::name_for(route),
                 route: route.name.clone(),
@@ -51,6 +63,8 @@ impl App {
             samples: self.split.total(),
             errors: self.errors,
             unparsable: self.unparsable,
+            verdict: self.split.verdict(),
+            replay: self.settings.replay.is_some(),
         }
     }
 

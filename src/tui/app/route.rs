@@ -34,7 +34,7 @@ impl App {
                     LineKind::Note,
                     format!("route weights changed to {}", weight_text(&route)),
                 );
-                if matches!(self.patch, PatchState::On(_)) && !self.settings.read_only {
+                if matches!(self.patch, PatchState::On(_)) && self.may_write() {
                     // Keep an active patch in line with the route.
                     effects.extend(self.apply_patch(&route, at));
                 }
@@ -44,7 +44,9 @@ impl App {
                 self.split = self.new_split(&weights, at);
                 self.markers.clear();
                 self.pending_regime = None;
-                effects.push(Effect::DiscoverLabels(route.clone()));
+                if self.settings.replay.is_none() {
+                    effects.push(Effect::DiscoverLabels(route.clone()));
+                }
             }
         }
         effects.extend(self.start_probe_for_route(&route));

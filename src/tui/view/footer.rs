@@ -36,6 +36,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         match &app.probe {
             ProbeState::Connecting => spans.push(text("connecting the probe…".into())),
+            ProbeState::Running { pod, .. } if app.settings.replay.is_some() => {
+                spans.push(text(format!("playing the replies of {pod}")));
+            }
             ProbeState::Running { pod, .. } => {
                 let target = app
                     .probe_target

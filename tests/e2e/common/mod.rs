@@ -6,6 +6,8 @@ pub mod fixtures;
 pub mod serve;
 pub mod watch;
 
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -98,4 +100,53 @@ pub async fn sample(client: &Client, n: usize) -> (usize, usize) {
 
 pub fn v1_share(counts: (usize, usize)) -> f64 {
     counts.0 as f64 / (counts.0 + counts.1) as f64
+}
+
+/// Runs the binary with `args`, `stdin` on its standard input; returns the exit code,
+/// stdout and stderr.
+pub fn splitscope(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Flags that make the demo quick for a test: fast probes, pushes and settling.
+pub const QUICK_DEMO: [&str; 6] = [
+    "--interval",
+    "0.02s",
+    "--propagation-delay",
+    "50ms",
+    "--settle",
+    "0.3s",
+];
+
+/// `n` reply lines as busybox `date | nc` prints them, a second apart; `pick(i)` is the
+/// prefix of line i.
+pub fn transcript(n: usize, pick: impl Fn(usize) -> &'static str) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{} Thu Dec  5 {:02}:{:02}:{:02} UTC 2024\n",
+                pick(i),
+                i / 3600,
+                (i / 60) % 60,
+                i % 60
+            )
+        })
+        .collect()
 }

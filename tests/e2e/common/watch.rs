@@ -42,6 +42,7 @@ pub async fn start(
         shots_dir: std::env::temp_dir(),
         shot_formats: vec![],
         record: false,
+        replay: None,
     };
     let runtime = Runtime::start(
         cluster.clone(),
