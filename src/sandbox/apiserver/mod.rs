@@ -1,6 +1,6 @@
 //! The API server: a Kubernetes HTTP API over TLS on loopback. A request is parsed once
 //! (`request`), routed (`router`), and served from the store (`objects`, `patch`,
-//! `apply`, `table`) or as an exec stream (`exec`, `stream`).
+//! `apply`, `table`), as a watch (`watch`) or as an exec stream (`exec`, `stream`).
 
 mod apply;
 mod discovery;
@@ -14,6 +14,7 @@ mod state;
 mod stream;
 mod table;
 pub mod tls;
+mod watch;
 
 pub use router::handle;
 pub use state::ApiState;

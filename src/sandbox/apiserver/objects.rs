@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::request::{ResourceRequest, Verb, check_kind, parse_object, read_body};
 use super::response::{Body, empty_response, json_response};
 use super::state::ApiState;
-use super::{apply, exec, patch, table};
+use super::{apply, exec, patch, table, watch};
 use crate::sandbox::storage::ApiError;
 use crate::sandbox::sync::lock;
 
@@ -25,6 +25,7 @@ pub async fn serve(
     }
     let method = r.method.clone();
     match (&method, r.name.clone()) {
+        (&Method::GET, None) if r.verb == Some(Verb::Watch) => watch::serve(&state, &r),
         (&Method::GET, None) => list(&state, &r),
         (&Method::GET, Some(name)) => get(&state, &r, &name),
         (&Method::POST, None) => create(&state, req, &r).await,
@@ -97,9 +98,6 @@ fn subresource(
 }
 
 fn list(state: &ApiState, r: &ResourceRequest) -> Result<Response<Body>, ApiError> {
-    if r.verb == Some(Verb::Watch) {
-        return Err(ApiError::method_not_allowed("watch", r.res.plural));
-    }
     let store = lock(&state.store);
     let items = store.list(
         r.res,

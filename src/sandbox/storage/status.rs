@@ -157,6 +157,15 @@ impl ApiError {
         )
     }
 
+    /// A watch from a `resourceVersion` older than the changes still kept.
+    pub fn gone(rv: u64, oldest: u64) -> Self {
+        Self::new(
+            410,
+            "Expired",
+            format!("too old resource version: {rv} ({oldest})"),
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }

@@ -2,7 +2,7 @@
 //! `resourceVersion`, `generation`, `uid` and owner-based garbage collection as an API
 //! server keeps them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -15,6 +15,28 @@ use super::validate;
 
 type Key = (String, String, String);
 
+/// Changes kept for watches; a watch from before the oldest of them is told 410 Gone.
+const JOURNAL: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// One object's change, as a watch reports it: the object after it (for a deletion, as it
+/// was, at the deletion's `resourceVersion`) and, for a modification, before it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub rv: u64,
+    pub kind: ChangeKind,
+    /// The type's key (`Resource::key`).
+    pub type_key: String,
+    pub object: Value,
+    pub previous: Option<Value>,
+}
+
 /// What runs after every write to bring derived objects in line (the controllers). The
 /// store only calls it, so storage knows nothing of what the controllers do.
 pub type Reconcile = fn(&mut Store);
@@ -25,6 +47,9 @@ pub struct Store {
     uids: u64,
     changes: watch::Sender<u64>,
     reconcile: Reconcile,
+    journal: VecDeque<Change>,
+    /// The newest revision whose change is no longer kept.
+    forgotten: u64,
 }
 
 impl Default for Store {
@@ -53,7 +78,35 @@ impl Store {
             uids: 0,
             changes,
             reconcile,
+            journal: VecDeque::new(),
+            forgotten: 0,
         }
+    }
+
+    /// Keeps a change for watches, forgetting the oldest beyond `JOURNAL`.
+    fn log(&mut self, kind: ChangeKind, type_key: &str, object: &Value, previous: Option<Value>) {
+        if self.journal.len() >= JOURNAL
+            && let Some(old) = self.journal.pop_front()
+        {
+            self.forgotten = old.rv;
+        }
+        self.journal.push_back(Change {
+            rv: self.revision,
+            kind,
+            type_key: type_key.to_string(),
+            object: object.clone(),
+            previous,
+        });
+    }
+
+    /// The changes after revision `rv`, oldest first; Err(oldest kept) when some of them
+    /// are forgotten.
+    pub fn changes_since(&self, rv: u64) -> Result<impl Iterator<Item = &Change>, u64> {
+        if rv < self.forgotten {
+            return Err(self.forgotten + 1);
+        }
+        let start = self.journal.partition_point(|c| c.rv <= rv);
+        Ok(self.journal.range(start..))
     }
 
     /// A receiver that sees the revision each time anything changes.
@@ -84,7 +137,7 @@ impl Store {
     }
 
     /// An object as a client asking for `version` sees it.
-    fn present(res: &Resource, version: &str, obj: &Value) -> Value {
+    pub fn present(res: &Resource, version: &str, obj: &Value) -> Value {
         let mut out = obj.clone();
         out["apiVersion"] = json!(res.api_version(version));
         out["kind"] = json!(res.kind);
@@ -235,6 +288,7 @@ impl Store {
         if let Some(m) = meta.as_object_mut() {
             m.remove("deletionTimestamp");
         }
+        self.log(ChangeKind::Added, &k.0, &obj, None);
         self.objects.insert(k, obj.clone());
         self.settle();
         Ok(Self::present(res, version, &obj))
@@ -299,8 +353,10 @@ impl Store {
         if unchanged {
             return Ok(Self::present(res, version, old));
         }
+        let previous = old.clone();
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.log(ChangeKind::Modified, &k.0, &obj, Some(previous));
         self.objects.insert(k, obj.clone());
         self.settle();
         Ok(Self::present(res, version, &obj))
@@ -310,7 +366,8 @@ impl Store {
     /// no generation change unless the spec changed.
     pub(crate) fn put_internal(&mut self, res: &Resource, mut obj: Value) {
         let k = key(res, namespace_of(&obj), name_of(&obj));
-        if let Some(old) = self.objects.get(&k) {
+        let previous = self.objects.get(&k).cloned();
+        if let Some(old) = &previous {
             let mut cmp = obj.clone();
             cmp["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
             if cmp == *old {
@@ -325,6 +382,12 @@ impl Store {
         obj["kind"] = json!(res.kind);
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let kind = if previous.is_some() {
+            ChangeKind::Modified
+        } else {
+            ChangeKind::Added
+        };
+        self.log(kind, &k.0, &obj, previous);
         self.objects.insert(k, obj);
     }
 
@@ -364,12 +427,28 @@ impl Store {
     }
 
     fn remove_one(&mut self, res: &Resource, ns: &str, name: &str) -> Option<Value> {
-        let removed = self.objects.remove(&key(res, ns, name))?;
-        self.bump();
+        let removed = self.remove_key(&key(res, ns, name))?;
         if res.plural == NAMESPACES.plural {
             // Deleting a namespace deletes everything in it.
-            self.objects.retain(|(_, n, _), _| n != name);
+            let inside: Vec<Key> = self
+                .objects
+                .keys()
+                .filter(|(_, n, _)| n == name)
+                .cloned()
+                .collect();
+            for k in inside {
+                self.remove_key(&k);
+            }
         }
+        Some(removed)
+    }
+
+    /// Removes one object as of a new revision, and tells watches.
+    fn remove_key(&mut self, k: &Key) -> Option<Value> {
+        let mut removed = self.objects.remove(k)?;
+        let rv = self.bump();
+        removed["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.log(ChangeKind::Deleted, &k.0, &removed, None);
         Some(removed)
     }
 
@@ -420,9 +499,8 @@ impl Store {
                 return;
             }
             for k in orphans {
-                self.objects.remove(&k);
+                self.remove_key(&k);
             }
-            self.bump();
         }
     }
 
