@@ -336,3 +336,61 @@ fn the_patch_command_prints_applies_and_removes_only_its_own() {
         "{err}"
     );
 }
+
+#[test]
+fn kubectl_get_watch_streams_changes() {
+    if !kubectl_available() {
+        eprintln!("kubectl not found; skipping");
+        return;
+    }
+    let server = serve(&[]);
+    let kc = &server.kubeconfig;
+    let old = ok(kc, &["get", "pods", "-l", "app=curl", "-o", "name"]);
+    let old = old.trim().trim_start_matches("pod/").to_string();
+    let mut watch = Command::new("kubectl")
+        .env("KUBECONFIG", kc)
+        .args([
+            "get",
+            "pods",
+            "-l",
+            "app=curl",
+            "--watch",
+            "--output-watch-events",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(20)).expect("a header");
+    assert!(first.starts_with("EVENT"), "{first}");
+    let added = rx.recv_timeout(Duration::from_secs(20)).expect("the pod");
+    assert!(
+        added.starts_with("ADDED") && added.contains(&old),
+        "{added}"
+    );
+    ok(kc, &["delete", "pod", &old, "--wait=false"]);
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(lines
+        .iter()
+        .any(|l: &String| l.starts_with("DELETED") && l.contains(&old))
+        && lines
+            .iter()
+            .any(|l| l.starts_with("ADDED") && !l.contains(&old)))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("kubectl get -w showed no replacement: {lines:?}"),
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+}

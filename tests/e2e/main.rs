@@ -20,6 +20,7 @@ mod kubectl;
 mod replay;
 mod sandbox_errors;
 mod sandbox_kube;
+mod sandbox_watch;
 mod tmux;
 mod watch_e2e;
 mod watch_errors;

@@ -59,7 +59,10 @@ pub fn serve(state: &Arc<ApiState>, r: &ResourceRequest) -> Result<Response<Body
         fields: r.fields.clone(),
         table: r.wants_table,
         include: r.include.clone(),
-        bookmarks: r.query.get("allowWatchBookmarks").is_some_and(|b| b == "true" || b == "1"),
+        bookmarks: r
+            .query
+            .get("allowWatchBookmarks")
+            .is_some_and(|b| b == "true" || b == "1"),
     };
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(stream(state.clone(), watch, since, timeout, tx));
@@ -94,7 +97,9 @@ async fn stream(
     loop {
         let read = {
             let store = lock(&state.store);
-            watch.since(&store, sent).map(|events| (events, store.revision()))
+            watch
+                .since(&store, sent)
+                .map(|events| (events, store.revision()))
         };
         let (events, upto) = match read {
             Ok(read) => read,
