@@ -2,6 +2,7 @@
 //! kubeconfig, or the sandbox's over its socket. Same code either way.
 
 pub mod discover;
+pub mod follow;
 pub mod patch;
 pub mod probe;
 

@@ -1,12 +1,12 @@
 //! The probe: a `date | nc` loop exec'd in the client pod that ends by itself at a
 //! deadline (a loop we start must never outlive us there), read line by line. When the
-//! stream ends or the pod is replaced, it reconnects with backoff to the current pod.
+//! stream ends or the pod is replaced, it starts again in the pod that is ready then.
 
 use std::time::Duration;
 
 use kube::api::AttachParams;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::Cluster;
 use super::discover::ClientSpec;
@@ -37,17 +37,19 @@ pub fn script(cfg: &ProbeConfig) -> String {
     )
 }
 
+/// Sends each line as an event; returns how many there were.
 async fn forward_lines<R: AsyncRead + Unpin>(
     reader: R,
     tx: &mpsc::UnboundedSender<ProbeEvent>,
     stderr: bool,
-) {
+) -> u64 {
     let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
+    let mut lines = 0;
     loop {
         buf.clear();
         match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return lines,
             Ok(_) => {
                 let line = String::from_utf8_lossy(&buf)
                     .trim_end_matches(['\n', '\r'])
@@ -57,88 +59,125 @@ async fn forward_lines<R: AsyncRead + Unpin>(
                 } else {
                     ProbeEvent::Stdout(line)
                 };
+                lines += 1;
                 if tx.send(event).is_err() {
-                    return;
+                    return lines;
                 }
             }
         }
     }
 }
 
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Runs until the receiver is dropped.
-pub async fn run(cluster: Cluster, cfg: ProbeConfig, tx: mpsc::UnboundedSender<ProbeEvent>) {
-    let mut backoff = Duration::from_millis(500);
+/// How one attempt ended.
+enum Attempt {
+    /// The loop ran and its stream ended, after this many lines.
+    Streamed { reason: String, lines: u64 },
+    /// No ready client pod, or the exec was refused.
+    Failed(String),
+    /// Nobody listens any more.
+    Closed,
+}
+
+/// Runs until the receiver is dropped. A stream that ended after some lines is followed
+/// at once by the next attempt, in whichever pod is ready then; only while no client pod
+/// is ready (or the exec fails) does it back off, and a change in the pods (`wake`) cuts
+/// the wait short, so a replacement pod is used as soon as it runs, however many came
+/// before it.
+pub async fn run(
+    cluster: Cluster,
+    cfg: ProbeConfig,
+    mut wake: watch::Receiver<u64>,
+    tx: mpsc::UnboundedSender<ProbeEvent>,
+) {
+    let mut backoff = FIRST_BACKOFF;
     let command = script(&cfg);
     while !tx.is_closed() {
-        let started = tokio::time::Instant::now();
-        let reason = match cluster.client_pod(&cfg.client).await {
-            Err(e) => e.to_string(),
-            Ok(pod) => {
-                let params = AttachParams::default()
-                    .stdin(false)
-                    .stdout(true)
-                    .stderr(true);
-                match cluster
-                    .pods()
-                    .exec(&pod, vec!["sh", "-c", command.as_str()], &params)
-                    .await
-                {
-                    Err(e) => cluster.err(e, "create", "pods/exec").to_string(),
-                    Ok(mut attached) => {
-                        if tx.send(ProbeEvent::Started { pod: pod.clone() }).is_err() {
-                            attached.abort();
-                            return;
-                        }
-                        let stdout = attached.stdout();
-                        let stderr = attached.stderr();
-                        let status = attached.take_status();
-                        let out = async {
-                            if let Some(s) = stdout {
-                                forward_lines(s, &tx, false).await;
-                            }
-                        };
-                        let err = async {
-                            if let Some(s) = stderr {
-                                forward_lines(s, &tx, true).await;
-                            }
-                        };
-                        tokio::join!(out, err);
-                        let status = match status {
-                            Some(s) => s.await,
-                            None => None,
-                        };
-                        attached.abort();
-                        match status {
-                            Some(s) if s.status.as_deref() == Some("Success") => {
-                                format!("the loop in {pod} reached its deadline")
-                            }
-                            Some(s) => format!(
-                                "the loop in {pod} ended: {}",
-                                s.message.unwrap_or_default()
-                            ),
-                            None => format!("the exec stream to {pod} closed"),
-                        }
-                    }
-                }
+        // Changes from here on wake a wait below.
+        wake.borrow_and_update();
+        let (reason, retry_in) = match attempt(&cluster, &cfg, &command, &tx).await {
+            Attempt::Closed => return,
+            Attempt::Streamed { reason, lines } if lines > 0 => {
+                backoff = FIRST_BACKOFF;
+                (reason, Duration::ZERO)
             }
+            Attempt::Streamed { reason, .. } | Attempt::Failed(reason) => (reason, backoff),
         };
-        // A stream that ran a while resets the backoff.
-        if started.elapsed() > Duration::from_secs(10) {
-            backoff = Duration::from_millis(500);
-        }
-        if tx
-            .send(ProbeEvent::Ended {
-                reason,
-                retry_in: backoff,
-            })
-            .is_err()
-        {
+        if tx.send(ProbeEvent::Ended { reason, retry_in }).is_err() {
             return;
         }
-        tokio::time::sleep(backoff).await;
+        if retry_in.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(retry_in) => {}
+            changed = wake.changed() => if changed.is_err() {
+                tokio::time::sleep(retry_in).await;
+            },
+        }
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// One exec of the loop in the client's ready pod, read to its end.
+async fn attempt(
+    cluster: &Cluster,
+    cfg: &ProbeConfig,
+    command: &str,
+    tx: &mpsc::UnboundedSender<ProbeEvent>,
+) -> Attempt {
+    let pod = match cluster.client_pod(&cfg.client).await {
+        Ok(pod) => pod,
+        Err(e) => return Attempt::Failed(e.to_string()),
+    };
+    let params = AttachParams::default()
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
+    let mut attached = match cluster
+        .pods()
+        .exec(&pod, vec!["sh", "-c", command], &params)
+        .await
+    {
+        Ok(attached) => attached,
+        Err(e) => return Attempt::Failed(cluster.err(e, "create", "pods/exec").to_string()),
+    };
+    if tx.send(ProbeEvent::Started { pod: pod.clone() }).is_err() {
+        attached.abort();
+        return Attempt::Closed;
+    }
+    let (stdout, stderr) = (attached.stdout(), attached.stderr());
+    let status = attached.take_status();
+    let out = async {
+        match stdout {
+            Some(s) => forward_lines(s, tx, false).await,
+            None => 0,
+        }
+    };
+    let err = async {
+        match stderr {
+            Some(s) => forward_lines(s, tx, true).await,
+            None => 0,
+        }
+    };
+    let (a, b) = tokio::join!(out, err);
+    let status = match status {
+        Some(s) => s.await,
+        None => None,
+    };
+    attached.abort();
+    let reason = match status {
+        Some(s) if s.status.as_deref() == Some("Success") => {
+            format!("the loop in {pod} reached its deadline")
+        }
+        Some(s) => format!("the loop in {pod} ended: {}", s.message.unwrap_or_default()),
+        None => format!("the exec stream to {pod} closed"),
+    };
+    Attempt::Streamed {
+        reason,
+        lines: a + b,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cast;
+pub mod follow;
 pub mod headless;
 pub mod launch;
 pub mod runtime;

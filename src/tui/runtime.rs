@@ -1,29 +1,29 @@
 //! Carries out what the app asks for and reports what came of it: the probe, reads of
-//! the cluster, the patch. A poll of the route, the patch and the cluster facts runs
-//! beside it. Everything comes back as a `Msg` on one channel. The terminal loop and
+//! the cluster, the patch. Following the cluster (`follow`) runs beside it; a replay's
+//! feed stands in for both. Everything comes back as a `Msg` on one channel. The terminal loop and
 //! the end-to-end tests drive the same runtime.
 
 use std::io::Write;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::app::{App, ClusterInfo, Effect, Msg, PatchOutcome, Target, WaypointInfo};
+use super::app::{App, Effect, Msg, PatchOutcome, Target};
 use super::cast::Cast;
+use crate::cluster::Cluster;
 use crate::cluster::discover::ClientSpec;
 use crate::cluster::probe::{self, ProbeConfig};
-use crate::cluster::{Cluster, ClusterError};
 use crate::replay::feed::{Feed, ReplayClock};
 use crate::task::AbortOnDrop;
 
-/// How the probe and the poll run.
+/// How the probe runs and the cluster is followed.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
     pub route: Option<String>,
     pub interval: Duration,
     pub deadline: Duration,
-    /// How often the route, the patch and the cluster facts are read again.
+    /// How often what cannot be watched (RBAC forbids it) is read again.
     pub poll: Duration,
 }
 
@@ -49,7 +49,9 @@ pub struct Runtime {
     options: RuntimeOptions,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
-    _poll: Option<AbortOnDrop>,
+    /// Ticks when the namespace's pods change; the probe waits on it for a client.
+    pods: watch::Sender<u64>,
+    _follow: Option<AbortOnDrop>,
     probe: Option<AbortOnDrop>,
     /// A replay's messages, played at their pace.
     feed: Option<Feed>,
@@ -64,13 +66,21 @@ impl Runtime {
         let (tx, rx) = mpsc::unbounded_channel();
         // The app hears first that the run began, so it can start what needs no cluster read.
         let _ = tx.send(Msg::Start(Timestamp::now()));
-        let poll = AbortOnDrop::spawn(poll(cluster.clone(), options.clone(), tx.clone()));
+        let (pods, _) = watch::channel(0);
+        let follow = AbortOnDrop::spawn(super::follow::follow(
+            cluster.clone(),
+            options.route.clone(),
+            options.poll,
+            tx.clone(),
+            pods.clone(),
+        ));
         Runtime {
             cluster: Some(cluster),
             options,
             tx,
             rx,
-            _poll: Some(poll),
+            pods,
+            _follow: Some(follow),
             probe: None,
             feed: None,
             recording: None,
@@ -83,6 +93,7 @@ impl Runtime {
         let (tx, rx) = mpsc::unbounded_channel();
         Runtime {
             cluster: None,
+            pods: watch::channel(0).0,
             options: RuntimeOptions {
                 route: None,
                 interval: Duration::from_secs(1),
@@ -91,7 +102,7 @@ impl Runtime {
             },
             tx,
             rx,
-            _poll: None,
+            _follow: None,
             probe: None,
             feed: Some(feed),
             recording: None,
@@ -203,8 +214,8 @@ impl Runtime {
         let Some(cluster) = self.cluster.clone() else {
             return;
         };
-        let tx = self.tx.clone();
-        self.probe = Some(AbortOnDrop::spawn(run_probe(cluster, cfg, tx)));
+        let (tx, wake) = (self.tx.clone(), self.pods.subscribe());
+        self.probe = Some(AbortOnDrop::spawn(run_probe(cluster, cfg, wake, tx)));
     }
 
     /// Effects that read or write the cluster run in the background and answer with a Msg.
@@ -251,72 +262,17 @@ impl Runtime {
     }
 }
 
-async fn run_probe(cluster: Cluster, cfg: ProbeConfig, tx: mpsc::UnboundedSender<Msg>) {
+async fn run_probe(
+    cluster: Cluster,
+    cfg: ProbeConfig,
+    wake: watch::Receiver<u64>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let _probe = AbortOnDrop::spawn(probe::run(cluster, cfg, events_tx));
+    let _probe = AbortOnDrop::spawn(probe::run(cluster, cfg, wake, events_tx));
     while let Some(event) = events.recv().await {
         if tx.send(Msg::Probe(event, Timestamp::now())).is_err() {
             break;
         }
-    }
-}
-
-/// The waypoint as the app shows it: a read that fails is unknown, not "none".
-fn waypoint_info(read: Result<Option<String>, ClusterError>) -> WaypointInfo {
-    match read {
-        Ok(Some(name)) => WaypointInfo::Named(name),
-        Ok(None) => WaypointInfo::NoneServes,
-        Err(e) => WaypointInfo::Unreadable(e),
-    }
-}
-
-/// Reads the route, the patch and the cluster facts now and then, and says what changed.
-async fn poll(cluster: Cluster, options: RuntimeOptions, tx: mpsc::UnboundedSender<Msg>) {
-    let mut last_info: Option<ClusterInfo> = None;
-    let mut rounds = 0u64;
-    loop {
-        // Cluster facts change rarely: read them at the start and every 15 rounds.
-        if last_info.is_none() || rounds.is_multiple_of(15) {
-            let info = ClusterInfo {
-                waypoint: waypoint_info(cluster.waypoint().await),
-                istio: cluster.istio_version().await,
-            };
-            if last_info.as_ref() != Some(&info) {
-                let _ = tx.send(Msg::Info(info.clone()));
-                last_info = Some(info);
-            }
-        }
-        let route = cluster.find_route(options.route.as_deref()).await;
-        let mut problem = None;
-        match &route {
-            Ok(route) => {
-                match cluster.patch_present(route).await {
-                    Ok(present) => {
-                        let _ = tx.send(Msg::PatchObserved(present));
-                    }
-                    Err(e) => problem = Some(e),
-                }
-                // Pods come and go: read the prefixes again now and then.
-                if rounds % 10 == 5
-                    && let Ok(found) = cluster.discover_labels(route).await
-                {
-                    let _ = tx.send(Msg::Labels(found.labels, found.problems));
-                    let _ = tx.send(Msg::Endpoints(found.endpoints));
-                }
-            }
-            Err(e @ (ClusterError::Unreachable(_) | ClusterError::Forbidden { .. })) => {
-                problem = Some(e.clone());
-            }
-            Err(_) => {}
-        }
-        // An unreachable API says nothing about the route: the last one stays.
-        if !matches!(route, Err(ClusterError::Unreachable(_))) {
-            let _ = tx.send(Msg::Route(route, Timestamp::now()));
-        }
-        if tx.send(Msg::Problem(problem)).is_err() {
-            return;
-        }
-        rounds += 1;
-        tokio::time::sleep(options.poll).await;
     }
 }

@@ -16,6 +16,7 @@ mod common;
 
 mod check;
 mod crd_schema;
+mod follow;
 mod kubectl;
 mod replay;
 mod sandbox_errors;

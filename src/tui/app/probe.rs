@@ -82,14 +82,18 @@ impl App {
                 self.probe = ProbeState::Running { pod, since: at };
             }
             ProbeEvent::Ended { reason, retry_in } => {
-                let t = self.elapsed(at);
-                self.mark(Marker::Gap(t));
-                self.push_log(
-                    at,
-                    LineKind::Note,
-                    format!("{reason}; reconnecting in {:.1}s", retry_in.as_secs_f64()),
-                );
+                let next = if retry_in.is_zero() {
+                    "starting again".to_string()
+                } else {
+                    format!(
+                        "trying again within {:.1}s, or as soon as a client pod is ready",
+                        retry_in.as_secs_f64()
+                    )
+                };
+                self.push_log(at, LineKind::Note, format!("{reason}; {next}"));
+                // One mark a gap, however many tries it takes to end it.
                 if !matches!(self.probe, ProbeState::Gap { .. }) {
+                    self.mark(Marker::Gap(self.elapsed(at)));
                     self.probe = ProbeState::Gap { since: at, reason };
                 }
             }

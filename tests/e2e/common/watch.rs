@@ -83,6 +83,14 @@ impl Watch {
         }
     }
 
+    /// Runs the loop for `d`, whatever happens.
+    pub async fn run_for(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, self.runtime.next()).await {
+            assert!(self.runtime.handle(&mut self.app, msg));
+        }
+    }
+
     pub fn key(&mut self, c: char) {
         assert!(self.runtime.handle(&mut self.app, Msg::Key(Key::Char(c))));
     }

@@ -1,0 +1,190 @@
+//! What the screen shows of the cluster, read again when a watch says it changed: the
+//! route and the patch, the pods (prefixes, ready endpoints, and a wake-up for the
+//! probe), the waypoint and the control plane. Where a watch is forbidden, that part is
+//! polled instead, and the screen says so once. A slow resync backs the watches up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+use super::app::{ClusterInfo, Msg, WaypointInfo};
+use crate::cluster::follow::{Topic, Unwatchable};
+use crate::cluster::{Cluster, ClusterError};
+use crate::route::Route;
+use crate::task::AbortOnDrop;
+
+const ALL: [Topic; 4] = [Topic::Route, Topic::Patch, Topic::Pods, Topic::Facts];
+/// Changes come in bursts (a pod replaced is several events): gather them this long,
+/// then read once.
+const GATHER: Duration = Duration::from_millis(100);
+/// Everything is read again this often, whatever the watches say.
+const RESYNC: Duration = Duration::from_secs(60);
+
+struct Reader {
+    cluster: Cluster,
+    route_name: Option<String>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Ticks when the pods change: the probe wakes up to look for a ready client.
+    pods: watch::Sender<u64>,
+    route: Option<Route>,
+    info: Option<ClusterInfo>,
+    /// The last error of each part, shown until a read of that part succeeds.
+    problems: BTreeMap<Topic, ClusterError>,
+    /// Parts that cannot be watched here, read every `poll` instead.
+    polled: BTreeSet<Topic>,
+}
+
+/// Follows the cluster until the screen goes: `route` by name (or the one found), and
+/// what cannot be watched every `poll`.
+pub async fn follow(
+    cluster: Cluster,
+    route: Option<String>,
+    poll: Duration,
+    tx: mpsc::UnboundedSender<Msg>,
+    pods: watch::Sender<u64>,
+) {
+    let (topics_tx, mut topics) = mpsc::unbounded_channel();
+    let (lost_tx, mut lost) = mpsc::unbounded_channel();
+    let _watches: Vec<AbortOnDrop> = cluster
+        .watched()
+        .into_iter()
+        .map(|w| {
+            let (topics, lost) = (topics_tx.clone(), lost_tx.clone());
+            let (topic, what) = (w.topic, w.what);
+            AbortOnDrop::spawn(async move {
+                let why = w.run(topics).await;
+                let _ = lost.send((topic, what, why));
+            })
+        })
+        .collect();
+    let mut reader = Reader {
+        cluster,
+        route_name: route,
+        tx,
+        pods,
+        route: None,
+        info: None,
+        problems: BTreeMap::new(),
+        polled: BTreeSet::new(),
+    };
+    reader.read(&ALL).await;
+    let every = poll;
+    let mut poll = tokio::time::interval(every);
+    let mut resync = tokio::time::interval(RESYNC);
+    poll.tick().await;
+    resync.tick().await;
+    while !reader.tx.is_closed() {
+        tokio::select! {
+            Some(topic) = topics.recv() => {
+                let mut due = BTreeSet::from([topic]);
+                tokio::time::sleep(GATHER).await;
+                while let Ok(topic) = topics.try_recv() {
+                    due.insert(topic);
+                }
+                reader.read(&due.into_iter().collect::<Vec<_>>()).await;
+            }
+            Some((topic, what, why)) = lost.recv() => reader.lost(topic, what, why, every),
+            _ = poll.tick(), if !reader.polled.is_empty() => {
+                let due: Vec<Topic> = reader.polled.iter().copied().collect();
+                reader.read(&due).await;
+            }
+            _ = resync.tick() => reader.read(&ALL).await,
+        }
+    }
+}
+
+impl Reader {
+    /// A part that cannot be watched is polled from now on; the screen hears it once.
+    fn lost(&mut self, topic: Topic, what: &str, why: Unwatchable, every: Duration) {
+        let Unwatchable::Forbidden(e) = why else {
+            // Not served here (one of two route versions, say): nothing to follow.
+            return;
+        };
+        if self.polled.insert(topic) {
+            let _ = self.tx.send(Msg::Note {
+                text: format!("cannot watch {what} ({e}); reading them every {every:.0?} instead"),
+                at: Timestamp::now(),
+                notice: true,
+            });
+        }
+    }
+
+    async fn read(&mut self, topics: &[Topic]) {
+        if topics.contains(&Topic::Facts) {
+            self.read_facts().await;
+        }
+        if topics
+            .iter()
+            .any(|t| matches!(t, Topic::Route | Topic::Patch))
+            || self.route.is_none()
+        {
+            self.read_route().await;
+        }
+        if topics.contains(&Topic::Pods) {
+            self.read_pods().await;
+        }
+        let _ = self
+            .tx
+            .send(Msg::Problem(self.problems.values().next().cloned()));
+    }
+
+    async fn read_facts(&mut self) {
+        let info = ClusterInfo {
+            waypoint: match self.cluster.waypoint().await {
+                Ok(Some(name)) => WaypointInfo::Named(name),
+                Ok(None) => WaypointInfo::NoneServes,
+                Err(e) => WaypointInfo::Unreadable(e),
+            },
+            istio: self.cluster.istio_version().await,
+        };
+        if self.info.as_ref() != Some(&info) {
+            let _ = self.tx.send(Msg::Info(info.clone()));
+            self.info = Some(info);
+        }
+    }
+
+    /// The route, and whether our patch for it is there.
+    async fn read_route(&mut self) {
+        let route = self.cluster.find_route(self.route_name.as_deref()).await;
+        self.problems.remove(&Topic::Route);
+        self.problems.remove(&Topic::Patch);
+        match &route {
+            Ok(route) => match self.cluster.patch_present(route).await {
+                Ok(present) => {
+                    let _ = self.tx.send(Msg::PatchObserved(present));
+                }
+                Err(e) => {
+                    self.problems.insert(Topic::Patch, e);
+                }
+            },
+            Err(e @ (ClusterError::Unreachable(_) | ClusterError::Forbidden { .. })) => {
+                self.problems.insert(Topic::Route, e.clone());
+            }
+            Err(_) => {}
+        }
+        // An unreachable API says nothing about the route: the last one stays.
+        if !matches!(route, Err(ClusterError::Unreachable(_))) {
+            self.route = route.as_ref().ok().cloned();
+            let _ = self.tx.send(Msg::Route(route, Timestamp::now()));
+        }
+    }
+
+    /// Pods came or went: the probe looks for its client again, and the backends'
+    /// prefixes and ready endpoints are read again.
+    async fn read_pods(&mut self) {
+        self.pods.send_modify(|n| *n += 1);
+        let Some(route) = &self.route else { return };
+        match self.cluster.discover_labels(route).await {
+            Ok(found) => {
+                self.problems.remove(&Topic::Pods);
+                let _ = self.tx.send(Msg::Labels(found.labels, found.problems));
+                let _ = self.tx.send(Msg::Endpoints(found.endpoints));
+            }
+            Err(e) => {
+                self.problems.insert(Topic::Pods, e);
+            }
+        }
+    }
+}

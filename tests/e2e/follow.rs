@@ -1,0 +1,214 @@
+//! Following the cluster: watches carry a route edit to the screen, a forbidden watch
+//! falls back to polling and says so once, and the probe resumes in a replacement pod at
+//! once, however many came before it.
+
+use std::time::{Duration, Instant};
+
+use kube::api::{Patch, PatchParams};
+use serde_json::json;
+use splitscope::sandbox::SandboxOptions;
+use splitscope::tui::app::{App, Marker, ProbeState};
+
+use crate::common::watch::{Watch, start};
+
+const LIMIT: Duration = Duration::from_secs(30);
+/// Long enough that nothing in these tests is seen by polling.
+const NEVER: Duration = Duration::from_secs(3600);
+
+fn options(forbidden: &[(&str, &str)]) -> SandboxOptions {
+    SandboxOptions {
+        propagation_delay: Duration::from_millis(50),
+        forbidden: forbidden
+            .iter()
+            .map(|(v, r)| ((*v).to_string(), (*r).to_string()))
+            .collect(),
+        ..SandboxOptions::default()
+    }
+}
+
+async fn edit_weights(w: &Watch, v1: u32, v2: u32) -> Instant {
+    let routes = w
+        .cluster
+        .dynamic("gateway.networking.k8s.io", "v1", "TCPRoute");
+    let edit = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "tcp-echo-v1", "port": 9000, "weight": v1},
+        {"name": "tcp-echo-v2", "port": 9000, "weight": v2}]}]}});
+    let sent = Instant::now();
+    routes
+        .patch("tcp-echo-ew", &PatchParams::default(), &Patch::Merge(&edit))
+        .await
+        .unwrap();
+    sent
+}
+
+fn weights(a: &App) -> Vec<u32> {
+    a.route
+        .iter()
+        .flat_map(|r| r.backends.iter().map(|b| b.weight))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_edit_reaches_the_screen_by_watch() {
+    let mut w = start(
+        options(&[]),
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        NEVER,
+    )
+    .await;
+    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
+        .await;
+    let mut took = Vec::new();
+    for (v1, v2) in [(70, 30), (50, 50), (90, 10)] {
+        let sent = edit_weights(&w, v1, v2).await;
+        w.until("the edit", LIMIT, |a| weights(a) == [v1, v2]).await;
+        took.push(sent.elapsed());
+    }
+    // Polling would take an hour: the watch brought each edit.
+    eprintln!("route edit to screen: {took:?}");
+    assert!(took.iter().all(|t| *t < Duration::from_secs(5)), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
+    let forbidden = options(&[("watch", "tcproutes")]);
+    let mut w = start(
+        forbidden,
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        Duration::from_millis(300),
+    )
+    .await;
+    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
+        .await;
+    edit_weights(&w, 60, 40).await;
+    w.until("the edit, by polling", LIMIT, |a| weights(a) == [60, 40])
+        .await;
+    // Some more polls: the fallback is said once, not once a poll.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.until("a few samples", LIMIT, |a| a.split.total() >= 5)
+        .await;
+    let said: Vec<&str> = w
+        .app
+        .log
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.starts_with("cannot watch tcproutes"))
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("forbidden") && said[0].contains("every 300ms"),
+        "{said:?}"
+    );
+    assert!(w.app.problem.is_none(), "{:?}", w.app.problem);
+}
+
+fn probe_pod(a: &App) -> Option<String> {
+    match &a.probe {
+        ProbeState::Running { pod, .. } => Some(pod.clone()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
+    let mut w = start(
+        options(&[]),
+        None,
+        "deploy/curl",
+        Duration::from_millis(100),
+        NEVER,
+    )
+    .await;
+    w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
+    let mut resumed = Vec::new();
+    for _ in 0..10 {
+        let old = probe_pod(&w.app).unwrap();
+        w.cluster
+            .pods()
+            .delete(&old, &Default::default())
+            .await
+            .unwrap();
+        // The sandbox's ReplicaSet replaces the pod at once, Running.
+        let deleted = Instant::now();
+        w.until("the probe in the replacement", LIMIT, |a| {
+            probe_pod(a).is_some_and(|p| p != old)
+        })
+        .await;
+        resumed.push(deleted.elapsed());
+        let n = w.app.split.total();
+        w.until("samples from it", LIMIT, |a| a.split.total() > n)
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    eprintln!("resumption after each replacement: {resumed:?}");
+    assert!(
+        resumed.iter().all(|t| *t < Duration::from_secs(2)),
+        "{resumed:?}"
+    );
+    let gaps = w
+        .app
+        .markers
+        .iter()
+        .filter(|m| matches!(m, Marker::Gap(_)))
+        .count();
+    assert_eq!(gaps, 10, "{:?}", w.app.markers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff() {
+    let mut w = start(
+        options(&[]),
+        None,
+        "deploy/curl",
+        Duration::from_millis(100),
+        NEVER,
+    )
+    .await;
+    w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
+    let deployments = w.cluster.dynamic("apps", "v1", "Deployment");
+    let scale = |n: u32| Patch::Merge(json!({"spec": {"replicas": n}}));
+    deployments
+        .patch("curl", &PatchParams::default(), &scale(0))
+        .await
+        .unwrap();
+    w.until("a gap", LIMIT, |a| {
+        matches!(a.probe, ProbeState::Gap { .. })
+    })
+    .await;
+    // Ten seconds without a client: the backoff has grown past eight seconds.
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(10) {
+        let _ =
+            tokio::time::timeout(Duration::from_millis(200), w.until("", LIMIT, |_| false)).await;
+    }
+    let tries = w
+        .app
+        .log
+        .iter()
+        .filter(|l| l.text.contains("trying again within"))
+        .count();
+    assert!(tries >= 3, "{:?}", w.app.log);
+    deployments
+        .patch("curl", &PatchParams::default(), &scale(1))
+        .await
+        .unwrap();
+    let back = Instant::now();
+    w.until("the probe in the new pod", LIMIT, |a| {
+        probe_pod(a).is_some()
+    })
+    .await;
+    let took = back.elapsed();
+    eprintln!("resumption after a client came back: {took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let gaps = w
+        .app
+        .markers
+        .iter()
+        .filter(|m| matches!(m, Marker::Gap(_)))
+        .count();
+    assert_eq!(gaps, 1, "one gap, however many tries: {:?}", w.app.markers);
+}
