@@ -55,25 +55,52 @@ fn main() -> ExitCode {
             None => watch(cli.watch).await,
             Some(Command::Watch(args)) => watch(args).await,
             Some(Command::Demo(args)) => demo(args).await,
-            Some(Command::Patch(args)) => patch(args).await,
+            Some(Command::Patch(args)) => patch(args).await.map(RunEnd::from),
             Some(Command::Replay(args)) => splitscope::replay::run(&args)
                 .await
-                .map(|report| report.message()),
-            Some(Command::Check(_)) => Ok(String::new()),
+                .map(|report| RunEnd::from_report(&report)),
+            Some(Command::Check(_)) => Ok(RunEnd::from(String::new())),
         }
     });
     // Remote streams may still be closing; do not wait for them.
     runtime.shutdown_background();
     match result {
-        Ok(message) => {
-            if !message.is_empty() {
-                println!("{message}");
+        Ok(end) => {
+            if !end.message.is_empty() {
+                println!("{}", end.message);
             }
-            ExitCode::SUCCESS
+            // Ended by a signal: the shell's convention, 128 + its number.
+            end.signal.map_or(ExitCode::SUCCESS, |n| {
+                ExitCode::from(u8::try_from(128 + n).unwrap_or(1))
+            })
         }
         Err(e) => {
             eprintln!("splitscope: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// How a command ended: what to print, and the signal that ended it, if one did.
+struct RunEnd {
+    message: String,
+    signal: Option<i32>,
+}
+
+impl From<String> for RunEnd {
+    fn from(message: String) -> RunEnd {
+        RunEnd {
+            message,
+            signal: None,
+        }
+    }
+}
+
+impl RunEnd {
+    fn from_report(report: &RunReport) -> RunEnd {
+        RunEnd {
+            message: report.message(),
+            signal: report.signal,
         }
     }
 }
@@ -173,10 +200,10 @@ fn settings_for(cluster: &Cluster, probe: &ProbeArgs, args: &ScreenArgs) -> Sett
     }
 }
 
-async fn watch(args: WatchArgs) -> anyhow::Result<String> {
+async fn watch(args: WatchArgs) -> anyhow::Result<RunEnd> {
     let cluster = args.cluster.connect().await?;
     let report = screen(cluster, &args.probe, &args.screen, args.interval, None).await?;
-    Ok(report.message())
+    Ok(RunEnd::from_report(&report))
 }
 
 /// The watch screen on a connected cluster: the same path for a real one and the sandbox.
@@ -214,7 +241,7 @@ async fn screen(
 }
 
 #[cfg(not(feature = "sandbox"))]
-async fn demo(_args: DemoArgs) -> anyhow::Result<String> {
+async fn demo(_args: DemoArgs) -> anyhow::Result<RunEnd> {
     anyhow::bail!(
         "this build of splitscope has no sandbox (it was built without the `sandbox` feature), \
          so `demo` cannot run; build with the default features (`cargo build --release`) to get it. \
@@ -223,7 +250,7 @@ async fn demo(_args: DemoArgs) -> anyhow::Result<String> {
 }
 
 #[cfg(feature = "sandbox")]
-async fn demo(args: DemoArgs) -> anyhow::Result<String> {
+async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
     let options = SandboxOptions {
         istio: args.sandbox.istio.clone(),
         weights: args.sandbox.weights,
@@ -247,7 +274,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
                 }
             })
         });
-        return serve(&sandbox, &args).await;
+        return serve(&sandbox, &args).await.map(RunEnd::from);
     }
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig())?;
     let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
@@ -261,12 +288,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<String> {
     .await?;
     // The sandbox ends with us, and its EnvoyFilters with it.
     let patched = report.patch != splitscope::tui::app::report::PatchLeft::Off;
-    Ok(if patched {
+    // The sandbox stops here, before the message says so.
+    drop(sandbox);
+    let message = if patched {
         "The sandbox has stopped, and its patch with it."
     } else {
         "The sandbox has stopped."
-    }
-    .to_string())
+    };
+    Ok(RunEnd {
+        message: message.to_string(),
+        signal: report.signal,
+    })
 }
 
 #[cfg(feature = "sandbox")]

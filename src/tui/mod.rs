@@ -7,6 +7,7 @@ pub mod headless;
 pub mod launch;
 pub mod runtime;
 pub mod shot;
+mod signals;
 pub mod tape;
 pub mod terminal;
 pub mod theme;
@@ -31,6 +32,15 @@ fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
         KeyCode::Esc => Key::Esc,
         _ => Key::Other,
     })
+}
+
+/// A fault drill: with `SPLITSCOPE_DRILL_PANIC` set, the screen panics once it is up,
+/// to show that the terminal comes back and the exit code is 101.
+#[allow(clippy::panic)]
+fn drill_panic() {
+    if std::env::var_os("SPLITSCOPE_DRILL_PANIC").is_some() {
+        panic!("a panic drill (SPLITSCOPE_DRILL_PANIC is set)");
+    }
 }
 
 /// Runs the screen until the user quits. Returns what the run left behind.
@@ -67,11 +77,20 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
             }
         }
     });
+    // A signal from outside (a closed window, a supervisor, kill) ends the run as `q`
+    // does, so the terminal is put back and the exit message still comes.
+    let signal_tx = runtime.sender();
+    let signals = tokio::spawn(async move {
+        if let Some(signal) = signals::next().await {
+            let _ = signal_tx.send(Msg::Signal(signal));
+        }
+    });
     let result = async {
         let frame = guard
             .terminal
             .draw(|f| view::render(f, &app, app.themes.current()))?;
         runtime.frame_drawn(frame.buffer, &mut app);
+        drill_panic();
         while let Some(msg) = runtime.next().await {
             if !runtime.handle(&mut app, msg) {
                 break;
@@ -114,6 +133,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
     .await;
     input.abort();
     ticker.abort();
+    signals.abort();
     drop(guard);
     result.map(|()| app.report())
 }

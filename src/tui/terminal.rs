@@ -33,6 +33,9 @@ impl Guard {
         std::panic::set_hook(Box::new(move |info| {
             restore();
             hook(info);
+            // A panic in any task ends the program: a screen half alive on a restored
+            // terminal would be worse. 101, as for a panic in main.
+            std::process::exit(101);
         }));
         enable_raw_mode()?;
         if let Err(e) = execute!(io::stdout(), EnterAlternateScreen) {

@@ -267,3 +267,78 @@ fn a_broken_kubeconfig_is_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no context named \"nowhere\""), "{err}");
 }
+
+/// The pid of the demo started with `--seed seed`: the one process whose command line
+/// begins with the binary and those arguments.
+fn demo_pid(seed: u32) -> String {
+    let pattern = format!("^{} demo --seed {seed}", env!("CARGO_BIN_EXE_splitscope"));
+    let out = Command::new("pgrep")
+        .args(["-f", &pattern])
+        .output()
+        .unwrap();
+    let pids = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut pids = pids.lines();
+    let pid = pids
+        .next()
+        .unwrap_or_else(|| panic!("no demo with seed {seed}"))
+        .to_string();
+    assert!(pids.next().is_none(), "more than one demo with seed {seed}");
+    pid
+}
+
+#[test]
+fn a_signal_or_a_panic_puts_the_terminal_back_with_the_shells_exit_code() {
+    if !tmux_available() {
+        eprintln!("tmux not found; skipping");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_splitscope");
+    let base = 40_000 + std::process::id() % 10_000;
+    for (i, (how, code)) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("panic", 101)]
+        .into_iter()
+        .enumerate()
+    {
+        let seed = base * 10 + i as u32;
+        let drill = if how == "panic" {
+            "SPLITSCOPE_DRILL_PANIC=1 RUST_BACKTRACE=0 "
+        } else {
+            ""
+        };
+        // After the program: its exit code, and whether the tty echoes in canonical mode.
+        let command = format!(
+            "{drill}{bin} demo --seed {seed}; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo'; sleep 60"
+        );
+        let session = start(format!("splitscope-signal-{seed}"), &command, &[]);
+        if how != "panic" {
+            session.wait_for("the screen", Duration::from_secs(60), |s| {
+                s.contains("share over time")
+            });
+            let pid = demo_pid(seed);
+            assert!(
+                Command::new("kill")
+                    .args([format!("-{how}"), pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        let after = session.wait_for("the exit", Duration::from_secs(20), |s| {
+            s.contains("EXIT=") && s.lines().any(|l| l.trim().ends_with("echo"))
+        });
+        assert!(after.contains(&format!("EXIT={code}")), "{how}: {after}");
+        assert!(
+            after.lines().any(|l| l.trim() == "icanon"),
+            "{how}: {after}"
+        );
+        assert!(after.lines().any(|l| l.trim() == "echo"), "{how}: {after}");
+        assert!(
+            !after.contains("share over time"),
+            "{how}: the alternate screen stayed:\n{after}"
+        );
+        if how == "panic" {
+            assert!(after.contains("a panic drill"), "{after}");
+        } else {
+            assert!(after.contains("The sandbox has stopped"), "{how}: {after}");
+        }
+    }
+}

@@ -109,6 +109,8 @@ pub enum Msg {
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.
     Sandbox(String, Timestamp),
+    /// A signal from outside ends the run (its number).
+    Signal(i32),
     /// How long a patch toggle takes to settle, as a replayed run had it.
     Settle(std::time::Duration),
     /// A note for the log from elsewhere (a replay's skipped lines and its end); with
@@ -254,6 +256,8 @@ pub struct App {
     /// The themes `t` cycles through, and the one in use.
     pub themes: crate::tui::theme::Themes,
     pub quitting: bool,
+    /// The signal that ended the run, if one did.
+    pub signal: Option<i32>,
     pub started_at: Timestamp,
     pub now: Timestamp,
 }
@@ -292,6 +296,7 @@ impl App {
             records: Vec::new(),
             themes: crate::tui::theme::Themes::default(),
             quitting: false,
+            signal: None,
             started_at: now,
             now,
         }
@@ -408,6 +413,11 @@ impl App {
             Msg::Sandbox(text, at) => {
                 self.push_log(at, LineKind::Error, text);
                 vec![]
+            }
+            Msg::Signal(signal) => {
+                self.quitting = true;
+                self.signal = Some(signal);
+                vec![Effect::Quit]
             }
             Msg::Settle(settle) => {
                 self.settings.settle = settle;

@@ -25,6 +25,8 @@ pub struct RunReport {
     pub verdict: crate::verdict::Verdict,
     /// A replay changes nothing in a cluster: its report says what it played.
     pub replay: bool,
+    /// The signal that ended the run: the exit code is 128 + it.
+    pub signal: Option<i32>,
 }
 
 impl RunReport {
@@ -65,6 +67,7 @@ impl App {
             unparsable: self.unparsable,
             verdict: self.split.verdict(),
             replay: self.settings.replay.is_some(),
+            signal: self.signal,
         }
     }
 
