@@ -34,6 +34,15 @@ pub enum ClusterError {
     /// The route exists but splitscope cannot read it.
     #[error(transparent)]
     InvalidRoute(#[from] crate::route::RouteError),
+    /// An EnvoyFilter with our name that is not ours: never replaced or deleted.
+    #[error(
+        "the EnvoyFilter {name} in namespace {namespace} is not splitscope's ({owner}), so splitscope leaves it alone; if it is not wanted, delete it yourself (kubectl delete envoyfilter {name} -n {namespace}), then patch again"
+    )]
+    Foreign {
+        name: String,
+        namespace: String,
+        owner: String,
+    },
     #[error("the API server is unreachable ({0}); retrying")]
     Unreachable(String),
     #[error("{0}")]

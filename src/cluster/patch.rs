@@ -11,13 +11,43 @@ use crate::route::Route;
 const GROUP: &str = "networking.istio.io";
 const VERSION: &str = "v1alpha3";
 
-fn ours(obj: &kube::api::DynamicObject) -> bool {
-    obj.metadata
+/// Whose an EnvoyFilter is: None when it is ours (our label, and, where the server keeps
+/// field managers, written by us); otherwise who it belongs to, in words.
+fn foreign_owner(obj: &kube::api::DynamicObject) -> Option<String> {
+    let labelled = obj
+        .metadata
         .labels
         .as_ref()
         .and_then(|l| l.get(MANAGED_BY_LABEL))
         .map(String::as_str)
-        == Some(MANAGER)
+        == Some(MANAGER);
+    let managers: Vec<&str> = obj
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.manager.as_deref())
+        .collect();
+    let by_us = managers.is_empty() || managers.contains(&MANAGER);
+    if labelled && by_us {
+        return None;
+    }
+    let written_by = if managers.is_empty() {
+        String::new()
+    } else {
+        format!(", written by {}", managers.join(", "))
+    };
+    Some(if labelled {
+        format!(
+            "it carries the {MANAGED_BY_LABEL}={MANAGER} label but splitscope never wrote it{written_by}"
+        )
+    } else {
+        format!("it has no {MANAGED_BY_LABEL}={MANAGER} label{written_by}")
+    })
+}
+
+fn ours(obj: &kube::api::DynamicObject) -> bool {
+    foreign_owner(obj).is_none()
 }
 
 impl Cluster {
@@ -40,6 +70,15 @@ impl Cluster {
         }
     }
 
+    /// Someone else's EnvoyFilter under our name: whose, and what to do.
+    fn foreign(&self, name: &str, owner: String) -> ClusterError {
+        ClusterError::Foreign {
+            name: name.to_string(),
+            namespace: self.namespace.clone(),
+            owner,
+        }
+    }
+
     /// Applies the patch with server-side apply as field manager `splitscope`.
     pub async fn apply_patch(
         &self,
@@ -50,12 +89,12 @@ impl Cluster {
         let api = self.dynamic(GROUP, VERSION, "EnvoyFilter");
         let name = name_for(route);
         match api.get_opt(&name).await {
-            Ok(Some(existing)) if !ours(&existing) => {
-                return Err(ClusterError::Api(format!(
-                    "an EnvoyFilter named {name} exists and is not managed by splitscope; leaving it alone"
-                )));
+            Ok(Some(existing)) => {
+                if let Some(owner) = foreign_owner(&existing) {
+                    return Err(self.foreign(&name, owner));
+                }
             }
-            Ok(_) => {}
+            Ok(None) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(self.err(e, "get", "envoyfilters")),
         }
@@ -78,10 +117,8 @@ impl Cluster {
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
             Err(e) => return Err(self.err(e, "get", "envoyfilters")),
         };
-        if !ours(&existing) {
-            return Err(ClusterError::Api(format!(
-                "the EnvoyFilter {name} is not managed by splitscope (no {MANAGED_BY_LABEL}={MANAGER} label); not deleting it"
-            )));
+        if let Some(owner) = foreign_owner(&existing) {
+            return Err(self.foreign(&name, owner));
         }
         // Delete exactly the object we looked at, not one recreated meanwhile.
         let params = DeleteParams {

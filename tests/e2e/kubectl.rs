@@ -294,16 +294,18 @@ fn the_patch_command_prints_applies_and_removes_only_its_own() {
             &server.kubeconfig,
             &["apply", "--server-side", "-f", &path.to_string_lossy()],
         );
+        let refused = |err: &str, whose: &str| {
+            err.contains("is not splitscope's")
+                && err.contains(whose)
+                && err.contains("kubectl delete envoyfilter splitscope-tcp-echo-ew")
+        };
         let (removed, _, err) = splitscope(&["patch", "remove", "--kubeconfig", &kc]);
         assert!(
-            !removed && err.contains("not managed by splitscope"),
+            !removed && refused(&err, "has no app.kubernetes.io/managed-by=splitscope label"),
             "{err}"
         );
         let (applied, _, err) = splitscope(&["patch", "apply", "--kubeconfig", &kc]);
-        assert!(
-            !applied && err.contains("not managed by splitscope"),
-            "{err}"
-        );
+        assert!(!applied && refused(&err, "written by kubectl"), "{err}");
         let still = ok(
             &server.kubeconfig,
             &[
@@ -315,6 +317,35 @@ fn the_patch_command_prints_applies_and_removes_only_its_own() {
             ],
         );
         assert_eq!(still, "mesh");
+        // Our label, but written by another field manager: not ours either.
+        ok(
+            &server.kubeconfig,
+            &["delete", "envoyfilter", "splitscope-tcp-echo-ew"],
+        );
+        let path = server.kubeconfig.with_file_name("lookalike.yaml");
+        std::fs::write(&path, &yaml).unwrap();
+        ok(
+            &server.kubeconfig,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=platform-team",
+                "-f",
+                &path.to_string_lossy(),
+            ],
+        );
+        let (removed, _, err) = splitscope(&["patch", "remove", "--kubeconfig", &kc]);
+        assert!(
+            !removed && refused(&err, "splitscope never wrote it, written by platform-team"),
+            "{err}"
+        );
+        let (applied, _, err) = splitscope(&["patch", "apply", "--kubeconfig", &kc]);
+        assert!(!applied && refused(&err, "platform-team"), "{err}");
+        let still = ok(
+            &server.kubeconfig,
+            &["get", "envoyfilter", "splitscope-tcp-echo-ew", "-o", "name"],
+        );
+        assert!(still.contains("splitscope-tcp-echo-ew"), "{still}");
     }
 
     // Offline, from a manifest.

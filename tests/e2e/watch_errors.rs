@@ -170,3 +170,49 @@ async fn an_api_that_goes_away_is_retried_and_said() {
     );
     assert!(w.app.route.is_some(), "the last route stays on screen");
 }
+
+#[tokio::test]
+async fn someone_elses_envoyfilter_under_our_name_is_left_alone_and_named() {
+    let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
+    w.until("the route and the waypoint", LIMIT, |a| {
+        a.route.is_some() && a.info.waypoint.name().is_some() && a.patch == PatchState::Off
+    })
+    .await;
+    // The platform team applied a filter of that name, with our label even.
+    let filter = splitscope::patch::envoy_filter(w.app.route.as_ref().unwrap(), "waypoint", 9000);
+    let filters = w
+        .cluster
+        .dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter");
+    filters
+        .patch(
+            "splitscope-tcp-echo-ew",
+            &PatchParams::apply("platform-team"),
+            &Patch::Apply(&filter),
+        )
+        .await
+        .unwrap();
+    w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
+    w.until("the refusal", LIMIT, |a| {
+        matches!(a.patch, PatchState::Failed(_))
+    })
+    .await;
+    let PatchState::Failed(why) = &w.app.patch else {
+        unreachable!()
+    };
+    let why = why.to_string();
+    assert!(
+        why.contains("is not splitscope's")
+            && why.contains("written by platform-team")
+            && why.contains("kubectl delete envoyfilter splitscope-tcp-echo-ew"),
+        "{why}"
+    );
+    let kept = filters.get("splitscope-tcp-echo-ew").await.unwrap();
+    let managers: Vec<_> = kept
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert_eq!(managers, ["platform-team"]);
+}
