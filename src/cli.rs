@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cluster::discover::ClientSpec;
 
@@ -35,6 +35,42 @@ pub enum Command {
     /// Judge the split without a screen, for scripts and CI: exit 0 HONOURED, 1 IGNORED,
     /// 2 an error, 3 UNDECIDED (or AMBIGUOUS) at the limit.
     Check(CheckArgs),
+    /// Print a completion script for your shell, e.g. `splitscope completions bash >
+    /// /etc/bash_completion.d/splitscope`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `splitscope man | man -l -`.
+    Man,
+}
+
+/// What the binary is called as: `kubectl-splitscope` (or a link of that name) makes it a
+/// kubectl plugin, and its help and errors say `kubectl splitscope`.
+pub fn bin_name() -> &'static str {
+    let invoked = std::env::args_os().next();
+    let as_plugin = invoked
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_name)
+        .and_then(std::ffi::OsStr::to_str)
+        .is_some_and(|name| name.starts_with("kubectl-"));
+    if as_plugin {
+        "kubectl splitscope"
+    } else {
+        "splitscope"
+    }
+}
+
+/// The command line's definition, named as the binary was called.
+pub fn command() -> clap::Command {
+    let name = bin_name();
+    Cli::command().bin_name(name).display_name(name)
+}
+
+/// Parses the command line; a bad one exits with clap's message and code 2.
+pub fn parse() -> Cli {
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,10 +5,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use splitscope::check::{self, CheckReport};
 use splitscope::cli::{
-    CheckArgs, Cli, Command, DemoArgs, OutputFormat, PatchAction, PatchArgs, ProbeArgs, ScreenArgs,
+    CheckArgs, Command, DemoArgs, OutputFormat, PatchAction, PatchArgs, ProbeArgs, ScreenArgs,
     WatchArgs,
 };
 use splitscope::cluster::Cluster;
@@ -22,7 +21,29 @@ use splitscope::tui::launch;
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = splitscope::cli::parse();
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            // Shells complete a command word: the binary, or the plugin's file name.
+            let name = splitscope::cli::bin_name().replace(' ', "-");
+            let mut command = splitscope::cli::command().bin_name(&name);
+            clap_complete::generate(*shell, &mut command, name, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => {
+            let page = clap_mangen::Man::new(splitscope::cli::command());
+            return match page.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                // `splitscope man | head` is fine.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("splitscope man: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     if let Some(Command::Check(args)) = &cli.command
         && args.from.is_some()
     {
@@ -59,7 +80,9 @@ fn main() -> ExitCode {
             Some(Command::Replay(args)) => splitscope::replay::run(&args)
                 .await
                 .map(|report| RunEnd::from_report(&report)),
-            Some(Command::Check(_)) => Ok(RunEnd::from(String::new())),
+            Some(Command::Check(_) | Command::Completions { .. } | Command::Man) => {
+                Ok(RunEnd::from(String::new()))
+            }
         }
     });
     // Remote streams may still be closing; do not wait for them.

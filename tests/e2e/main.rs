@@ -15,6 +15,7 @@
 mod common;
 
 mod check;
+mod cli;
 mod crd_schema;
 mod follow;
 mod kubectl;
