@@ -290,3 +290,23 @@ async fn ten_exec_streams_keep_working_while_filters_churn() {
     assert!(rounds > 0, "the filter churned while the streams ran");
     let _ = json!(null);
 }
+
+#[tokio::test]
+async fn a_script_nested_too_deep_is_refused_and_the_sandbox_lives_on() {
+    let (_sandbox, client) = common::sandbox("1.24.0", (90, 10), Duration::from_millis(50)).await;
+    for script in [
+        format!("echo {}x{}", "$(echo ".repeat(500), ")".repeat(500)),
+        format!(
+            "{}true{}",
+            "while false; do ".repeat(500),
+            "; done".repeat(500)
+        ),
+        format!("echo $(({}1{}))", "(".repeat(500), ")".repeat(500)),
+        format!("echo $(({}1))", "-".repeat(500)),
+    ] {
+        let (_, err, _) = common::exec(&client, &script).await;
+        assert!(err.contains("nested too deeply"), "{err}");
+    }
+    let (out, _, _) = common::exec(&client, "echo $(echo $(echo still here))").await;
+    assert_eq!(out.trim(), "still here");
+}

@@ -6,7 +6,12 @@ struct Arith<'a> {
     toks: Vec<String>,
     pos: usize,
     vars: &'a HashMap<String, String>,
+    /// Operands open around the current one (`-`, `!`, parentheses nest on the stack).
+    depth: usize,
 }
+
+/// Deeper nesting than this is an error, not a stack overflow.
+const MAX_DEPTH: usize = 100;
 
 fn tokenize(src: &str) -> Result<Vec<String>, String> {
     let chars: Vec<char> = src.chars().collect();
@@ -91,6 +96,16 @@ impl Arith<'_> {
     }
 
     fn unary(&mut self) -> Result<i64, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("arithmetic syntax error: nested too deeply".into());
+        }
+        let value = self.operand();
+        self.depth -= 1;
+        value
+    }
+
+    fn operand(&mut self) -> Result<i64, String> {
         match self.peek() {
             Some("-") => {
                 self.pos += 1;
@@ -140,6 +155,7 @@ pub fn eval(src: &str, vars: &HashMap<String, String>) -> Result<i64, String> {
         toks: tokenize(src)?,
         pos: 0,
         vars,
+        depth: 0,
     };
     if a.toks.is_empty() {
         return Ok(0);

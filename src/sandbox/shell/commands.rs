@@ -309,10 +309,9 @@ async fn sh(shell: &mut Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink)
             return Ok(2);
         }
     };
-    let mut sub = Shell {
-        env: shell.env.clone(),
-        vars: shell.vars.clone(),
-        status: 0,
+    let Some(mut sub) = shell.child() else {
+        shell.error("sh: shells nested too deeply");
+        return Ok(2);
     };
     Ok(match sub.script(&script, Vec::new(), sink).await {
         Ok(code) | Err(ExitNow(code)) => code,
@@ -337,10 +336,9 @@ async fn timeout(shell: &mut Shell, args: &[String], stdin: Vec<u8>, sink: &mut 
         shell.error("BusyBox v1.36.1 multi-call binary.\n\nUsage: timeout [-s SIG] SECS PROG ARGS");
         return Ok(1);
     }
-    let mut sub = Shell {
-        env: shell.env.clone(),
-        vars: shell.vars.clone(),
-        status: 0,
+    let Some(mut sub) = shell.child() else {
+        shell.error("timeout: shells nested too deeply");
+        return Ok(2);
     };
     match tokio::time::timeout(limit, run(&mut sub, argv.to_vec(), stdin, sink)).await {
         Ok(Ok(code)) | Ok(Err(ExitNow(code))) => Ok(code),

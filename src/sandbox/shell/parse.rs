@@ -39,7 +39,12 @@ pub enum Node {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Lists open around the current one: a bound keeps deep nesting off the stack.
+    depth: usize,
 }
+
+/// Deeper nesting of `( … )`, `if`, `while` and `for` than this is a syntax error.
+const MAX_DEPTH: usize = 100;
 
 const RESERVED_END: &[&str] = &["do", "done", "then", "fi", "else", "elif"];
 
@@ -75,6 +80,16 @@ impl Parser {
     }
 
     fn list(&mut self) -> Result<Node, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("syntax error: nested too deeply".into());
+        }
+        let list = self.list_items();
+        self.depth -= 1;
+        list
+    }
+
+    fn list_items(&mut self) -> Result<Node, String> {
         let mut items = Vec::new();
         loop {
             self.skip_newlines();
@@ -260,6 +275,7 @@ pub fn parse(src: &str) -> Result<Node, String> {
     let mut p = Parser {
         toks: lex(src)?,
         pos: 0,
+        depth: 0,
     };
     let node = p.list()?;
     if p.pos < p.toks.len() {

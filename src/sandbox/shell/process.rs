@@ -40,14 +40,31 @@ pub struct Shell {
     pub env: Arc<Env>,
     pub vars: HashMap<String, String>,
     pub status: i32,
+    /// How many shells (`sh -c`, `$(…)`, `timeout`) this one runs inside.
+    pub nesting: usize,
 }
 
+/// Shells inside shells deeper than this are refused: each level is a frame on the
+/// stack, and a script must not be able to overflow it and take the sandbox down.
+pub const MAX_NESTING: usize = 64;
+
 impl Shell {
+    /// A shell inside this one, with its variables; None beyond `MAX_NESTING`.
+    pub fn child(&self) -> Option<Shell> {
+        (self.nesting < MAX_NESTING).then(|| Shell {
+            env: self.env.clone(),
+            vars: self.vars.clone(),
+            status: 0,
+            nesting: self.nesting + 1,
+        })
+    }
+
     pub fn new(env: Arc<Env>) -> Self {
         Shell {
             env,
             vars: HashMap::new(),
             status: 0,
+            nesting: 0,
         }
     }
 

@@ -215,11 +215,9 @@ impl Shell {
                     }
                     Part::Subst(src, q) => {
                         let mut buf = Sink::Buffer(Vec::new());
-                        let mut sub = Shell {
-                            env: self.env.clone(),
-                            vars: self.vars.clone(),
-                            status: 0,
-                        };
+                        let mut sub = self
+                            .child()
+                            .ok_or("command substitutions nested too deeply")?;
                         let status = match sub.script(src, Vec::new(), &mut buf).await {
                             Ok(s) | Err(ExitNow(s)) => s,
                         };
