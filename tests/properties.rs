@@ -104,7 +104,7 @@ proptest! {
         let line = busybox(&prefix, second);
         let reply = LineParser::default().parse(&line).unwrap();
         prop_assert_eq!(&reply.label, &prefix);
-        prop_assert_eq!(reply.sent_at.map(|t| t.as_second()), Some(second));
+        prop_assert_eq!(reply.sent_at.map(jiff::Timestamp::as_second), Some(second));
         let (label, fast) = busybox_utc(line.as_bytes()).unwrap();
         prop_assert_eq!(label, prefix.as_bytes());
         prop_assert_eq!(fast, second);
@@ -116,7 +116,7 @@ proptest! {
             let text = std::str::from_utf8(&line).expect("the fast path takes ASCII only");
             let reply = LineParser::default().parse(text).unwrap();
             prop_assert_eq!(reply.label.as_bytes(), label);
-            prop_assert_eq!(reply.sent_at.map(|t| t.as_second()), Some(second));
+            prop_assert_eq!(reply.sent_at.map(jiff::Timestamp::as_second), Some(second));
         }
     }
 
@@ -128,20 +128,20 @@ proptest! {
         // Epoch seconds of 9 to 11 digits (1973 on), and milliseconds of 13.
         if second >= 100_000_000 {
             prop_assert_eq!(
-                parse_timestamp(&second.to_string()).flatten().map(|t| t.as_second()),
+                parse_timestamp(&second.to_string()).flatten().map(jiff::Timestamp::as_second),
                 Some(second)
             );
         }
         if second >= 1_000_000_000_000 / 1000 {
             let ms = second * 1000 + i64::from(nanos / 1_000_000);
             prop_assert_eq!(
-                parse_timestamp(&ms.to_string()).flatten().map(|t| t.as_millisecond()),
+                parse_timestamp(&ms.to_string()).flatten().map(jiff::Timestamp::as_millisecond),
                 Some(ms)
             );
         }
         let unix = busybox("x", second);
         let date = unix.trim_start_matches("x ");
-        prop_assert_eq!(parse_timestamp(date).flatten().map(|t| t.as_second()), Some(second));
+        prop_assert_eq!(parse_timestamp(date).flatten().map(jiff::Timestamp::as_second), Some(second));
     }
 
     #[test]
