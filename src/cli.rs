@@ -260,6 +260,39 @@ pub struct SandboxArgs {
     /// Refuse an API call with 403, as RBAC would (e.g. patch:envoyfilters); repeatable.
     #[arg(long, value_name = "VERB:RESOURCE", value_parser = parse_forbid)]
     pub forbid: Vec<(String, String)>,
+    /// A fault drill: cut every exec stream this long after it opens (the probe's too).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub cut_exec_every: Option<Duration>,
+    /// A fault drill: answer a share of API calls with 500, or 429 with Retry-After
+    /// (e.g. 500:0.2 or 429:0.1); repeatable.
+    #[arg(long, value_name = "STATUS:SHARE", value_parser = parse_api_fault)]
+    pub api_fault: Vec<(u16, f64)>,
+    /// A fault drill: add this latency to every API call.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub api_latency: Duration,
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < Duration::from_millis(10) {
+        return Err(format!("{text:?}: give at least 10ms"));
+    }
+    Ok(d)
+}
+
+fn parse_api_fault(text: &str) -> Result<(u16, f64), String> {
+    let usage = || {
+        format!(
+            "{text:?}: write STATUS:SHARE, like 500:0.2 or 429:0.1 (500 and 429 only, a share from 0 to 1)"
+        )
+    };
+    let (status, share) = text.split_once(':').ok_or_else(usage)?;
+    let status: u16 = status.trim().parse().map_err(|_| usage())?;
+    let share: f64 = share.trim().parse().map_err(|_| usage())?;
+    if !matches!(status, 500 | 429) || !(0.0..=1.0).contains(&share) {
+        return Err(usage());
+    }
+    Ok((status, share))
 }
 
 #[derive(Debug, Args, Clone)]

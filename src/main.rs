@@ -281,7 +281,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
         port: args.sandbox.port,
         forbidden: args.sandbox.forbid.clone(),
         seed: args.sandbox.seed,
+        faults: splitscope::sandbox::drills::Faults {
+            cut_exec_every: args.sandbox.cut_exec_every,
+            api_errors: args.sandbox.api_fault.clone(),
+            latency: args.sandbox.api_latency,
+        },
     };
+    let shares: f64 = options.faults.api_errors.iter().map(|(_, s)| s).sum();
+    if shares > 1.0 {
+        anyhow::bail!("the --api-fault shares add up to {shares}: they must add up to 1 at most");
+    }
     let sandbox = Sandbox::start(options).await?;
     if let Some(path) = &args.write_kubeconfig {
         sandbox.write_kubeconfig(path).map_err(|e| {

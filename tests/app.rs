@@ -97,16 +97,13 @@ fn ready_with(settings: Settings) -> App {
     let effects = app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert_eq!(
         effects,
-        vec![
-            Effect::DiscoverLabels(route(90, 10)),
-            Effect::StartProbe {
-                client: "deploy/curl".parse().unwrap(),
-                target: Target {
-                    host: "tcp-echo".into(),
-                    port: 9000
-                },
+        vec![Effect::StartProbe {
+            client: "deploy/curl".parse().unwrap(),
+            target: Target {
+                host: "tcp-echo".into(),
+                port: 9000
             },
-        ]
+        },]
     );
     app.update(Msg::Labels(
         BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),

@@ -263,18 +263,30 @@ impl Cluster {
             .ok_or_else(|| ClusterError::NotFound(format!("Service {name} has no ports")))
     }
 
-    /// The tag of the istiod image in istio-system, when we may read it.
-    pub async fn istio_version(&self) -> Option<String> {
+    /// The tag of the istiod image in istio-system: None when there is none or we may
+    /// not read it; an error when the server could not answer now.
+    pub async fn istio_version(&self) -> Result<Option<String>, ClusterError> {
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), "istio-system");
-        let istiod = deployments.get("istiod").await.ok()?;
+        let istiod = match deployments.get("istiod").await {
+            Ok(istiod) => istiod,
+            Err(e) => {
+                let e = ClusterError::from_kube(e, "get", "deployments", "istio-system");
+                return if e.is_transient() { Err(e) } else { Ok(None) };
+            }
+        };
+        Ok(Self::image_tag(&istiod))
+    }
+
+    fn image_tag(istiod: &Deployment) -> Option<String> {
         let image = istiod
             .spec
             .template
-            .spec?
+            .spec
+            .as_ref()?
             .containers
             .first()?
             .image
-            .clone()?;
+            .as_deref()?;
         image.rsplit_once(':').map(|(_, tag)| tag.to_string())
     }
 

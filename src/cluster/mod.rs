@@ -45,11 +45,27 @@ pub enum ClusterError {
     },
     #[error("the API server is unreachable ({0}); retrying")]
     Unreachable(String),
+    /// A 5xx or 429: the server is there but cannot answer now.
+    #[error("the API server answered {code} to {action} ({message}); retrying")]
+    Busy {
+        code: u16,
+        action: String,
+        message: String,
+    },
     #[error("{0}")]
     Api(String),
 }
 
 impl ClusterError {
+    /// Whether it says nothing about the cluster's state, only that it could not be
+    /// read now: what was read before stays on the screen.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Unreachable(_) | ClusterError::Busy { .. }
+        )
+    }
+
     /// Reads a kube error for an action (`verb` on `resource`), so a 403 names both.
     pub fn from_kube(e: kube::Error, verb: &str, resource: &str, namespace: &str) -> ClusterError {
         match e {
@@ -65,6 +81,13 @@ impl ClusterError {
             },
             kube::Error::Api(status) if status.code == 404 => {
                 ClusterError::NotFound(status.message.clone())
+            }
+            kube::Error::Api(status) if status.code == 429 || status.code >= 500 => {
+                ClusterError::Busy {
+                    code: status.code,
+                    action: format!("{verb} {resource}"),
+                    message: status.message.clone(),
+                }
             }
             kube::Error::Api(status) => ClusterError::Api(format!(
                 "{verb} {resource}: {} ({})",

@@ -2,6 +2,7 @@
 //! deadline (a loop we start must never outlive us there), read line by line. When the
 //! stream ends or the pod is replaced, it starts again in the pod that is ready then.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kube::api::AttachParams;
@@ -37,19 +38,19 @@ pub fn script(cfg: &ProbeConfig) -> String {
     )
 }
 
-/// Sends each line as an event; returns how many there were.
+/// Sends each line as an event, counting them in `lines`.
 async fn forward_lines<R: AsyncRead + Unpin>(
     reader: R,
     tx: &mpsc::UnboundedSender<ProbeEvent>,
     stderr: bool,
-) -> u64 {
+    lines: &AtomicU64,
+) {
     let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
-    let mut lines = 0;
     loop {
         buf.clear();
         match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => return lines,
+            Ok(0) | Err(_) => return,
             Ok(_) => {
                 let line = String::from_utf8_lossy(&buf)
                     .trim_end_matches(['\n', '\r'])
@@ -59,9 +60,9 @@ async fn forward_lines<R: AsyncRead + Unpin>(
                 } else {
                     ProbeEvent::Stdout(line)
                 };
-                lines += 1;
+                lines.fetch_add(1, Ordering::Relaxed);
                 if tx.send(event).is_err() {
-                    return lines;
+                    return;
                 }
             }
         }
@@ -150,36 +151,55 @@ async fn attempt(
     }
     let (stdout, stderr) = (attached.stdout(), attached.stderr());
     let status = attached.take_status();
-    let out = async {
-        match stdout {
-            Some(s) => forward_lines(s, tx, false).await,
-            None => 0,
+    let lines = AtomicU64::new(0);
+    let reading = async {
+        let out = async {
+            if let Some(s) = stdout {
+                forward_lines(s, tx, false, &lines).await;
+            }
+        };
+        let err = async {
+            if let Some(s) = stderr {
+                forward_lines(s, tx, true, &lines).await;
+            }
+        };
+        tokio::join!(out, err);
+    };
+    let ended = attached.join();
+    tokio::pin!(reading, ended);
+    let broken = tokio::select! {
+        () = &mut reading => (&mut ended).await.err(),
+        result = &mut ended => {
+            if result.is_ok() {
+                (&mut reading).await;
+            } else {
+                // When the link breaks, kube leaves stdout and stderr open: take what
+                // came before the break, then stop reading.
+                let _ = tokio::time::timeout(DRAIN, &mut reading).await;
+            }
+            result.err()
         }
     };
-    let err = async {
-        match stderr {
-            Some(s) => forward_lines(s, tx, true).await,
-            None => 0,
-        }
-    };
-    let (a, b) = tokio::join!(out, err);
     let status = match status {
         Some(s) => s.await,
         None => None,
     };
-    attached.abort();
-    let reason = match status {
-        Some(s) if s.status.as_deref() == Some("Success") => {
+    let reason = match (status, broken) {
+        (Some(s), _) if s.status.as_deref() == Some("Success") => {
             format!("the loop in {pod} reached its deadline")
         }
-        Some(s) => format!("the loop in {pod} ended: {}", s.message.unwrap_or_default()),
-        None => format!("the exec stream to {pod} closed"),
+        (Some(s), _) => format!("the loop in {pod} ended: {}", s.message.unwrap_or_default()),
+        (None, Some(e)) => format!("the exec stream to {pod} broke ({e})"),
+        (None, None) => format!("the exec stream to {pod} closed"),
     };
     Attempt::Streamed {
         reason,
-        lines: a + b,
+        lines: lines.load(Ordering::Relaxed),
     }
 }
+
+/// How long lines sent before a broken link may take to arrive.
+const DRAIN: Duration = Duration::from_millis(200);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 
 pub mod apiserver;
 pub mod controllers;
+pub mod drills;
 pub mod mesh;
 pub mod seed;
 pub mod shell;
@@ -49,6 +50,8 @@ pub struct SandboxOptions {
     pub forbidden: Vec<(String, String)>,
     /// Seeds the waypoint's picks, so runs repeat; None: fresh each start.
     pub seed: Option<u64>,
+    /// Faults to make on purpose (`Sandbox::drills` changes them while it runs).
+    pub faults: drills::Faults,
 }
 
 impl Default for SandboxOptions {
@@ -60,6 +63,7 @@ impl Default for SandboxOptions {
             port: 0,
             forbidden: Vec::new(),
             seed: None,
+            faults: drills::Faults::default(),
         }
     }
 }
@@ -118,7 +122,14 @@ impl Sandbox {
         seed::seed(&mut store, &options.istio, options.weights).map_err(SandboxError::Seed)?;
         let store = Arc::new(Mutex::new(store));
         let (warn, warnings) = mpsc::unbounded_channel();
-        let mesh = Mesh::start(store.clone(), options.propagation_delay, warn, options.seed);
+        let drills = Arc::new(drills::Drills::new(options.faults.clone()));
+        let mesh = Mesh::start(
+            store.clone(),
+            options.propagation_delay,
+            warn,
+            options.seed,
+            drills.clone(),
+        );
         let token = new_token();
         let tls = tls::generate().map_err(SandboxError::Tls)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
@@ -130,6 +141,7 @@ impl Sandbox {
             server_address: addr.to_string(),
             git_version: "v1.32.0-splitscope-sandbox".into(),
             forbidden: options.forbidden.clone(),
+            drills: drills.clone(),
             stopped: stopped.clone(),
         });
         let server = tokio::spawn(async move {
@@ -200,6 +212,11 @@ impl Sandbox {
 
     pub fn mesh(&self) -> Arc<Mesh> {
         self.mesh.clone()
+    }
+
+    /// The fault drills: what they did, and new faults from now on.
+    pub fn drills(&self) -> &drills::Drills {
+        self.mesh.drills()
     }
 
     /// A kubeconfig whose one context, `splitscope-sandbox`, reaches this sandbox.

@@ -112,17 +112,24 @@ impl Reader {
     }
 
     async fn read(&mut self, topics: &[Topic]) {
+        // Parts whose last read failed are retried with whatever comes next, so a
+        // passing storm clears every problem it left, not only the one that changed.
+        let mut topics = topics.to_vec();
+        topics.extend(self.problems.keys().copied());
+        let topics = &topics[..];
         if topics.contains(&Topic::Facts) {
             self.read_facts().await;
         }
+        let mut pods = topics.contains(&Topic::Pods);
         if topics
             .iter()
             .any(|t| matches!(t, Topic::Route | Topic::Patch))
             || self.route.is_none()
         {
-            self.read_route().await;
+            // Another route (not only new weights) has other backends to read.
+            pods |= self.read_route().await;
         }
-        if topics.contains(&Topic::Pods) {
+        if pods {
             self.read_pods().await;
         }
         let _ = self
@@ -131,22 +138,34 @@ impl Reader {
     }
 
     async fn read_facts(&mut self) {
-        let info = ClusterInfo {
-            waypoint: match self.cluster.waypoint().await {
-                Ok(Some(name)) => WaypointInfo::Named(name),
-                Ok(None) => WaypointInfo::NoneServes,
-                Err(e) => WaypointInfo::Unreadable(e),
-            },
-            istio: self.cluster.istio_version().await,
+        let waypoint = match self.cluster.waypoint().await {
+            Ok(Some(name)) => WaypointInfo::Named(name),
+            Ok(None) => WaypointInfo::NoneServes,
+            // The server could not answer now: what was read before stands.
+            Err(e) if e.is_transient() => {
+                self.problems.insert(Topic::Facts, e);
+                return;
+            }
+            Err(e) => WaypointInfo::Unreadable(e),
         };
+        let istio = match self.cluster.istio_version().await {
+            Err(e) if e.is_transient() => {
+                self.problems.insert(Topic::Facts, e);
+                return;
+            }
+            read => read.ok().flatten(),
+        };
+        self.problems.remove(&Topic::Facts);
+        let info = ClusterInfo { waypoint, istio };
         if self.info.as_ref() != Some(&info) {
             let _ = self.tx.send(Msg::Info(info.clone()));
             self.info = Some(info);
         }
     }
 
-    /// The route, and whether our patch for it is there.
-    async fn read_route(&mut self) {
+    /// The route, and whether our patch for it is there. Returns whether it is another
+    /// route than before (other backends, or the first).
+    async fn read_route(&mut self) -> bool {
         let route = self.cluster.find_route(self.route_name.as_deref()).await;
         self.problems.remove(&Topic::Route);
         self.problems.remove(&Topic::Patch);
@@ -159,16 +178,30 @@ impl Reader {
                     self.problems.insert(Topic::Patch, e);
                 }
             },
-            Err(e @ (ClusterError::Unreachable(_) | ClusterError::Forbidden { .. })) => {
+            Err(e) if e.is_transient() || matches!(e, ClusterError::Forbidden { .. }) => {
                 self.problems.insert(Topic::Route, e.clone());
             }
             Err(_) => {}
         }
-        // An unreachable API says nothing about the route: the last one stays.
-        if !matches!(route, Err(ClusterError::Unreachable(_))) {
-            self.route = route.as_ref().ok().cloned();
-            let _ = self.tx.send(Msg::Route(route, Timestamp::now()));
+        // An API that cannot answer now says nothing about the route: the last one stays.
+        if route.as_ref().is_err_and(ClusterError::is_transient) {
+            return false;
         }
+        let another = match (&self.route, &route) {
+            (Some(old), Ok(new)) => {
+                old.name != new.name
+                    || old
+                        .backends
+                        .iter()
+                        .map(|b| (&b.name, &b.namespace))
+                        .ne(new.backends.iter().map(|b| (&b.name, &b.namespace)))
+            }
+            (None, Ok(_)) => true,
+            _ => false,
+        };
+        self.route = route.as_ref().ok().cloned();
+        let _ = self.tx.send(Msg::Route(route, Timestamp::now()));
+        another
     }
 
     /// Pods came or went: the probe looks for its client again, and the backends'

@@ -244,13 +244,6 @@ impl Runtime {
                     };
                     Msg::Patch(outcome, Timestamp::now())
                 }
-                Effect::DiscoverLabels(route) => match cluster.discover_labels(&route).await {
-                    Ok(found) => {
-                        let _ = tx.send(Msg::Labels(found.labels, found.problems));
-                        Msg::Endpoints(found.endpoints)
-                    }
-                    Err(e) => Msg::Problem(Some(e)),
-                },
                 Effect::ReadServicePort(service) => {
                     let port = cluster.service_port(&service).await;
                     Msg::ServicePort(service, port)

@@ -17,6 +17,7 @@ mod common;
 mod check;
 mod cli;
 mod crd_schema;
+mod drills;
 mod follow;
 mod kubectl;
 mod replay;

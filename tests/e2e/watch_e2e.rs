@@ -63,8 +63,9 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
         matches!(a.patch, PatchState::On(_))
     })
     .await;
-    // Give the push time to reach the waypoint, then measure afresh.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Give the push time to reach the waypoint (taking what comes meanwhile), then
+    // measure afresh.
+    w.run_for(Duration::from_secs(1)).await;
     let share = w.fresh_share(400).await;
     assert!(
         (share - 0.9).abs() <= 0.05,

@@ -14,6 +14,7 @@ use super::objects;
 use super::request::ResourceRequest;
 use super::response::{Body, error_response, json_response, text_response};
 use super::state::ApiState;
+use crate::sandbox::drills::RETRY_AFTER;
 use crate::sandbox::storage::ApiError;
 
 pub async fn handle(
@@ -29,10 +30,36 @@ pub async fn handle(
     if !authorized {
         return Ok(error_response(&ApiError::unauthorized()));
     }
+    if let Some(drilled) = drill(&state, &req).await {
+        return Ok(drilled);
+    }
     Ok(match route(state, req).await {
         Ok(resp) => resp,
         Err(err) => error_response(&err),
     })
+}
+
+/// The fault drills' part: latency on every call, and a share of them failed.
+async fn drill(state: &ApiState, req: &Request<Incoming>) -> Option<Response<Body>> {
+    let latency = state.drills.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let key = format!("{} {}", req.method(), req.uri());
+    let status = state.drills.fail(&key)?;
+    let error = if status == 429 {
+        ApiError::too_many_requests(RETRY_AFTER.as_secs())
+    } else {
+        ApiError::internal("an internal error, made on purpose (a fault drill: --api-fault)")
+    };
+    let mut resp = error_response(&error);
+    if status == 429 {
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(RETRY_AFTER.as_secs()),
+        );
+    }
+    Some(resp)
 }
 
 async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {

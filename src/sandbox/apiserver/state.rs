@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::sandbox::drills::Drills;
 use crate::sandbox::mesh::Mesh;
 use crate::sandbox::storage::Store;
 
@@ -13,6 +14,8 @@ pub struct ApiState {
     pub git_version: String,
     /// (verb, resource) pairs answered with 403, as RBAC would: `("patch", "envoyfilters")`.
     pub forbidden: Vec<(String, String)>,
+    /// Faults made on purpose: API errors and latency here, cuts in exec streams.
+    pub drills: Arc<Drills>,
     /// Turns true when the sandbox stops.
     pub stopped: tokio::sync::watch::Receiver<bool>,
 }

@@ -95,6 +95,8 @@ enum End {
     /// The process's pod went: it was killed.
     Killed,
     Exited,
+    /// A fault drill cut the connection: no status, no close, as a dropped link.
+    Cut,
 }
 
 /// Serves one exec stream until the process ends or the client goes. A process
@@ -116,7 +118,7 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
     };
     let mut process = tokio::spawn(shell::exec(env, req.command.clone()));
     let code = match pump(&mut ws, &mesh, &req, rx, &process).await {
-        End::ClientGone | End::Stopped => return,
+        End::ClientGone | End::Stopped | End::Cut => return,
         // A container killed with its pod exits with 128 + SIGKILL.
         End::Killed => 137,
         End::Exited => (&mut process).await.unwrap_or(1),
@@ -142,8 +144,18 @@ async fn pump(
     let mut changes = mesh.changes();
     let mut stopped = req.stopped.clone();
     let mut client_gone = false;
+    let cut_at = mesh
+        .drills()
+        .cut_exec_every()
+        .map(|d| tokio::time::Instant::now() + d);
     loop {
         tokio::select! {
+            () = async { tokio::time::sleep_until(cut_at.unwrap_or_else(tokio::time::Instant::now)).await }, if cut_at.is_some() && !client_gone => {
+                // The link drops; the process with it (a broken pipe ends the loop).
+                process.abort();
+                mesh.drills().cut();
+                return End::Cut;
+            }
             out = rx.recv() => {
                 let Some((stream, data)) = out else {
                     return if client_gone { End::ClientGone } else { End::Exited };

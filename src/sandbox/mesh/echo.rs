@@ -2,11 +2,13 @@
 //! port that runs one.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+use crate::sandbox::drills::Drills;
 use crate::task::AbortOnDrop;
 
 /// A container that runs the tcp-echo server: args `["9000,9001,9002", "one"]`.
@@ -30,14 +32,17 @@ pub fn echo_args(pod: &Value) -> Option<(Vec<u16>, String)> {
 /// The tcp-echo server: answers every line with `PREFIX line` and keeps the
 /// connection open until the client half-closes. A last line without a newline gets
 /// no answer.
-pub fn start_echo(prefix: String) -> std::io::Result<(SocketAddr, AbortOnDrop)> {
+pub fn start_echo(
+    prefix: String,
+    drills: Arc<Drills>,
+) -> std::io::Result<(SocketAddr, AbortOnDrop)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let listener = TcpListener::from_std(listener)?;
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let prefix = prefix.clone();
+            let (prefix, drills) = (prefix.clone(), drills.clone());
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut reader = BufReader::new(read);
@@ -54,6 +59,7 @@ pub fn start_echo(prefix: String) -> std::io::Result<(SocketAddr, AbortOnDrop)> 
                             if write.write_all(&reply).await.is_err() {
                                 break;
                             }
+                            drills.replied();
                         }
                         Ok(_) => break,
                     }

@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use crate::sandbox::drills::Drills;
 use crate::sandbox::shell::net::{Connecting, Network};
 use crate::sandbox::storage::Store;
 use crate::sandbox::storage::catalogue::PODS;
@@ -44,6 +45,8 @@ pub struct Mesh {
     warnings: mpsc::UnboundedSender<String>,
     /// The waypoint's dice: seeded for runs that repeat (`--seed`).
     rng: Mutex<StdRng>,
+    /// Faults made on purpose; the echo servers count their replies there.
+    drills: Arc<Drills>,
 }
 
 /// Why `nc` could not connect, in busybox's words.
@@ -73,6 +76,7 @@ impl Mesh {
         delay: Duration,
         warnings: mpsc::UnboundedSender<String>,
         seed: Option<u64>,
+        drills: Arc<Drills>,
     ) -> Arc<Mesh> {
         let (initial, changes) = {
             let s = lock(&store);
@@ -91,6 +95,7 @@ impl Mesh {
                 Some(seed) => StdRng::seed_from_u64(seed),
                 None => StdRng::from_os_rng(),
             }),
+            drills,
         });
         mesh.sync_pods();
         let watcher = AbortOnDrop::spawn(follow(Arc::downgrade(&mesh), changes));
@@ -108,6 +113,10 @@ impl Mesh {
         lock(&self.store)
             .get(&PODS, "v1", namespace, name)
             .is_ok_and(|p| uid_of(&p) == Some(uid) && is_running(&p))
+    }
+
+    pub fn drills(&self) -> &Drills {
+        &self.drills
     }
 
     pub fn programming(&self) -> Arc<Programming> {
@@ -153,7 +162,7 @@ impl Mesh {
                 _tasks: Vec::new(),
             };
             for port in ports {
-                match echo::start_echo(prefix.clone()) {
+                match echo::start_echo(prefix.clone(), self.drills.clone()) {
                     Ok((addr, task)) => {
                         servers.ports.insert(port, addr);
                         servers._tasks.push(task);

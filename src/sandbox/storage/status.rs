@@ -166,6 +166,16 @@ impl ApiError {
         )
     }
 
+    /// The API's flow control: come back after `seconds`.
+    pub fn too_many_requests(seconds: u64) -> Self {
+        Self::new(
+            429,
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later (a fault drill: --api-fault)",
+        )
+        .with_details(json!({"retryAfterSeconds": seconds}))
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }

@@ -139,7 +139,6 @@ pub enum Effect {
         port: u16,
     },
     RemovePatch(Route),
-    DiscoverLabels(Route),
     Quit,
 }
 
@@ -238,6 +237,8 @@ pub struct App {
     pub log: VecDeque<LogLine>,
     pub errors: u64,
     pub unparsable: u64,
+    /// Gaps in the probe's stream since the start: each one counted once.
+    pub gaps: u64,
     pub patch: PatchState,
     pub markers: VecDeque<Marker>,
     /// A regime due to begin once a patch toggle has settled.
@@ -283,6 +284,7 @@ impl App {
             log: VecDeque::new(),
             errors: 0,
             unparsable: 0,
+            gaps: 0,
             patch: PatchState::Unknown,
             markers: VecDeque::new(),
             pending_regime: None,

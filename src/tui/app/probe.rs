@@ -93,6 +93,7 @@ impl App {
                 self.push_log(at, LineKind::Note, format!("{reason}; {next}"));
                 // One mark a gap, however many tries it takes to end it.
                 if !matches!(self.probe, ProbeState::Gap { .. }) {
+                    self.gaps += 1;
                     self.mark(Marker::Gap(self.elapsed(at)));
                     self.probe = ProbeState::Gap { since: at, reason };
                 }

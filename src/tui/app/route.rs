@@ -44,9 +44,6 @@ impl App {
                 self.split = self.new_split(&weights, at);
                 self.markers.clear();
                 self.pending_regime = None;
-                if self.settings.replay.is_none() {
-                    effects.push(Effect::DiscoverLabels(route.clone()));
-                }
             }
         }
         effects.extend(self.start_probe_for_route(&route));

@@ -1,0 +1,154 @@
+//! Fault drills: cut exec streams, 5xx storms and 429s from the sandbox, and how the
+//! watch path copes: every gap marked once, nothing counted twice, the last route,
+//! counts and verdict kept through a storm, Retry-After waited for.
+
+use std::time::Duration;
+
+use serde_json::json;
+use splitscope::cluster::ClusterError;
+use splitscope::sandbox::drills::Faults;
+use splitscope::sandbox::storage::catalogue::TCPROUTES;
+use splitscope::sandbox::{NAMESPACE, ROUTE, SandboxOptions};
+use splitscope::split::Verdict;
+use splitscope::tui::app::{App, ProbeState};
+
+use crate::common::watch::{Watch, start};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn watch(faults: Faults, interval: Duration) -> Watch {
+    let options = SandboxOptions {
+        propagation_delay: Duration::from_millis(50),
+        faults,
+        ..SandboxOptions::default()
+    };
+    start(
+        options,
+        None,
+        "deploy/curl",
+        interval,
+        Duration::from_secs(3600),
+    )
+    .await
+}
+
+fn drills(w: &Watch) -> &splitscope::sandbox::drills::Drills {
+    w.sandbox.as_ref().unwrap().drills()
+}
+
+/// Changes the route's weights in the sandbox's store directly: the storm does not
+/// touch it, and the watch tells splitscope, which then tries to read it.
+fn edit_in_store(w: &Watch, v1: u32, v2: u32) {
+    let store = w.sandbox.as_ref().unwrap().store();
+    let mut store = store.lock().unwrap();
+    let mut route = store.get(&TCPROUTES, "v1", NAMESPACE, ROUTE).unwrap();
+    route["spec"]["rules"][0]["backendRefs"][0]["weight"] = json!(v1);
+    route["spec"]["rules"][0]["backendRefs"][1]["weight"] = json!(v2);
+    store
+        .replace(&TCPROUTES, "v1", NAMESPACE, ROUTE, route)
+        .unwrap();
+}
+
+fn weights(a: &App) -> Vec<u32> {
+    a.route
+        .iter()
+        .flat_map(|r| r.backends.iter().map(|b| b.weight))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_cuts_make_a_hundred_gaps_and_nothing_counted_twice() {
+    let cuts = Faults {
+        cut_exec_every: Some(Duration::from_millis(60)),
+        ..Faults::default()
+    };
+    let mut w = watch(cuts, Duration::from_millis(10)).await;
+    w.until("a hundred cuts", LIMIT, |_| true).await;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while drills(&w).counts().cut_streams < 100 {
+        assert!(tokio::time::Instant::now() < deadline, "too few cuts");
+        w.run_for(Duration::from_millis(200)).await;
+    }
+    drills(&w).set(Faults::default());
+    // A stream opened just before is still cut once; then no more.
+    w.run_for(Duration::from_millis(400)).await;
+    let counts = drills(&w).counts();
+    w.until("the probe back after the last cut", LIMIT, |a| {
+        a.gaps == counts.cut_streams && matches!(a.probe, ProbeState::Running { .. })
+    })
+    .await;
+    let n = w.app.split.total();
+    w.until("samples after the drill", LIMIT, |a| {
+        a.split.total() > n + 5
+    })
+    .await;
+    let (samples, replies) = (w.app.split.total(), drills(&w).counts().replies);
+    eprintln!(
+        "{} cuts, {} gaps, {samples} samples of {replies} replies",
+        counts.cut_streams, w.app.gaps
+    );
+    assert_eq!(w.app.gaps, counts.cut_streams, "one gap a cut");
+    // A reply in flight when its stream was cut is lost; none is counted twice.
+    assert!(samples <= replies, "{samples} samples of {replies} replies");
+    assert!(
+        replies - samples <= counts.cut_streams,
+        "{samples} of {replies}"
+    );
+    assert_eq!(w.app.unparsable, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_storm_says_retrying_and_keeps_the_route_counts_and_verdict() {
+    let mut w = watch(Faults::default(), Duration::from_millis(10)).await;
+    w.until("IGNORED", LIMIT, |a| a.split.verdict() == Verdict::Ignored)
+        .await;
+    let (verdict, before) = (w.app.split.verdict(), w.app.split.total());
+    drills(&w).set(Faults {
+        api_errors: vec![(500, 1.0)],
+        ..Faults::default()
+    });
+    edit_in_store(&w, 70, 30);
+    w.until("retrying", LIMIT, |a| {
+        matches!(&a.problem, Some(ClusterError::Busy { code: 500, .. }))
+    })
+    .await;
+    let problem = w.app.problem.as_ref().unwrap().to_string();
+    assert!(problem.contains("retrying"), "{problem}");
+    w.run_for(Duration::from_secs(1)).await;
+    assert_eq!(weights(&w.app), [90, 10], "the last route read stays");
+    assert!(w.app.split.total() >= before, "the counts stay");
+    assert_eq!(w.app.split.verdict(), verdict, "the verdict stays");
+    assert!(w.app.info.waypoint.name().is_some() && w.app.info.istio.is_some());
+    // The storm passes: the edit is read, the problem goes.
+    drills(&w).set(Faults::default());
+    edit_in_store(&w, 60, 40);
+    w.until("the route read again", LIMIT, |a| {
+        weights(a) == [60, 40] && a.problem.is_none()
+    })
+    .await;
+    assert!(drills(&w).counts().answered_500 > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_for() {
+    let mut w = watch(Faults::default(), Duration::from_millis(50)).await;
+    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
+        .await;
+    drills(&w).set(Faults {
+        api_errors: vec![(429, 1.0)],
+        ..Faults::default()
+    });
+    edit_in_store(&w, 70, 30);
+    w.run_for(Duration::from_secs(3)).await;
+    drills(&w).set(Faults::default());
+    w.until("the route read once the server lets it", LIMIT, |a| {
+        weights(a) == [70, 30]
+    })
+    .await;
+    let counts = drills(&w).counts();
+    assert!(counts.answered_429 > 0, "{counts:?}");
+    assert_eq!(
+        counts.early_retries, 0,
+        "a call came back before its Retry-After: {counts:?}"
+    );
+}
