@@ -12,7 +12,7 @@ use splitscope::sandbox::{NAMESPACE, ROUTE, SandboxOptions};
 use splitscope::split::Verdict;
 use splitscope::tui::app::{App, ProbeState};
 
-use crate::common::watch::{Watch, start};
+use crate::common::watch::{Watch, start, weights};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -47,13 +47,6 @@ fn edit_in_store(w: &Watch, v1: u32, v2: u32) {
     store
         .replace(&TCPROUTES, "v1", NAMESPACE, ROUTE, route)
         .unwrap();
-}
-
-fn weights(a: &App) -> Vec<u32> {
-    a.route
-        .iter()
-        .flat_map(|r| r.backends.iter().map(|b| b.weight))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use splitscope::sandbox::SandboxOptions;
 use splitscope::tui::app::{App, Marker, ProbeState};
 
-use crate::common::watch::{Watch, start};
+use crate::common::watch::{Watch, start, weights};
 
 const LIMIT: Duration = Duration::from_secs(30);
 /// Long enough that nothing in these tests is seen by polling.
@@ -39,13 +39,6 @@ async fn edit_weights(w: &Watch, v1: u32, v2: u32) -> Instant {
         .await
         .unwrap();
     sent
-}
-
-fn weights(a: &App) -> Vec<u32> {
-    a.route
-        .iter()
-        .flat_map(|r| r.backends.iter().map(|b| b.weight))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -105,3 +105,11 @@ impl Watch {
         self.app.split.total_shares()[0].share
     }
 }
+
+/// The weights of the route the app shows, in its order.
+pub fn weights(a: &App) -> Vec<u32> {
+    a.route
+        .iter()
+        .flat_map(|r| r.backends.iter().map(|b| b.weight))
+        .collect()
+}
