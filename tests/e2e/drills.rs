@@ -10,7 +10,7 @@ use splitscope::sandbox::drills::Faults;
 use splitscope::sandbox::storage::catalogue::TCPROUTES;
 use splitscope::sandbox::{NAMESPACE, ROUTE, SandboxOptions};
 use splitscope::split::Verdict;
-use splitscope::tui::app::{App, ProbeState};
+use splitscope::tui::app::ProbeState;
 
 use crate::common::watch::{Watch, start, weights};
 
