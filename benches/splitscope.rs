@@ -25,7 +25,7 @@ use splitscope::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
 use splitscope::split::Split;
-use splitscope::tui::app::{App, ClusterInfo, Msg, Settings, WaypointInfo};
+use splitscope::tui::app::{App, ClusterInfo, Msg, Settings, WaypointInfo, WaypointRef};
 use splitscope::tui::theme::Theme;
 
 /// Counts live and peak heap bytes, so the memory figures are measured, not guessed.
@@ -107,8 +107,9 @@ fn app_with(lines: &[String]) -> App {
     let start = Timestamp::from_second(1_733_536_000).unwrap();
     let mut app = App::new(settings, LineParser::default(), start);
     app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named("waypoint".into()),
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
         istio: Some("1.24.0".into()),
+        ..ClusterInfo::default()
     }));
     app.update(Msg::Route(Ok(route()), start));
     app.update(Msg::Labels(

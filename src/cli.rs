@@ -145,17 +145,23 @@ pub struct ClusterArgs {
     /// The namespace of the route (default: the context's).
     #[arg(short, long, env = "SPLITSCOPE_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Where Istio's control plane runs (default: istio-system, else wherever a Deployment
+    /// labelled app=istiod is).
+    #[arg(long, value_name = "NAMESPACE", env = "SPLITSCOPE_ISTIO_NAMESPACE")]
+    pub istio_namespace: Option<String>,
 }
 
 impl ClusterArgs {
     /// Connects as kubectl would with these flags.
     pub async fn connect(&self) -> Result<crate::cluster::Cluster, crate::cluster::ClusterError> {
-        crate::cluster::Cluster::connect(
+        let mut cluster = crate::cluster::Cluster::connect(
             self.kubeconfig.as_deref(),
             self.context.as_deref(),
             self.namespace.as_deref(),
         )
-        .await
+        .await?;
+        cluster.istio_namespace.clone_from(&self.istio_namespace);
+        Ok(cluster)
     }
 }
 
@@ -168,6 +174,10 @@ pub struct ProbeArgs {
     /// The pod that runs the probe: deploy/NAME or pod/NAME.
     #[arg(long, default_value = "deploy/curl", env = "SPLITSCOPE_CLIENT", value_parser = parse_client)]
     pub client: ClientSpec,
+    /// The container of the client pod to run the probe in (default: the first that is
+    /// not istio-proxy).
+    #[arg(long, value_name = "NAME", env = "SPLITSCOPE_CONTAINER")]
+    pub container: Option<String>,
     /// Where the probe connects (default: the route's parent Service and port).
     #[arg(long, value_name = "HOST:PORT", env = "SPLITSCOPE_TARGET", value_parser = parse_target)]
     pub target: Option<(String, u16)>,
@@ -260,6 +270,15 @@ pub struct SandboxArgs {
     /// Refuse an API call with 403, as RBAC would (e.g. patch:envoyfilters); repeatable.
     #[arg(long, value_name = "VERB:RESOURCE", value_parser = parse_forbid)]
     pub forbid: Vec<(String, String)>,
+    /// Seed a variant of a real mesh: revisioned, service-waypoint, cross-namespace,
+    /// replicas, sidecar-client or default; `--scenario list` names them with a line each.
+    #[arg(
+        long,
+        value_name = "NAME|list",
+        default_value = "default",
+        env = "SPLITSCOPE_SCENARIO"
+    )]
+    pub scenario: String,
     /// A fault drill: cut every exec stream this long after it opens (the probe's too).
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub cut_exec_every: Option<Duration>,
@@ -356,8 +375,9 @@ pub struct PatchArgs {
     /// Read the TCPRoute from this manifest instead of the cluster (print only).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// The waypoint's name (default: the namespace's, or `waypoint` with --file).
-    #[arg(long, env = "SPLITSCOPE_WAYPOINT")]
+    /// The waypoint, NAME or NAMESPACE/NAME (default: the one that serves the route's
+    /// Service, as istiod chooses it; `waypoint` with --file).
+    #[arg(long, value_name = "[NAMESPACE/]NAME", env = "SPLITSCOPE_WAYPOINT")]
     pub waypoint: Option<String>,
     /// The parent Service's port (default: the route's parentRef port).
     #[arg(long)]

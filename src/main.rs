@@ -13,10 +13,12 @@ use splitscope::cli::{
 use splitscope::cluster::Cluster;
 use splitscope::sample::LineParser;
 #[cfg(feature = "sandbox")]
+use splitscope::sandbox::scenario::Scenario;
+#[cfg(feature = "sandbox")]
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
 use splitscope::task::AbortOnDrop;
 use splitscope::tui::app::report::RunReport;
-use splitscope::tui::app::{Msg, Settings, Target};
+use splitscope::tui::app::{Msg, Settings, Target, WaypointInfo, WaypointRef};
 use splitscope::tui::launch;
 use splitscope::tui::runtime::{Runtime, RuntimeOptions};
 
@@ -170,6 +172,7 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
         route: args.probe.route.clone(),
         interval: args.interval,
         deadline: args.probe.deadline,
+        container: args.probe.container.clone(),
         samples: args.samples,
         timeout: args.timeout,
         with_patch: args.with_patch,
@@ -246,6 +249,7 @@ async fn screen(
             route: probe.route.clone(),
             interval,
             deadline: probe.deadline,
+            container: probe.container.clone(),
             poll: std::time::Duration::from_secs(2),
         },
     );
@@ -272,9 +276,32 @@ async fn demo(_args: DemoArgs) -> anyhow::Result<RunEnd> {
     )
 }
 
+/// `--scenario NAME`; None for `list`, which prints them.
+#[cfg(feature = "sandbox")]
+fn scenario(name: &str) -> anyhow::Result<Option<Scenario>> {
+    if name == "list" {
+        return Ok(None);
+    }
+    Scenario::parse(name).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        anyhow::anyhow!(
+            "no scenario {name:?}: the scenarios are {} (`--scenario list` says what each is)",
+            names.join(", ")
+        )
+    })
+}
+
 #[cfg(feature = "sandbox")]
 async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
+    let Some(scenario) = scenario(&args.sandbox.scenario)? else {
+        let lines: Vec<String> = Scenario::ALL
+            .iter()
+            .map(|s| format!("{:<17} {}", s.name(), s.describe()))
+            .collect();
+        return Ok(RunEnd::from(lines.join("\n")));
+    };
     let options = SandboxOptions {
+        scenario,
         istio: args.sandbox.istio.clone(),
         weights: args.sandbox.weights,
         propagation_delay: args.sandbox.propagation_delay,
@@ -337,8 +364,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
 async fn serve(sandbox: &Sandbox, args: &DemoArgs) -> anyhow::Result<String> {
     let (w1, w2) = args.sandbox.weights;
     println!(
-        "splitscope sandbox: Istio {} ambient mesh, TCPRoute {ROUTE} weights tcp-echo-v1={w1} tcp-echo-v2={w2}",
-        args.sandbox.istio
+        "splitscope sandbox: Istio {} ambient mesh, TCPRoute {ROUTE} weights tcp-echo-v1={w1} tcp-echo-v2={w2}, scenario {}",
+        args.sandbox.istio, args.sandbox.scenario
     );
     println!("API server: {} (namespace {NAMESPACE})", sandbox.url());
     match &args.write_kubeconfig {
@@ -384,48 +411,65 @@ async fn patch(args: PatchArgs) -> anyhow::Result<String> {
             .port
             .or(route.parent_port)
             .ok_or_else(|| anyhow::anyhow!("the route names no parent port; pass --port"))?;
-        let waypoint = args.waypoint.clone().unwrap_or_else(|| "waypoint".into());
-        return Ok(serde_saphyr::to_string(&splitscope::patch::envoy_filter(
-            &route, &waypoint, port,
-        ))?);
+        let waypoint = waypoint_flag(args.waypoint.as_deref().unwrap_or("waypoint"), &route);
+        return Ok(serde_saphyr::to_string(
+            &splitscope::patch::envoy_filter_on(&route, &waypoint, port),
+        )?);
     }
     let cluster = args.cluster.connect().await?;
     let route = cluster.find_route(args.route.as_deref()).await?;
-    let name = splitscope::patch::name_for(&route);
-    match args.action {
-        PatchAction::Remove => Ok(if cluster.remove_patch(&route).await? {
-            format!(
-                "envoyfilter {name} deleted from namespace {}",
-                cluster.namespace
-            )
+    let waypoint = match &args.waypoint {
+        Some(w) => Ok(waypoint_flag(w, &route)),
+        None => match cluster.waypoint_for(&route.parent).await? {
+            WaypointInfo::Named(w) => Ok(w),
+            WaypointInfo::NoneServes(why) => Err(format!(
+                "no waypoint serves Service {} ({why}); pass --waypoint [NAMESPACE/]NAME",
+                route.parent
+            )),
+            WaypointInfo::Unreadable(e) => Err(e.to_string()),
+            WaypointInfo::Unknown => Err("the waypoint could not be read".into()),
+        },
+    };
+    if args.action == PatchAction::Remove {
+        // Without a waypoint now, the patch may still sit in the route's namespace.
+        let ns = waypoint
+            .as_ref()
+            .map_or_else(|_| route.namespace.clone(), |w| w.namespace.clone());
+        let name = splitscope::patch::name_in(&route, &ns);
+        return Ok(if cluster.remove_patch(&route, &ns).await? {
+            format!("envoyfilter {name} deleted from namespace {ns}")
         } else {
-            format!("envoyfilter {name} was not there; nothing to remove")
-        }),
-        PatchAction::Print | PatchAction::Apply => {
-            let waypoint = match &args.waypoint {
-                Some(w) => w.clone(),
-                None => cluster.waypoint().await?.ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no waypoint serves namespace {}; pass --waypoint NAME",
-                        cluster.namespace
-                    )
-                })?,
-            };
-            let port = args
-                .port
-                .or(route.parent_port)
-                .ok_or_else(|| anyhow::anyhow!("the route names no parent port; pass --port"))?;
-            if args.action == PatchAction::Print {
-                return Ok(serde_saphyr::to_string(&splitscope::patch::envoy_filter(
-                    &route, &waypoint, port,
-                ))?);
-            }
-            cluster.apply_patch(&route, &waypoint, port).await?;
-            Ok(format!(
-                "envoyfilter {name} applied in namespace {} (field manager splitscope)",
-                cluster.namespace
-            ))
-        }
+            format!("envoyfilter {name} was not there (namespace {ns}); nothing to remove")
+        });
+    }
+    let waypoint = waypoint.map_err(anyhow::Error::msg)?;
+    let port = args
+        .port
+        .or(route.parent_port)
+        .ok_or_else(|| anyhow::anyhow!("the route names no parent port; pass --port"))?;
+    if args.action == PatchAction::Print {
+        return Ok(serde_saphyr::to_string(
+            &splitscope::patch::envoy_filter_on(&route, &waypoint, port),
+        )?);
+    }
+    cluster.apply_patch(&route, &waypoint, port).await?;
+    Ok(format!(
+        "envoyfilter {} applied in namespace {} for waypoint {} (field manager splitscope)",
+        splitscope::patch::name_in(&route, &waypoint.namespace),
+        waypoint.namespace,
+        waypoint.name
+    ))
+}
+
+/// `--waypoint NAME` (in the route's namespace) or `--waypoint NAMESPACE/NAME`.
+fn waypoint_flag(text: &str, route: &splitscope::route::Route) -> WaypointRef {
+    let (namespace, name) = text
+        .split_once('/')
+        .unwrap_or((route.namespace.as_str(), text));
+    WaypointRef {
+        name: name.to_string(),
+        namespace: namespace.to_string(),
+        source: splitscope::istio::waypoint::Source::Namespace,
     }
 }
 

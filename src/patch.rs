@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use crate::istio::waypoint::{GATEWAY_NAME_LABEL, WaypointRef};
 use crate::route::Route;
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -17,12 +18,35 @@ pub fn vip_name(service: &str, namespace: &str, port: u16) -> String {
     format!("inbound-vip|{port}|tcp|{service}.{namespace}.svc.cluster.local")
 }
 
+/// The patch's name in the route's own namespace.
 pub fn name_for(route: &Route) -> String {
     format!("splitscope-{}", route.name)
 }
 
-/// The EnvoyFilter for `route` on the waypoint `waypoint`, on the parent port `port`.
+/// The patch's name in `namespace`: a waypoint's namespace may hold the patches of
+/// routes from several namespaces, so there it names the route's namespace too.
+pub fn name_in(route: &Route, namespace: &str) -> String {
+    if namespace == route.namespace {
+        name_for(route)
+    } else {
+        format!("splitscope-{}-{}", route.namespace, route.name)
+    }
+}
+
+/// The EnvoyFilter for `route` on the waypoint named `waypoint` in the route's namespace.
 pub fn envoy_filter(route: &Route, waypoint: &str, port: u16) -> Value {
+    let here = WaypointRef {
+        name: waypoint.to_string(),
+        namespace: route.namespace.clone(),
+        source: crate::istio::waypoint::Source::Namespace,
+    };
+    envoy_filter_on(route, &here, port)
+}
+
+/// The EnvoyFilter for `route` on `waypoint`, on the parent port `port`. It lives in the
+/// waypoint's namespace (a `workloadSelector` selects workloads of its own namespace
+/// only); the chain and clusters are named for the Services' namespace.
+pub fn envoy_filter_on(route: &Route, waypoint: &WaypointRef, port: u16) -> Value {
     let chain = vip_name(&route.parent, &route.namespace, port);
     let clusters: Vec<Value> = route
         .backends
@@ -33,14 +57,14 @@ pub fn envoy_filter(route: &Route, waypoint: &str, port: u16) -> Value {
         "apiVersion": API_VERSION,
         "kind": "EnvoyFilter",
         "metadata": {
-            "name": name_for(route),
-            "namespace": route.namespace,
+            "name": name_in(route, &waypoint.namespace),
+            "namespace": waypoint.namespace,
             "labels": {MANAGED_BY_LABEL: MANAGER},
             "annotations": {ROUTE_ANNOTATION: format!("{}/{}", route.namespace, route.name)},
         },
         "spec": {
             // Istio 1.24 selects waypoints by workloadSelector only; targetRefs is not read.
-            "workloadSelector": {"labels": {"gateway.networking.k8s.io/gateway-name": waypoint}},
+            "workloadSelector": {"labels": {GATEWAY_NAME_LABEL: waypoint.name}},
             "configPatches": [{
                 "applyTo": "NETWORK_FILTER",
                 "match": {
@@ -111,6 +135,24 @@ mod tests {
         assert_eq!(
             f["spec"]["workloadSelector"]["labels"]["gateway.networking.k8s.io/gateway-name"],
             "waypoint"
+        );
+    }
+
+    #[test]
+    fn a_waypoint_elsewhere_gets_the_filter_in_its_namespace() {
+        let shared = WaypointRef {
+            name: "waypoint".into(),
+            namespace: "istio-waypoints".into(),
+            source: crate::istio::waypoint::Source::Namespace,
+        };
+        let f = envoy_filter_on(&route(), &shared, 9000);
+        assert_eq!(f["metadata"]["namespace"], "istio-waypoints");
+        assert_eq!(f["metadata"]["name"], "splitscope-ns-tcp-echo-ew");
+        // The chain and the clusters are the Services', in their namespace.
+        let patch = &f["spec"]["configPatches"][0];
+        assert_eq!(
+            patch["match"]["listener"]["filterChain"]["name"],
+            "inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local"
         );
     }
 }

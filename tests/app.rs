@@ -21,7 +21,7 @@ use splitscope::split::Verdict;
 use splitscope::tui::app::report::PatchLeft;
 use splitscope::tui::app::{
     App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState,
-    Settings, Target, WaypointInfo,
+    Settings, Target, WaypointInfo, WaypointRef,
 };
 use splitscope::verdict::RegimeCause;
 
@@ -49,7 +49,7 @@ fn route(w1: u32, w2: u32) -> Route {
 fn apply(route: Route) -> Effect {
     Effect::ApplyPatch {
         route,
-        waypoint: "waypoint".into(),
+        waypoint: WaypointRef::of_namespace("waypoint", "ns"),
         port: 9000,
     }
 }
@@ -91,8 +91,9 @@ fn ready() -> App {
 fn ready_with(settings: Settings) -> App {
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named("waypoint".into()),
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
         istio: Some("1.24.0".into()),
+        ..ClusterInfo::default()
     }));
     let effects = app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert_eq!(
@@ -194,7 +195,10 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
 
     assert_eq!(
         app.update(Msg::Key(Key::Char('p'))),
-        vec![Effect::RemovePatch(route(90, 10))]
+        vec![Effect::RemovePatch {
+            route: route(90, 10),
+            namespace: "ns".into()
+        }]
     );
     app.update(Msg::Patch(PatchOutcome::Removed, t(9)));
     assert_eq!(app.patch, PatchState::Off);
@@ -224,7 +228,18 @@ fn read_only_and_missing_pieces_refuse_to_patch() {
     assert!(app.notice.as_deref().unwrap().contains("no route"));
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    assert!(app.notice.as_deref().unwrap().contains("no waypoint"));
+    assert!(app.notice.as_deref().unwrap().contains("not read yet"));
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::NoneServes("no istio.io/use-waypoint label".into()),
+        ..ClusterInfo::default()
+    }));
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    let notice = app.notice.as_deref().unwrap();
+    assert!(
+        notice.contains("no waypoint serves Service tcp-echo")
+            && notice.contains("no istio.io/use-waypoint label"),
+        "{notice}"
+    );
 }
 
 #[test]
@@ -396,6 +411,7 @@ fn an_unreadable_waypoint_is_unknown_not_none() {
     app.update(Msg::Info(ClusterInfo {
         waypoint: WaypointInfo::Unreadable(forbidden("get", "namespaces")),
         istio: None,
+        ..ClusterInfo::default()
     }));
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
@@ -576,7 +592,8 @@ fn a_recording_run_keeps_samples_and_changes() {
     assert_eq!(lines.len(), 5, "{lines:?}");
     assert_eq!(
         lines[0],
-        serde_json::json!({"kind": "cluster", "at": lines[0]["at"], "waypoint": "waypoint", "istio": "1.24.0"})
+        serde_json::json!({"kind": "cluster", "at": lines[0]["at"], "istio": "1.24.0",
+            "waypoint": {"name": "waypoint", "namespace": "ns", "source": "namespace"}})
     );
     let lines = &lines[1..];
     assert_eq!(lines[0]["kind"], "route");

@@ -18,7 +18,9 @@ use ratatui::backend::TestBackend;
 use splitscope::probe::ProbeEvent;
 use splitscope::route::{Backend, Route};
 use splitscope::sample::LineParser;
-use splitscope::tui::app::{App, ClusterInfo, Key, Msg, PatchOutcome, Settings, WaypointInfo};
+use splitscope::tui::app::{
+    App, ClusterInfo, Key, Msg, PatchOutcome, Settings, WaypointInfo, WaypointRef,
+};
 use splitscope::tui::theme::Theme;
 use splitscope::tui::view;
 
@@ -56,8 +58,12 @@ fn app() -> App {
     };
     let mut app = App::new(settings, LineParser::default(), t(0));
     app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named("waypoint".into()),
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace(
+            "waypoint",
+            "istio-io-tcp-traffic-shifting",
+        )),
         istio: Some("1.24.0".into()),
+        ..ClusterInfo::default()
     }));
     let b = |name: &str, weight| Backend {
         name: name.into(),

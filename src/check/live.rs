@@ -24,6 +24,7 @@ pub struct LiveOptions {
     pub route: Option<String>,
     pub interval: Duration,
     pub deadline: Duration,
+    pub container: Option<String>,
     pub samples: Option<u64>,
     pub timeout: Option<Duration>,
     pub with_patch: bool,
@@ -44,6 +45,7 @@ pub async fn check(
             route: options.route.clone(),
             interval: options.interval,
             deadline: options.deadline,
+            container: options.container.clone(),
             poll: Duration::from_secs(2),
         },
     );
@@ -61,7 +63,9 @@ pub async fn check(
         && let Some(route) = &app.route
     {
         // Whatever happened, the workaround comes off again.
-        let removed = cluster.remove_patch(route).await;
+        let removed = cluster
+            .remove_patch(route, &app.patch_namespace(route))
+            .await;
         if let Err(e) = removed {
             return Err(match outcome {
                 Err(first) => first,

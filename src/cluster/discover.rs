@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
@@ -216,40 +216,6 @@ impl Cluster {
         })
     }
 
-    /// The waypoint serving the namespace: its `istio.io/use-waypoint` label, else the
-    /// one Gateway of class `istio-waypoint`.
-    pub async fn waypoint(&self) -> Result<Option<String>, ClusterError> {
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        if let Ok(ns) = namespaces.get(&self.namespace).await
-            && let Some(w) = ns
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("istio.io/use-waypoint"))
-        {
-            return Ok(Some(w.clone()));
-        }
-        let gateways = match self
-            .dynamic(GATEWAY_GROUP, "v1", "Gateway")
-            .list(&ListParams::default())
-            .await
-        {
-            Ok(g) => g,
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
-            Err(e) => return Err(self.err(e, "list", "gateways")),
-        };
-        Ok(gateways
-            .items
-            .iter()
-            .find(|g| {
-                g.data
-                    .pointer("/spec/gatewayClassName")
-                    .and_then(Value::as_str)
-                    == Some("istio-waypoint")
-            })
-            .and_then(|g| g.metadata.name.clone()))
-    }
-
     /// The first port of a Service: where the probe connects when the route names none.
     pub async fn service_port(&self, name: &str) -> Result<u16, ClusterError> {
         let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
@@ -263,75 +229,81 @@ impl Cluster {
             .ok_or_else(|| ClusterError::NotFound(format!("Service {name} has no ports")))
     }
 
-    /// The tag of the istiod image in istio-system: None when there is none or we may
-    /// not read it; an error when the server could not answer now.
-    pub async fn istio_version(&self) -> Result<Option<String>, ClusterError> {
-        let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), "istio-system");
-        let istiod = match deployments.get("istiod").await {
-            Ok(istiod) => istiod,
-            Err(e) => {
-                let e = ClusterError::from_kube(e, "get", "deployments", "istio-system");
-                return if e.is_transient() { Err(e) } else { Ok(None) };
-            }
-        };
-        Ok(Self::image_tag(&istiod))
-    }
-
-    fn image_tag(istiod: &Deployment) -> Option<String> {
-        let image = istiod
-            .spec
-            .template
-            .spec
-            .as_ref()?
-            .containers
-            .first()?
-            .image
-            .as_deref()?;
-        image.rsplit_once(':').map(|(_, tag)| tag.to_string())
-    }
-
-    /// The name of a Running pod for the client spec.
-    pub async fn client_pod(&self, spec: &ClientSpec) -> Result<String, ClusterError> {
-        match spec {
+    /// A Running pod for the client spec, and the container to run the probe in:
+    /// `container`, or the first that is not Istio's proxy.
+    pub async fn client_pod(
+        &self,
+        spec: &ClientSpec,
+        container: Option<&str>,
+    ) -> Result<(String, String), ClusterError> {
+        let pod = match spec {
             ClientSpec::Pod(name) => {
                 let pod = self
                     .pods()
                     .get(name)
                     .await
                     .map_err(|e| self.err(e, "get", "pods"))?;
-                let phase = pod.status.and_then(|s| s.phase).unwrap_or_default();
+                let phase = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_default();
                 if phase != "Running" {
                     return Err(ClusterError::Api(format!(
                         "client pod {name} is {phase}, not Running"
                     )));
                 }
-                Ok(name.clone())
+                pod
             }
-            ClientSpec::Deployment(name) => {
-                let deployments: Api<Deployment> =
-                    Api::namespaced(self.client.clone(), &self.namespace);
-                let deploy = deployments.get(name).await.map_err(|e| match self.err(e, "get", "deployments") {
-                    ClusterError::NotFound(_) => ClusterError::NotFound(format!(
-                        "no Deployment {name} in namespace {}; pass --client deploy/NAME or pod/NAME",
-                        self.namespace
-                    )),
-                    other => other,
-                })?;
-                let selector = deploy.spec.selector.match_labels.unwrap_or_default();
-                let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let pods = self
-                    .pods()
-                    .list(&ListParams::default().labels(&query.join(",")))
-                    .await
-                    .map_err(|e| self.err(e, "list", "pods"))?;
-                pods.items
-                    .iter()
-                    .filter(|p| p.metadata.deletion_timestamp.is_none())
-                    .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-                    .and_then(|p| p.metadata.name.clone())
-                    .ok_or_else(|| ClusterError::Api(format!("deploy/{name} has no Running pod")))
-            }
+            ClientSpec::Deployment(name) => self.running_pod_of(name).await?,
+        };
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let containers: Vec<String> = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
+            .collect();
+        let chosen = match container {
+            Some(c) => containers.iter().find(|n| *n == c),
+            None => containers.iter().find(|n| *n != "istio-proxy"),
+        };
+        match chosen {
+            Some(c) => Ok((name, c.clone())),
+            None => Err(ClusterError::Api(format!(
+                "pod {name} has no container {}; its containers: {} (pass --container NAME)",
+                container.unwrap_or("other than istio-proxy"),
+                containers.join(", ")
+            ))),
         }
+    }
+
+    /// A Running pod of the Deployment `name`.
+    async fn running_pod_of(
+        &self,
+        name: &str,
+    ) -> Result<k8s_openapi::api::core::v1::Pod, ClusterError> {
+        let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
+        let deploy = deployments.get(name).await.map_err(|e| {
+            match self.err(e, "get", "deployments") {
+                ClusterError::NotFound(_) => ClusterError::NotFound(format!(
+                    "no Deployment {name} in namespace {}; pass --client deploy/NAME or pod/NAME",
+                    self.namespace
+                )),
+                other => other,
+            }
+        })?;
+        let selector = deploy.spec.selector.match_labels.unwrap_or_default();
+        let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let pods = self
+            .pods()
+            .list(&ListParams::default().labels(&query.join(",")))
+            .await
+            .map_err(|e| self.err(e, "list", "pods"))?;
+        pods.items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .ok_or_else(|| ClusterError::Api(format!("deploy/{name} has no Running pod")))
     }
 }
 

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, WatchEvent, WatchParams};
 use tokio::sync::mpsc;
 
 use super::discover::GATEWAY_GROUP;
 use super::{Cluster, ClusterError};
+use crate::istio::control::{ISTIO_NAMESPACE, ISTIOD_SELECTOR};
 
 /// What a change asks to be read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,6 +35,7 @@ pub struct Watched {
     pub what: &'static str,
     pub api: Api<DynamicObject>,
     pub fields: Option<String>,
+    pub labels: Option<String>,
 }
 
 /// Why a watch stopped for good.
@@ -63,6 +65,7 @@ impl Cluster {
                 what: "tcproutes",
                 api: self.dynamic(GATEWAY_GROUP, version, "TCPRoute"),
                 fields: None,
+                labels: None,
             })
             .collect();
         out.push(Watched {
@@ -70,6 +73,7 @@ impl Cluster {
             what: "envoyfilters",
             api: self.dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter"),
             fields: None,
+            labels: None,
         });
         let typed = |ar: ApiResource, ns: Option<&str>| match ns {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
@@ -80,24 +84,37 @@ impl Cluster {
             what: "pods",
             api: typed(ApiResource::erase::<Pod>(&()), Some(ns)),
             fields: None,
+            labels: None,
         });
         out.push(Watched {
             topic: Topic::Facts,
             what: "gateways",
             api: self.dynamic(GATEWAY_GROUP, "v1", "Gateway"),
             fields: None,
+            labels: None,
         });
         out.push(Watched {
             topic: Topic::Facts,
             what: "namespaces",
             api: typed(ApiResource::erase::<Namespace>(&()), None),
             fields: Some(format!("metadata.name={ns}")),
+            labels: None,
         });
+        // The Service's labels choose the waypoint; istiod's Deployments say the version.
+        out.push(Watched {
+            topic: Topic::Facts,
+            what: "services",
+            api: typed(ApiResource::erase::<Service>(&()), Some(ns)),
+            fields: None,
+            labels: None,
+        });
+        let istio_ns = self.istio_namespace.as_deref().unwrap_or(ISTIO_NAMESPACE);
         out.push(Watched {
             topic: Topic::Facts,
             what: "deployments",
-            api: typed(ApiResource::erase::<Deployment>(&()), Some("istio-system")),
-            fields: Some("metadata.name=istiod".into()),
+            api: typed(ApiResource::erase::<Deployment>(&()), Some(istio_ns)),
+            fields: None,
+            labels: Some(ISTIOD_SELECTOR.into()),
         });
         out
     }
@@ -152,6 +169,10 @@ impl Watched {
         if let Some(fields) = &self.fields {
             list = list.fields(fields);
             watch = watch.fields(fields);
+        }
+        if let Some(labels) = &self.labels {
+            list = list.labels(labels);
+            watch = watch.labels(labels);
         }
         (list, watch)
     }

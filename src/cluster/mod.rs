@@ -3,6 +3,7 @@
 
 pub mod discover;
 pub mod follow;
+pub mod mesh;
 pub mod patch;
 pub mod probe;
 
@@ -107,6 +108,8 @@ pub struct Cluster {
     pub namespace: String,
     /// The kubeconfig context's name, for the header.
     pub context: String,
+    /// Where Istio runs (`--istio-namespace`); None: istio-system, else found by label.
+    pub istio_namespace: Option<String>,
 }
 
 impl Cluster {
@@ -162,16 +165,24 @@ impl Cluster {
             client,
             namespace,
             context: context_name,
+            istio_namespace: None,
         })
     }
 
     pub fn dynamic(&self, group: &str, version: &str, kind: &str) -> Api<DynamicObject> {
+        self.dynamic_in(&self.namespace, group, version, kind)
+    }
+
+    /// The same, in another namespace (a waypoint's, say).
+    pub fn dynamic_in(
+        &self,
+        namespace: &str,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        Api::namespaced_with(
-            self.client.clone(),
-            &self.namespace,
-            &ApiResource::from_gvk(&gvk),
-        )
+        Api::namespaced_with(self.client.clone(), namespace, &ApiResource::from_gvk(&gvk))
     }
 
     pub fn pods(&self) -> Api<Pod> {

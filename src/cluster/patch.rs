@@ -5,7 +5,8 @@ use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::Value;
 
 use super::{Cluster, ClusterError};
-use crate::patch::{MANAGED_BY_LABEL, MANAGER, envoy_filter, name_for};
+use crate::istio::waypoint::WaypointRef;
+use crate::patch::{MANAGED_BY_LABEL, MANAGER, envoy_filter_on, name_in};
 use crate::route::Route;
 
 const GROUP: &str = "networking.istio.io";
@@ -51,13 +52,15 @@ fn ours(obj: &kube::api::DynamicObject) -> bool {
 }
 
 impl Cluster {
-    /// When our patch for `route` exists: its creation time.
+    /// When our patch for `route` exists in `namespace` (the waypoint's): its creation
+    /// time.
     pub async fn patch_present(
         &self,
         route: &Route,
+        namespace: &str,
     ) -> Result<Option<jiff::Timestamp>, ClusterError> {
-        let api = self.dynamic(GROUP, VERSION, "EnvoyFilter");
-        match api.get_opt(&name_for(route)).await {
+        let api = self.dynamic_in(namespace, GROUP, VERSION, "EnvoyFilter");
+        match api.get_opt(&name_in(route, namespace)).await {
             Ok(Some(obj)) if ours(&obj) => Ok(Some(
                 obj.metadata
                     .creation_timestamp
@@ -66,59 +69,64 @@ impl Cluster {
             )),
             Ok(_) => Ok(None),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
-            Err(e) => Err(self.err(e, "get", "envoyfilters")),
+            Err(e) => Err(ClusterError::from_kube(e, "get", "envoyfilters", namespace)),
         }
     }
 
     /// Someone else's EnvoyFilter under our name: whose, and what to do.
-    fn foreign(&self, name: &str, owner: String) -> ClusterError {
+    fn foreign(&self, name: &str, namespace: &str, owner: String) -> ClusterError {
         ClusterError::Foreign {
             name: name.to_string(),
-            namespace: self.namespace.clone(),
+            namespace: namespace.to_string(),
             owner,
         }
     }
 
-    /// Applies the patch with server-side apply as field manager `splitscope`.
+    /// Applies the patch in the waypoint's namespace with server-side apply as field
+    /// manager `splitscope`.
     pub async fn apply_patch(
         &self,
         route: &Route,
-        waypoint: &str,
+        waypoint: &WaypointRef,
         port: u16,
     ) -> Result<(), ClusterError> {
-        let api = self.dynamic(GROUP, VERSION, "EnvoyFilter");
-        let name = name_for(route);
+        let ns = &waypoint.namespace;
+        let err = |e, verb| ClusterError::from_kube(e, verb, "envoyfilters", ns);
+        let api = self.dynamic_in(ns, GROUP, VERSION, "EnvoyFilter");
+        let name = name_in(route, ns);
         match api.get_opt(&name).await {
             Ok(Some(existing)) => {
                 if let Some(owner) = foreign_owner(&existing) {
-                    return Err(self.foreign(&name, owner));
+                    return Err(self.foreign(&name, ns, owner));
                 }
             }
             Ok(None) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(self.err(e, "get", "envoyfilters")),
+            Err(e) => return Err(err(e, "get")),
         }
-        let filter: Value = envoy_filter(route, waypoint, port);
+        let filter: Value = envoy_filter_on(route, waypoint, port);
         // The object is ours by name and label, so we take over any field of it.
         let params = PatchParams::apply(MANAGER).force();
         api.patch(&name, &params, &Patch::Apply(&filter))
             .await
-            .map_err(|e| self.err(e, "patch", "envoyfilters"))?;
+            .map_err(|e| err(e, "patch"))?;
         Ok(())
     }
 
-    /// Deletes our patch for `route`; absent already is success.
-    pub async fn remove_patch(&self, route: &Route) -> Result<bool, ClusterError> {
-        let api = self.dynamic(GROUP, VERSION, "EnvoyFilter");
-        let name = name_for(route);
+    /// Deletes our patch for `route` from `namespace` (the waypoint's); absent already
+    /// is success.
+    pub async fn remove_patch(&self, route: &Route, namespace: &str) -> Result<bool, ClusterError> {
+        let err = |e, verb| ClusterError::from_kube(e, verb, "envoyfilters", namespace);
+        let api = self.dynamic_in(namespace, GROUP, VERSION, "EnvoyFilter");
+        let name = name_in(route, namespace);
         let existing = match api.get_opt(&name).await {
             Ok(Some(obj)) => obj,
             Ok(None) => return Ok(false),
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
-            Err(e) => return Err(self.err(e, "get", "envoyfilters")),
+            Err(e) => return Err(err(e, "get")),
         };
         if let Some(owner) = foreign_owner(&existing) {
-            return Err(self.foreign(&name, owner));
+            return Err(self.foreign(&name, namespace, owner));
         }
         // Delete exactly the object we looked at, not one recreated meanwhile.
         let params = DeleteParams {
@@ -131,7 +139,7 @@ impl Cluster {
         match api.delete(&name, &params).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-            Err(e) => Err(self.err(e, "delete", "envoyfilters")),
+            Err(e) => Err(err(e, "delete")),
         }
     }
 }

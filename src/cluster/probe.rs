@@ -16,6 +16,8 @@ use crate::probe::ProbeEvent;
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub client: ClientSpec,
+    /// The container to run in (`--container`); None: the first that is not istio-proxy.
+    pub container: Option<String>,
     pub host: String,
     pub port: u16,
     pub interval: Duration,
@@ -129,11 +131,15 @@ async fn attempt(
     command: &str,
     tx: &mpsc::UnboundedSender<ProbeEvent>,
 ) -> Attempt {
-    let pod = match cluster.client_pod(&cfg.client).await {
-        Ok(pod) => pod,
+    let (pod, container) = match cluster
+        .client_pod(&cfg.client, cfg.container.as_deref())
+        .await
+    {
+        Ok(found) => found,
         Err(e) => return Attempt::Failed(e.to_string()),
     };
     let params = AttachParams::default()
+        .container(container)
         .stdin(false)
         .stdout(true)
         .stderr(true);
@@ -209,6 +215,7 @@ mod tests {
     fn the_loop_is_bounded() {
         let cfg = ProbeConfig {
             client: ClientSpec::Deployment("curl".into()),
+            container: None,
             host: "tcp-echo".into(),
             port: 9000,
             interval: Duration::from_millis(500),

@@ -14,7 +14,7 @@ use crate::check::transcript::Plan;
 use crate::probe::ProbeEvent;
 use crate::route::{Backend, Route};
 use crate::task::lock;
-use crate::tui::app::{ClusterInfo, Msg, PatchOutcome, WaypointInfo};
+use crate::tui::app::{Msg, PatchOutcome};
 
 /// How fast a replay plays.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -220,18 +220,24 @@ impl Feed {
             .collect();
         let labels = plan.prefixes.iter().map(|(p, i)| (p.clone(), *i)).collect();
         let (default, name) = (plan.default.clone(), plan.route.clone());
-        self.set_route(name, weights, at);
+        self.set_route(name, String::new(), weights, at);
         self.outbox.push_back(Msg::Labels(labels, Vec::new()));
         if !default.is_empty() {
             self.outbox.push_back(Msg::Endpoints(default));
         }
     }
 
-    fn set_route(&mut self, name: String, weights: Vec<(String, u32)>, at: Timestamp) {
+    fn set_route(
+        &mut self,
+        name: String,
+        namespace: String,
+        weights: Vec<(String, u32)>,
+        at: Timestamp,
+    ) {
         self.names = weights.iter().map(|(n, _)| n.clone()).collect();
         let route = Route {
             name,
-            namespace: String::new(),
+            namespace,
             parent: String::new(),
             parent_port: None,
             backends: weights
@@ -295,9 +301,13 @@ impl Feed {
                 }
                 self.sample(line, at);
             }
-            What::Route { name, weights } => {
+            What::Route {
+                name,
+                namespace,
+                weights,
+            } => {
                 if self.plan.is_none() {
-                    self.set_route(name, weights, at);
+                    self.set_route(name, namespace, weights, at);
                     self.outbox.push_back(self.labels());
                 } else if !self.said_set_aside {
                     self.said_set_aside = true;
@@ -335,11 +345,7 @@ impl Feed {
                     self.outbox.push_back(Msg::Endpoints(ready));
                 }
             }
-            What::Cluster { waypoint, istio } => {
-                let waypoint = waypoint.map_or(WaypointInfo::Unknown, WaypointInfo::Named);
-                self.outbox
-                    .push_back(Msg::Info(ClusterInfo { waypoint, istio }));
-            }
+            What::Cluster(info) => self.outbox.push_back(Msg::Info(info)),
             What::Skipped(why) => self.note(why, at, false),
             What::End { lines, error } => {
                 self.finish_at(at, lines, error);

@@ -54,7 +54,10 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<RunReport> {
     let feed = Feed::new(rx, pace, plan, source.clone());
     let settings = Settings {
         context: format!("replay ({pace})"),
-        namespace: source,
+        // The header has room for the file's name, not its whole path.
+        namespace: std::path::Path::new(&source)
+            .file_name()
+            .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned()),
         read_only: false,
         window: args.screen.window,
         manual_labels: args.screen.labels.clone(),

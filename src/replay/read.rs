@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::sample::LineParser;
+use crate::tui::app::ClusterInfo;
 use crate::tui::app::record::Record;
 
 /// One thing that happened, and when.
@@ -31,6 +32,7 @@ pub enum What {
     Line(String),
     Route {
         name: String,
+        namespace: String,
         weights: Vec<(String, u32)>,
     },
     Patch {
@@ -39,10 +41,7 @@ pub enum What {
         settle: Option<std::time::Duration>,
     },
     Endpoints(Vec<(String, u32)>),
-    Cluster {
-        waypoint: Option<String>,
-        istio: Option<String>,
-    },
+    Cluster(ClusterInfo),
     /// A line that could not be read, and why.
     Skipped(String),
     /// The input ended after `lines` lines; `error` when reading it failed.
@@ -168,7 +167,16 @@ fn what_of(record: Record) -> What {
             backend,
             line,
         },
-        Record::Route { name, weights, .. } => What::Route { name, weights },
+        Record::Route {
+            name,
+            namespace,
+            weights,
+            ..
+        } => What::Route {
+            name,
+            namespace,
+            weights,
+        },
         Record::Patch {
             on,
             observed,
@@ -180,9 +188,9 @@ fn what_of(record: Record) -> What {
             settle: settle.and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()),
         },
         Record::Endpoints { ready, .. } => What::Endpoints(ready),
-        Record::Cluster {
-            waypoint, istio, ..
-        } => What::Cluster { waypoint, istio },
+        cluster @ Record::Cluster { .. } => {
+            What::Cluster(cluster.cluster_info().unwrap_or_default())
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod apiserver;
 pub mod controllers;
 pub mod drills;
 pub mod mesh;
+pub mod scenario;
 pub mod seed;
 pub mod shell;
 pub mod storage;
@@ -52,6 +53,8 @@ pub struct SandboxOptions {
     pub seed: Option<u64>,
     /// Faults to make on purpose (`Sandbox::drills` changes them while it runs).
     pub faults: drills::Faults,
+    /// Which variant of a real mesh to seed.
+    pub scenario: scenario::Scenario,
 }
 
 impl Default for SandboxOptions {
@@ -64,6 +67,7 @@ impl Default for SandboxOptions {
             forbidden: Vec::new(),
             seed: None,
             faults: drills::Faults::default(),
+            scenario: scenario::Scenario::Default,
         }
     }
 }
@@ -119,7 +123,12 @@ impl Sandbox {
             source,
         })?;
         let mut store = Store::with_controllers(controllers::reconcile);
-        seed::seed(&mut store, &options.istio, options.weights).map_err(SandboxError::Seed)?;
+        let seed = seed::Seed {
+            istio: &options.istio,
+            weights: options.weights,
+            scenario: options.scenario,
+        };
+        seed::seed(&mut store, &seed).map_err(SandboxError::Seed)?;
         let store = Arc::new(Mutex::new(store));
         let (warn, warnings) = mpsc::unbounded_channel();
         let drills = Arc::new(drills::Drills::new(options.faults.clone()));

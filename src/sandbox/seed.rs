@@ -3,20 +3,23 @@
 
 use serde_json::{Value, json};
 
+use super::scenario::{Scenario, WAYPOINTS_NAMESPACE};
 use super::storage::catalogue::{
     DEPLOYMENTS, GATEWAYS, NAMESPACES, SERVICEACCOUNTS, SERVICES, TCPROUTES,
 };
 use super::storage::{Resource, Store};
+use crate::istio::control::REV_LABEL;
+use crate::istio::waypoint::{USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_FOR};
 
 pub const NAMESPACE: &str = "istio-io-tcp-traffic-shifting";
 pub const ROUTE: &str = "tcp-echo-ew";
 
-fn echo_deployment(version: &str, prefix: &str) -> Value {
+fn echo_deployment(version: &str, prefix: &str, replicas: u32) -> Value {
     let labels = json!({"app": "tcp-echo", "version": version});
     json!({
         "metadata": {"name": format!("tcp-echo-{version}"), "labels": labels},
         "spec": {
-            "replicas": 1,
+            "replicas": replicas,
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
@@ -37,8 +40,82 @@ fn echo_service(name: &str, selector: Value, ports: Value) -> Value {
            "spec": {"ports": ports, "selector": selector}})
 }
 
-/// Fills an empty store. `weights` are the route's weights for v1 and v2.
-pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), String> {
+/// What to seed: the control plane's version, the route's weights for v1 and v2, and
+/// the variant.
+pub struct Seed<'a> {
+    pub istio: &'a str,
+    pub weights: (u32, u32),
+    pub scenario: Scenario,
+}
+
+/// The revision a version's istiod carries in `revisioned`: `1.24.0` -> `1-24-0`.
+pub fn revision_of(istio: &str) -> String {
+    istio.replace('.', "-")
+}
+
+/// An istiod Deployment in istio-system, of a revision or the default one.
+fn istiod(name: &str, revision: Option<&str>, image: &str) -> Value {
+    let mut labels = json!({"app": "istiod", "istio": "pilot"});
+    if let Some(rev) = revision {
+        labels[REV_LABEL] = json!(rev);
+    }
+    json!({
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"containers": [{"name": "discovery", "image": image,
+                                     "args": ["discovery", "--monitoringAddr=:15014"]}]},
+        }},
+    })
+}
+
+/// The curl client; in `sidecar-client` its pod runs an istio-proxy container first.
+fn curl_deployment(sidecar: bool) -> Value {
+    let mut containers = vec![json!({
+        "name": "curl", "image": "curlimages/curl", "command": ["/bin/sleep", "infinity"],
+        "imagePullPolicy": "IfNotPresent",
+    })];
+    if sidecar {
+        containers.insert(
+            0,
+            json!({"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.24.0",
+                                     "args": ["proxy", "sidecar"]}),
+        );
+    }
+    json!({
+        "metadata": {"name": "curl"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "curl"}}, "template": {
+            "metadata": {"labels": {"app": "curl"}},
+            "spec": {"terminationGracePeriodSeconds": 0, "serviceAccountName": "curl",
+                     "containers": containers},
+        }},
+    })
+}
+
+/// The namespace's labels: ambient, and the waypoint unless the Service names it.
+fn namespace_labels(scenario: Scenario, istio: &str) -> Value {
+    let mut labels = json!({
+        "kubernetes.io/metadata.name": NAMESPACE,
+        "istio.io/dataplane-mode": "ambient",
+    });
+    match scenario {
+        Scenario::ServiceWaypoint => {}
+        Scenario::CrossNamespace => {
+            labels[USE_WAYPOINT] = json!("waypoint");
+            labels[USE_WAYPOINT_NAMESPACE] = json!(WAYPOINTS_NAMESPACE);
+        }
+        Scenario::Revisioned => {
+            labels[USE_WAYPOINT] = json!("waypoint");
+            labels[REV_LABEL] = json!(revision_of(istio));
+        }
+        _ => labels[USE_WAYPOINT] = json!("waypoint"),
+    }
+    labels
+}
+
+/// Fills an empty store.
+pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), String> {
+    let (istio, weights, scenario) = (seed.istio, seed.weights, seed.scenario);
     let mut put = |res: &Resource, ns: &str, obj: Value| -> Result<(), String> {
         store
             .create(res, res.versions[0], ns, obj)
@@ -55,25 +132,43 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
     put(
         &NAMESPACES,
         "",
-        json!({"metadata": {"name": NAMESPACE, "labels": {
-            "kubernetes.io/metadata.name": NAMESPACE,
-            "istio.io/dataplane-mode": "ambient",
-            "istio.io/use-waypoint": "waypoint",
-        }}}),
+        json!({"metadata": {"name": NAMESPACE, "labels": namespace_labels(scenario, istio)}}),
     )?;
-    let istiod_labels = json!({"app": "istiod", "istio": "pilot"});
-    put(
-        &DEPLOYMENTS,
-        "istio-system",
-        json!({
-            "metadata": {"name": "istiod", "labels": istiod_labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": istiod_labels}, "template": {
-                "metadata": {"labels": istiod_labels},
-                "spec": {"containers": [{"name": "discovery", "image": format!("docker.io/istio/pilot:{istio}"),
-                                         "args": ["discovery", "--monitoringAddr=:15014"]}]},
-            }},
-        }),
-    )?;
+    if scenario == Scenario::CrossNamespace {
+        put(
+            &NAMESPACES,
+            "",
+            json!({"metadata": {"name": WAYPOINTS_NAMESPACE, "labels": {
+                "kubernetes.io/metadata.name": WAYPOINTS_NAMESPACE,
+                "istio.io/dataplane-mode": "ambient",
+            }}}),
+        )?;
+    }
+    if scenario == Scenario::Revisioned {
+        // The default revision runs a fixed release; the waypoint's revision does not.
+        let rev = revision_of(istio);
+        let digest = "sha256:4f0c2ae65ab4b1f38f1c1cb2e38c4fa2b5a1c5b6d0f7e8a9b0c1d2e3f4a5b6c7";
+        put(
+            &DEPLOYMENTS,
+            "istio-system",
+            istiod("istiod", None, "docker.io/istio/pilot:1.26.0"),
+        )?;
+        put(
+            &DEPLOYMENTS,
+            "istio-system",
+            istiod(
+                &format!("istiod-{rev}"),
+                Some(&rev),
+                &format!("docker.io/istio/pilot:{istio}@{digest}"),
+            ),
+        )?;
+    } else {
+        put(
+            &DEPLOYMENTS,
+            "istio-system",
+            istiod("istiod", None, &format!("docker.io/istio/pilot:{istio}")),
+        )?;
+    }
 
     put(
         &SERVICEACCOUNTS,
@@ -89,44 +184,49 @@ pub fn seed(store: &mut Store, istio: &str, weights: (u32, u32)) -> Result<(), S
     put(
         &DEPLOYMENTS,
         NAMESPACE,
-        json!({
-            "metadata": {"name": "curl"},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "curl"}}, "template": {
-                "metadata": {"labels": {"app": "curl"}},
-                "spec": {"terminationGracePeriodSeconds": 0, "serviceAccountName": "curl", "containers": [{
-                    "name": "curl", "image": "curlimages/curl", "command": ["/bin/sleep", "infinity"],
-                    "imagePullPolicy": "IfNotPresent",
-                }]},
-            }},
-        }),
+        curl_deployment(scenario == Scenario::SidecarClient),
     )?;
-    put(
-        &SERVICES,
-        NAMESPACE,
-        echo_service(
-            "tcp-echo",
-            json!({"app": "tcp-echo"}),
-            json!([{"name": "tcp", "port": 9000}, {"name": "tcp-other", "port": 9001}]),
-        ),
-    )?;
+    let parent = echo_service(
+        "tcp-echo",
+        json!({"app": "tcp-echo"}),
+        json!([{"name": "tcp", "port": 9000}, {"name": "tcp-other", "port": 9001}]),
+    );
+    // The waypoint has clusters only for Services bound to it: the backends need the
+    // label as much as the parent does.
+    let by_service = |mut svc: Value| {
+        if scenario == Scenario::ServiceWaypoint {
+            svc["metadata"]["labels"][USE_WAYPOINT] = json!("waypoint");
+        }
+        svc
+    };
+    put(&SERVICES, NAMESPACE, by_service(parent))?;
     for v in ["v1", "v2"] {
         put(
             &SERVICES,
             NAMESPACE,
-            echo_service(
+            by_service(echo_service(
                 &format!("tcp-echo-{v}"),
                 json!({"app": "tcp-echo", "version": v}),
                 json!([{"name": "tcp", "port": 9000}]),
-            ),
+            )),
         )?;
     }
-    put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v1", "one"))?;
-    put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v2", "two"))?;
+    let v1_replicas = if scenario == Scenario::Replicas { 3 } else { 1 };
+    put(
+        &DEPLOYMENTS,
+        NAMESPACE,
+        echo_deployment("v1", "one", v1_replicas),
+    )?;
+    put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v2", "two", 1))?;
+    let mut waypoint_labels = json!({WAYPOINT_FOR: "service"});
+    if scenario == Scenario::Revisioned {
+        waypoint_labels[REV_LABEL] = json!(revision_of(istio));
+    }
     put(
         &GATEWAYS,
-        NAMESPACE,
+        scenario.waypoint_namespace(NAMESPACE),
         json!({
-            "metadata": {"name": "waypoint", "labels": {"istio.io/waypoint-for": "service"}},
+            "metadata": {"name": "waypoint", "labels": waypoint_labels},
             "spec": {"gatewayClassName": "istio-waypoint",
                      "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]},
         }),

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::app::{ClusterInfo, Msg, WaypointInfo};
 use crate::cluster::follow::{Topic, Unwatchable};
+use crate::cluster::mesh::ControlPlane;
 use crate::cluster::{Cluster, ClusterError};
 use crate::route::Route;
 use crate::task::AbortOnDrop;
@@ -117,19 +118,21 @@ impl Reader {
         let mut topics = topics.to_vec();
         topics.extend(self.problems.keys().copied());
         let topics = &topics[..];
-        if topics.contains(&Topic::Facts) {
+        let wants = |t: Topic| topics.contains(&t);
+        let mut another = false;
+        if wants(Topic::Route) || wants(Topic::Patch) || self.route.is_none() {
+            // Another route (not only new weights) has other backends and waypoint.
+            another = self.read_route().await;
+        }
+        // The waypoint and control plane belong to the route's Service.
+        if wants(Topic::Facts) || another {
             self.read_facts().await;
         }
-        let mut pods = topics.contains(&Topic::Pods);
-        if topics
-            .iter()
-            .any(|t| matches!(t, Topic::Route | Topic::Patch))
-            || self.route.is_none()
-        {
-            // Another route (not only new weights) has other backends to read.
-            pods |= self.read_route().await;
+        // Our patch lives in the waypoint's namespace.
+        if wants(Topic::Route) || wants(Topic::Patch) || wants(Topic::Facts) || another {
+            self.read_patch().await;
         }
-        if pods {
+        if wants(Topic::Pods) || another {
             self.read_pods().await;
         }
         let _ = self
@@ -137,10 +140,11 @@ impl Reader {
             .send(Msg::Problem(self.problems.values().next().cloned()));
     }
 
+    /// The waypoint of the route's Service, and the control plane that serves it.
     async fn read_facts(&mut self) {
-        let waypoint = match self.cluster.waypoint().await {
-            Ok(Some(name)) => WaypointInfo::Named(name),
-            Ok(None) => WaypointInfo::NoneServes,
+        let Some(route) = &self.route else { return };
+        let waypoint = match self.cluster.waypoint_for(&route.parent).await {
+            Ok(found) => found,
             // The server could not answer now: what was read before stands.
             Err(e) if e.is_transient() => {
                 self.problems.insert(Topic::Facts, e);
@@ -148,40 +152,60 @@ impl Reader {
             }
             Err(e) => WaypointInfo::Unreadable(e),
         };
-        let istio = match self.cluster.istio_version().await {
+        let plane = match self.cluster.control_plane(waypoint.waypoint()).await {
+            Ok(plane) => plane,
             Err(e) if e.is_transient() => {
                 self.problems.insert(Topic::Facts, e);
                 return;
             }
-            read => read.ok().flatten(),
+            Err(e) => ControlPlane {
+                unknown: Some(format!("cannot read istiod: {e}")),
+                ..ControlPlane::default()
+            },
         };
         self.problems.remove(&Topic::Facts);
-        let info = ClusterInfo { waypoint, istio };
+        let info = ClusterInfo {
+            waypoint,
+            istio: plane.version,
+            istio_unknown: plane.unknown,
+            revision: plane.revision,
+            proxy: plane.proxy,
+        };
         if self.info.as_ref() != Some(&info) {
             let _ = self.tx.send(Msg::Info(info.clone()));
             self.info = Some(info);
         }
     }
 
-    /// The route, and whether our patch for it is there. Returns whether it is another
-    /// route than before (other backends, or the first).
+    /// Whether our patch for the route is there, in the waypoint's namespace.
+    async fn read_patch(&mut self) {
+        let Some(route) = &self.route else { return };
+        let namespace = self
+            .info
+            .as_ref()
+            .and_then(|i| i.waypoint.waypoint())
+            .map_or_else(|| route.namespace.clone(), |w| w.namespace.clone());
+        match self.cluster.patch_present(route, &namespace).await {
+            Ok(present) => {
+                self.problems.remove(&Topic::Patch);
+                let _ = self.tx.send(Msg::PatchObserved(present));
+            }
+            Err(e) => {
+                self.problems.insert(Topic::Patch, e);
+            }
+        }
+    }
+
+    /// The route. Returns whether it is another route than before (other backends, or
+    /// the first).
     async fn read_route(&mut self) -> bool {
         let route = self.cluster.find_route(self.route_name.as_deref()).await;
         self.problems.remove(&Topic::Route);
-        self.problems.remove(&Topic::Patch);
         match &route {
-            Ok(route) => match self.cluster.patch_present(route).await {
-                Ok(present) => {
-                    let _ = self.tx.send(Msg::PatchObserved(present));
-                }
-                Err(e) => {
-                    self.problems.insert(Topic::Patch, e);
-                }
-            },
             Err(e) if e.is_transient() || matches!(e, ClusterError::Forbidden { .. }) => {
                 self.problems.insert(Topic::Route, e.clone());
             }
-            Err(_) => {}
+            _ => {}
         }
         // An API that cannot answer now says nothing about the route: the last one stays.
         if route.as_ref().is_err_and(ClusterError::is_transient) {

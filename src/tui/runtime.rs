@@ -23,6 +23,9 @@ pub struct RuntimeOptions {
     pub route: Option<String>,
     pub interval: Duration,
     pub deadline: Duration,
+    /// The container the probe runs in (`--container`); None: the first that is not
+    /// istio-proxy.
+    pub container: Option<String>,
     /// How often what cannot be watched (RBAC forbids it) is read again.
     pub poll: Duration,
 }
@@ -98,6 +101,7 @@ impl Runtime {
                 route: None,
                 interval: Duration::from_secs(1),
                 deadline: Duration::from_secs(1),
+                container: None,
                 poll: Duration::from_secs(2),
             },
             tx,
@@ -206,6 +210,7 @@ impl Runtime {
     fn start_probe(&mut self, client: ClientSpec, target: Target) {
         let cfg = ProbeConfig {
             client,
+            container: self.options.container.clone(),
             host: target.host,
             port: target.port,
             interval: self.options.interval,
@@ -237,8 +242,8 @@ impl Runtime {
                     };
                     Msg::Patch(outcome, Timestamp::now())
                 }
-                Effect::RemovePatch(route) => {
-                    let outcome = match cluster.remove_patch(&route).await {
+                Effect::RemovePatch { route, namespace } => {
+                    let outcome = match cluster.remove_patch(&route, &namespace).await {
                         Ok(_) => PatchOutcome::Removed,
                         Err(e) => PatchOutcome::Failed(e),
                     };

@@ -24,6 +24,7 @@ mod replay;
 mod sandbox_errors;
 mod sandbox_kube;
 mod sandbox_watch;
+mod scenarios;
 mod tmux;
 mod watch_e2e;
 mod watch_errors;

@@ -37,6 +37,7 @@ pub fn upgrade(
     let name = r.name.as_deref().unwrap_or_default();
     let pod = lock(&state.store).get(&PODS, "v1", r.ns(), name)?;
     check_pod(&pod, name, r.query.get("container"))?;
+    let shell = has_shell(&pod, r.query.get("container"));
     let exec_req = ExecRequest {
         namespace: r.ns().to_string(),
         pod: name.to_string(),
@@ -47,6 +48,7 @@ pub fn upgrade(
         stdout: r.flag("stdout"),
         stderr: r.flag("stderr"),
         tty: r.flag("tty"),
+        shell,
     };
     if exec_req.command.is_empty() {
         return Err(ApiError::bad_request("you must specify at least 1 command"));
@@ -77,6 +79,22 @@ pub fn upgrade(
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     Ok(resp)
+}
+
+/// Whether the container asked for (the first without a name) has a shell: Istio's
+/// proxy image is distroless and has none.
+fn has_shell(pod: &Value, container: Option<&String>) -> bool {
+    let containers = pod.pointer("/spec/containers").and_then(Value::as_array);
+    let chosen = containers.and_then(|cs| match container {
+        Some(name) => cs
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str())),
+        None => cs.first(),
+    });
+    !chosen
+        .and_then(|c| c.get("image"))
+        .and_then(Value::as_str)
+        .is_some_and(|image| image.contains("/proxyv2"))
 }
 
 /// The container asked for must exist, and the pod must run.

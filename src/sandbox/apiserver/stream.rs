@@ -34,6 +34,8 @@ pub struct ExecRequest {
     pub stdout: bool,
     pub stderr: bool,
     pub tty: bool,
+    /// Whether the container has a shell to run the command with.
+    pub shell: bool,
 }
 
 impl ExecRequest {
@@ -108,6 +110,17 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
         if ws.send(Message::binary(vec![ch])).await.is_err() {
             return;
         }
+    }
+    if !req.shell {
+        // What a container runtime answers for a distroless image.
+        let status = json!({
+            "metadata": {}, "status": "Failure", "reason": "InternalError",
+            "message": format!("OCI runtime exec failed: exec failed: unable to start container process: exec: \"{}\": executable file not found in $PATH: unknown",
+                req.command.first().map_or("", String::as_str)),
+        });
+        let _ = ws.send(frame(3, status.to_string().as_bytes())).await;
+        let _ = ws.close(None).await;
+        return;
     }
     let (tx, rx) = mpsc::unbounded_channel();
     let env = Env {

@@ -2,14 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::istiod::istio_version;
+use super::istiod::serving;
 use super::owners::owner_ref;
 use crate::sandbox::storage::Store;
 use crate::sandbox::storage::catalogue::{DEPLOYMENTS, GATEWAYS};
 use crate::sandbox::storage::meta::{name_of, namespace_of, now_rfc3339};
 
-pub const WAYPOINT_CLASS: &str = "istio-waypoint";
-pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+pub use crate::istio::waypoint::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS};
 
 pub(super) fn waypoints(store: &mut Store) {
     let gateways: Vec<Value> = store
@@ -19,12 +18,15 @@ pub(super) fn waypoints(store: &mut Store) {
         })
         .cloned()
         .collect();
-    let version = istio_version(store).unwrap_or_else(|| "1.24.0".into());
     let deployments = &DEPLOYMENTS;
     for gw in gateways {
         let ns = namespace_of(&gw);
         let name = name_of(&gw).to_string();
         if !store.exists(deployments, ns, &name) {
+            // The proxy runs the version of the control plane that serves it.
+            let version = serving(store, &gw)
+                .and_then(|istiod| istiod.version().ok())
+                .unwrap_or_else(|| "1.24.0".into());
             let labels = json!({GATEWAY_NAME_LABEL: name, "istio.io/gateway-name": name});
             let deploy = json!({
                 "metadata": {"name": name, "namespace": ns, "labels": labels,

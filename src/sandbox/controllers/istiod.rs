@@ -1,14 +1,35 @@
-//! The control plane as the cluster shows it: the Deployment `istiod` in `istio-system`.
+//! The control plane as the cluster shows it: Deployments labelled `app=istiod`, one a
+//! revision, in whichever namespace Istio runs. The one that serves a waypoint is chosen
+//! by the same rules splitscope reads the cluster with.
 
+use serde_json::Value;
+
+use crate::istio::control::{Istiod, pick, revision};
 use crate::sandbox::storage::Store;
-use crate::sandbox::storage::catalogue::DEPLOYMENTS;
-use crate::sandbox::storage::meta::{name_of, namespace_of, str_at};
+use crate::sandbox::storage::catalogue::{DEPLOYMENTS, NAMESPACES};
+use crate::sandbox::storage::meta::{labels_of, name_of, namespace_of};
 
-/// The Istio version the control plane runs: the tag of the `istiod` image.
-pub fn istio_version(store: &Store) -> Option<String> {
+/// Every istiod Deployment, in any namespace.
+pub fn istiods(store: &Store) -> Vec<Istiod> {
     store
         .all(&DEPLOYMENTS)
-        .find(|d| name_of(d) == "istiod" && namespace_of(d) == "istio-system")
-        .and_then(|d| str_at(d, "/spec/template/spec/containers/0/image"))
-        .and_then(|image| image.rsplit_once(':').map(|(_, tag)| tag.to_string()))
+        .filter(|d| {
+            labels_of(d)
+                .and_then(|l| l.get("app"))
+                .and_then(Value::as_str)
+                == Some("istiod")
+        })
+        .map(Istiod::from_object)
+        .collect()
+}
+
+/// The istiod that serves a waypoint Gateway: its revision, or its namespace's.
+pub fn serving(store: &Store, gateway: &Value) -> Option<Istiod> {
+    let namespace = store
+        .all(&NAMESPACES)
+        .find(|n| name_of(n) == namespace_of(gateway));
+    let all = istiods(store);
+    pick(&all, revision(Some(gateway), namespace).as_deref())
+        .ok()
+        .cloned()
 }

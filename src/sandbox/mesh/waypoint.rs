@@ -1,13 +1,15 @@
 //! What istiod would push to the waypoints, compiled from the objects: which Services a
-//! waypoint serves, the TCPRoutes it enforces (1.26 and later only: bug 54119), and the
-//! EnvoyFilters that would really change its `tcp_proxy`. Pure: objects in, decisions out.
+//! waypoint serves (by the rules in `istio::waypoint`), the TCPRoutes it enforces (when
+//! the istiod of its revision is 1.26 or later: bug 54119), and the EnvoyFilters that
+//! would really change its `tcp_proxy`. Pure: objects in, decisions out.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use crate::istio::waypoint::{Choice, choose, serves_services};
 use crate::istio::{FIXED_IN, parse_version};
-use crate::sandbox::controllers::istiod::istio_version;
+use crate::sandbox::controllers::istiod::serving;
 use crate::sandbox::controllers::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS};
 use crate::sandbox::storage::Store;
 use crate::sandbox::storage::catalogue::{
@@ -15,7 +17,6 @@ use crate::sandbox::storage::catalogue::{
 };
 use crate::sandbox::storage::meta::{is_running, labels_of, name_of, namespace_of, str_at};
 
-pub const USE_WAYPOINT_LABEL: &str = "istio.io/use-waypoint";
 pub const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
 pub const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
@@ -61,11 +62,15 @@ pub enum WeightSource {
     EnvoyFilter(String),
 }
 
+/// A waypoint by namespace and name.
+type WaypointKey = (String, String);
+
 #[derive(Debug, Default, Clone)]
 pub struct Programming {
-    pub istio: Option<(u32, u32)>,
-    /// Service ports served by a waypoint.
-    served: HashMap<ServicePort, String>,
+    /// Service ports served by a waypoint, and which.
+    served: HashMap<ServicePort, WaypointKey>,
+    /// The version of the istiod that serves each waypoint.
+    versions: HashMap<WaypointKey, Option<(u32, u32)>>,
     weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
 }
 
@@ -74,6 +79,16 @@ struct Waypoint<'a> {
     namespace: &'a str,
     name: &'a str,
     pod_labels: Vec<&'a Value>,
+    /// Its `istio.io/waypoint-for` lets it serve Services.
+    for_services: bool,
+    /// The version of the istiod of its revision.
+    istio: Option<(u32, u32)>,
+}
+
+impl Waypoint<'_> {
+    fn key(&self) -> WaypointKey {
+        (self.namespace.to_string(), self.name.to_string())
+    }
 }
 
 fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
@@ -92,6 +107,10 @@ fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
                 namespace: namespace_of(g),
                 name: name_of(g),
                 pod_labels,
+                for_services: serves_services(labels_of(g)).is_ok(),
+                istio: serving(store, g)
+                    .and_then(|istiod| istiod.version().ok())
+                    .and_then(|v| parse_version(&v)),
             })
         })
         .collect()
@@ -112,61 +131,62 @@ fn port_is_tcp(port: &Value) -> bool {
 
 impl Programming {
     pub fn compile(store: &Store) -> Programming {
-        let istio = istio_version(store).as_deref().and_then(parse_version);
         let waypoints = running_waypoints(store);
         let namespaces: HashMap<&str, &Value> =
             store.all(&NAMESPACES).map(|n| (name_of(n), n)).collect();
-
         let mut served = HashMap::new();
         for svc in store.all(&SERVICES) {
             let ns = namespace_of(svc);
-            let label = |v: &Value| {
-                str_at(
-                    v,
-                    &format!("/metadata/labels/{}", USE_WAYPOINT_LABEL.replace('/', "~1")),
-                )
-                .map(String::from)
-            };
-            let chosen = label(svc).or_else(|| namespaces.get(ns).and_then(|n| label(n)));
-            let Some(wp) = chosen.filter(|w| w != "none") else {
+            let namespace = namespaces.get(ns).and_then(|n| labels_of(n));
+            let Choice::Uses(wanted) = choose(ns, labels_of(svc), namespace) else {
                 continue;
             };
-            if !waypoints.iter().any(|w| w.namespace == ns && w.name == wp) {
+            // The waypoint must run, and be one for Services.
+            let Some(wp) = waypoints.iter().find(|w| {
+                w.namespace == wanted.namespace && w.name == wanted.name && w.for_services
+            }) else {
                 continue;
-            }
+            };
             for port in svc
                 .pointer("/spec/ports")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
+                .filter(|p| port_is_tcp(p))
             {
                 let Some(number) = port.get("port").and_then(Value::as_u64) else {
                     continue;
                 };
-                if port_is_tcp(port) {
-                    let sp = ServicePort {
-                        namespace: ns.to_string(),
-                        service: name_of(svc).to_string(),
-                        port: number as u16,
-                    };
-                    served.insert(sp, wp.clone());
-                }
+                let sp = ServicePort {
+                    namespace: ns.to_string(),
+                    service: name_of(svc).to_string(),
+                    port: number as u16,
+                };
+                served.insert(sp, wp.key());
             }
         }
-
         let mut prog = Programming {
-            istio,
             served,
+            versions: waypoints.iter().map(|w| (w.key(), w.istio)).collect(),
             weighted: HashMap::new(),
         };
-        if istio.is_some_and(|v| v >= FIXED_IN) {
-            prog.compile_routes(store);
-        }
+        prog.compile_routes(store);
         prog.compile_filters(store, &waypoints);
         prog
     }
 
-    /// Istio 1.26+: a TCPRoute whose parent is a served Service sets its weights.
+    /// Whether the waypoint serving `sp` programs routes: its istiod is 1.26 or later.
+    fn honours_routes(&self, sp: &ServicePort) -> bool {
+        self.served
+            .get(sp)
+            .and_then(|wp| self.versions.get(wp))
+            .copied()
+            .flatten()
+            .is_some_and(|v| v >= FIXED_IN)
+    }
+
+    /// Istio 1.26+: a TCPRoute whose parent is a served Service sets its weights, where
+    /// the waypoint's control plane is that recent.
     fn compile_routes(&mut self, store: &Store) {
         let mut routes: Vec<&Value> = store.all(&TCPROUTES).collect();
         // The oldest route wins a conflict, as Gateway API asks; later ones insert only when free.
@@ -229,6 +249,7 @@ impl Programming {
                         sp.namespace == ns
                             && sp.service == parent_name
                             && port.is_none_or(|p| p == sp.port as u64)
+                            && self.honours_routes(sp)
                     })
                     .cloned()
                     .collect();
@@ -266,10 +287,12 @@ impl Programming {
                 {
                     continue;
                 }
+                // Every Service port this waypoint serves, from whichever namespace.
+                let key = wp.key();
                 let clusters: BTreeMap<String, ServicePort> = self
                     .served
                     .iter()
-                    .filter(|(sp, w)| sp.namespace == wp.namespace && **w == wp.name)
+                    .filter(|(_, w)| **w == key)
                     .map(|(sp, _)| (sp.vip_name(), sp.clone()))
                     .collect();
                 for patch in f

@@ -44,34 +44,8 @@ pub enum PatchOutcome {
     Failed(ClusterError),
 }
 
-/// Which waypoint serves the namespace, as far as the cluster lets us know.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum WaypointInfo {
-    /// Not read yet.
-    #[default]
-    Unknown,
-    Named(String),
-    /// The namespace has no waypoint: the patch would select nothing.
-    NoneServes,
-    /// The cluster would not say (RBAC, say): unknown, not "none".
-    Unreadable(ClusterError),
-}
-
-impl WaypointInfo {
-    pub fn name(&self) -> Option<&str> {
-        match self {
-            WaypointInfo::Named(name) => Some(name),
-            _ => None,
-        }
-    }
-}
-
-/// What the cluster says about the namespace, read at start and now and then.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClusterInfo {
-    pub waypoint: WaypointInfo,
-    pub istio: Option<String>,
-}
+pub use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
+pub use crate::istio::waypoint::{Source as WaypointSource, WaypointRef};
 
 /// Where the probe connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,12 +107,17 @@ pub enum Effect {
     },
     /// Read the ports of a Service (the route's parent names none).
     ReadServicePort(String),
+    /// Put the patch on `waypoint`, in its namespace.
     ApplyPatch {
         route: Route,
-        waypoint: String,
+        waypoint: WaypointRef,
         port: u16,
     },
-    RemovePatch(Route),
+    /// Take our patch for `route` out of `namespace`.
+    RemovePatch {
+        route: Route,
+        namespace: String,
+    },
     Quit,
 }
 

@@ -28,7 +28,8 @@ impl App {
             }
             PatchState::On(_) => {
                 self.patch = PatchState::Removing(self.now);
-                vec![Effect::RemovePatch(route)]
+                let namespace = self.patch_namespace(&route);
+                vec![Effect::RemovePatch { route, namespace }]
             }
             _ => self.apply_patch(&route, self.now),
         }
@@ -37,17 +38,23 @@ impl App {
     /// Asks for the patch for `route`, when there is a waypoint to select and a port.
     pub(super) fn apply_patch(&mut self, route: &Route, at: Timestamp) -> Vec<Effect> {
         let waypoint = match &self.info.waypoint {
-            WaypointInfo::Named(name) => name.clone(),
+            WaypointInfo::Named(w) => w.clone(),
             WaypointInfo::Unreadable(e) => {
                 self.notice = Some(format!(
-                    "cannot tell which waypoint serves this namespace ({e}): the patch needs its name"
+                    "cannot tell which waypoint serves Service {} ({e}): the patch needs it",
+                    route.parent
                 ));
                 return vec![];
             }
-            WaypointInfo::Unknown | WaypointInfo::NoneServes => {
-                self.notice = Some(
-                    "no waypoint serves this namespace: the patch would select nothing".into(),
-                );
+            WaypointInfo::NoneServes(why) => {
+                self.notice = Some(format!(
+                    "no waypoint serves Service {} ({why}): the patch would select nothing",
+                    route.parent
+                ));
+                return vec![];
+            }
+            WaypointInfo::Unknown => {
+                self.notice = Some("the waypoint is not read yet: try again in a moment".into());
                 return vec![];
             }
         };
@@ -65,6 +72,15 @@ impl App {
             waypoint,
             port,
         }]
+    }
+
+    /// Where our patch for `route` lives: the waypoint's namespace (a workloadSelector
+    /// selects there only), or the route's while the waypoint is unknown.
+    pub fn patch_namespace(&self, route: &Route) -> String {
+        self.info
+            .waypoint
+            .waypoint()
+            .map_or_else(|| route.namespace.clone(), |w| w.namespace.clone())
     }
 
     /// A new regime once `settle` has passed since `at`; at once when it is zero.

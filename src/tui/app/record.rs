@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
+use crate::istio::waypoint::WaypointRef;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Record {
@@ -18,6 +21,8 @@ pub enum Record {
     Route {
         at: String,
         name: String,
+        #[serde(default)]
+        namespace: String,
         /// Backend name and weight, in the route's order.
         weights: Vec<(String, u32)>,
     },
@@ -38,17 +43,73 @@ pub enum Record {
         at: String,
         ready: Vec<(String, u32)>,
     },
-    /// The waypoint and the Istio version, as the header shows them.
+    /// The waypoint and the control plane, as the header shows them.
     Cluster {
         at: String,
-        waypoint: Option<String>,
+        /// The waypoint that serves the route's Service, and why that one.
+        #[serde(default)]
+        waypoint: Option<WaypointRef>,
+        /// Why no waypoint does, when none does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        no_waypoint: Option<String>,
+        #[serde(default)]
         istio: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        istio_unknown: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proxy: Option<String>,
     },
 }
 
 impl Record {
     pub fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The record of what the header shows of the cluster.
+    pub fn of_cluster(at: String, info: &ClusterInfo) -> Record {
+        Record::Cluster {
+            at,
+            waypoint: info.waypoint.waypoint().cloned(),
+            no_waypoint: match &info.waypoint {
+                WaypointInfo::NoneServes(why) => Some(why.clone()),
+                _ => None,
+            },
+            istio: info.istio.clone(),
+            istio_unknown: info.istio_unknown.clone(),
+            revision: info.revision.clone(),
+            proxy: info.proxy.clone(),
+        }
+    }
+
+    /// What a cluster record says, for a replay's header.
+    pub fn cluster_info(&self) -> Option<ClusterInfo> {
+        let Record::Cluster {
+            waypoint,
+            no_waypoint,
+            istio,
+            istio_unknown,
+            revision,
+            proxy,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let waypoint = match (waypoint, no_waypoint) {
+            (Some(w), _) => WaypointInfo::Named(w.clone()),
+            (None, Some(why)) => WaypointInfo::NoneServes(why.clone()),
+            (None, None) => WaypointInfo::Unknown,
+        };
+        Some(ClusterInfo {
+            waypoint,
+            istio: istio.clone(),
+            istio_unknown: istio_unknown.clone(),
+            revision: revision.clone(),
+            proxy: proxy.clone(),
+        })
     }
 
     /// When it happened, as written.

@@ -42,6 +42,7 @@ impl App {
         Some(Record::Route {
             at: stamp(at),
             name: route.name.clone(),
+            namespace: route.namespace.clone(),
             weights: route
                 .backends
                 .iter()
@@ -64,11 +65,7 @@ impl App {
     }
 
     pub(super) fn cluster_record(&self, at: Timestamp) -> Record {
-        Record::Cluster {
-            at: stamp(at),
-            waypoint: self.info.waypoint.name().map(str::to_string),
-            istio: self.info.istio.clone(),
-        }
+        Record::of_cluster(stamp(at), &self.info)
     }
 
     /// The records kept since the last call, for the runtime to write.

@@ -1,5 +1,6 @@
-//! Header: where we look (context, namespace, route and its weights), the waypoint, the
-//! Istio version and whether it needs the patch, and the patch's state.
+//! Header, a line each: where we look (context, namespace, route and its weights); the
+//! waypoint and why it is the one, and the version of the control plane that serves it,
+//! whether it needs the patch, and the proxy's version where it differs; the patch.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,19 +8,28 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::duration;
-use crate::tui::app::{App, PatchState, WaypointInfo};
+use crate::tui::app::{App, PatchState, WaypointInfo, WaypointSource};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let first = route_line(app, theme);
-    let mut second = cluster_line(app, theme);
-    second.extend(patch_spans(app, theme));
+    let second = cluster_line(app, theme);
+    let mut third = patch_spans(app, theme);
+    // The line starts with the word, not a separator.
+    if let Some(first_span) = third.first_mut() {
+        *first_span = Span::styled("patch ", theme.dim());
+    }
     let block = Block::default()
         .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
         .title(Span::styled(" splitscope ", theme.strong(theme.accent)))
         .border_style(theme.dim());
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]).block(block),
+        Paragraph::new(vec![
+            Line::from(first),
+            Line::from(second),
+            Line::from(third),
+        ])
+        .block(block),
         area,
     );
 }
@@ -54,36 +64,66 @@ fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     first
 }
 
-/// The waypoint and the Istio version.
+/// The waypoint and why, and the control plane's version.
 fn cluster_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
     let label = |s: &'static str| Span::styled(s, dim);
     let mut second = vec![label("waypoint ")];
     match &app.info.waypoint {
-        WaypointInfo::Named(w) => second.push(Span::raw(w.clone())),
-        WaypointInfo::NoneServes => second.push(Span::styled("none", theme.fg(theme.error))),
+        WaypointInfo::Named(w) => {
+            let elsewhere = app
+                .route
+                .as_ref()
+                .is_some_and(|r| !r.namespace.is_empty() && r.namespace != w.namespace);
+            second.push(Span::raw(if elsewhere {
+                format!("{}/{}", w.namespace, w.name)
+            } else {
+                w.name.clone()
+            }));
+            let why = match w.source {
+                WaypointSource::Service => " (Service label)",
+                WaypointSource::Namespace => " (namespace label)",
+            };
+            second.push(label(why));
+        }
+        WaypointInfo::NoneServes(why) => {
+            second.push(Span::styled("none", theme.fg(theme.error)));
+            second.push(Span::styled(format!(" ({why})"), dim));
+        }
         WaypointInfo::Unknown => second.push(Span::styled("…", dim)),
         WaypointInfo::Unreadable(_) => {
             second.push(Span::styled("unknown (cannot read)", theme.fg(theme.error)));
         }
     }
     second.push(label(" · Istio "));
-    match (&app.info.istio, app.needs_patch()) {
-        (Some(v), Some(true)) => {
-            second.push(Span::raw(v.clone()));
-            second.push(Span::styled(
-                " (needs the patch)",
-                theme.fg(theme.undecided),
-            ));
-        }
-        (Some(v), Some(false)) => {
-            second.push(Span::raw(v.clone()));
-            second.push(Span::styled(" (routes work unpatched)", dim));
-        }
-        (Some(v), None) => second.push(Span::raw(v.clone())),
-        (None, _) => second.push(Span::styled("unknown", dim)),
-    }
+    second.extend(istio_spans(app, theme));
     second
+}
+
+/// The version, its revision, whether it needs the patch, and the proxy's if it differs.
+fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
+    let dim = theme.dim();
+    let info = &app.info;
+    let Some(version) = &info.istio else {
+        let why = info.istio_unknown.as_deref().unwrap_or("not read yet");
+        return vec![Span::styled(format!("version unknown ({why})"), dim)];
+    };
+    let mut spans = vec![Span::raw(version.clone())];
+    if let Some(rev) = &info.revision {
+        spans.push(Span::styled(format!(" rev {rev}"), dim));
+    }
+    match app.needs_patch() {
+        Some(true) => spans.push(Span::styled(
+            " (needs the patch)",
+            theme.fg(theme.undecided),
+        )),
+        Some(false) => spans.push(Span::styled(" (routes work unpatched)", dim)),
+        None => {}
+    }
+    if let Some(proxy) = &info.proxy {
+        spans.push(Span::styled(format!(" · proxy {proxy}"), dim));
+    }
+    spans
 }
 
 /// The patch's state, and read-only when it is.

@@ -14,8 +14,8 @@ pub const HELP_READING: &str = "Evidence counts from the last change (start, r, 
 or a change the stream itself shows; marked on the chart). IGNORED: the samples are 2/α times likelier \
 under another split than under the route's weights (or a weight-0 backend answered); if the mesh honours \
 the weights, that happens with chance α at most, however long you watch. HONOURED: the samples are 1/α \
-times likelier under the weights than under the mesh's default split (what the bug gives) and nothing \
-rejected the weights. UNDECIDED shows the odds each way and about how many samples are left. AMBIGUOUS: \
+times likelier under the weights than under the mesh's default split (what the bug gives: uniform over \
+ready endpoints, so 3 v1 pods and 1 v2 pod give 75/25; shown as bug's split) and nothing rejected the weights. UNDECIDED shows the odds each way and about how many samples are left. AMBIGUOUS: \
 the weights are the default split, so no sample can tell them apart. Brackets hold each share with \
 chance 1-α at every moment. The window (chart) only smooths.";
 

@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
         return;
     }
     let [header_area, middle, log_area, footer_area] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(4),
         Constraint::Min(10),
         Constraint::Percentage(30),
         Constraint::Length(1),

@@ -115,6 +115,20 @@ fn bars(shares: &[Share], app: &App, theme: &Theme, width: usize, lines: &mut Ve
     }
 }
 
+/// The mesh's default split, as whole percents: `75/25`.
+fn bug_split(split: &Split) -> String {
+    let default = split.default_split();
+    let total: f64 = default.iter().sum();
+    if total <= 0.0 {
+        return "unknown".into();
+    }
+    default
+        .iter()
+        .map(|d| format!("{:.0}", d / total * 100.0))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The odds each way and how far a decision is.
 fn evidence_lines(split: &Split, theme: &Theme, lines: &mut Vec<Line<'static>>) {
     let e = split.evidence();
@@ -193,8 +207,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Verdict::Ignored => theme.ignored,
         Verdict::Undecided | Verdict::Ambiguous => theme.undecided,
     };
-    let free = (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
     let word = big_word(verdict.word(), inner_width);
+    let room =
+        |lines: &Vec<Line>| (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
+    // What the bug gives, where there is room for it beside the verdict.
+    if room(&lines) > word.len() {
+        lines.push(Line::styled(
+            format!("bug's split {} (endpoints)", bug_split(split)),
+            theme.dim(),
+        ));
+    }
+    let free = room(&lines);
     if free > word.len() {
         lines.push(Line::raw(""));
     }

@@ -67,7 +67,8 @@ pub fn rand_suffix() -> u64 {
         % 1_000_000_007
 }
 
-/// How many EnvoyFilters the sandbox's namespace holds, read through its kubeconfig.
+/// How many EnvoyFilters the sandbox holds, in every namespace, read through its
+/// kubeconfig.
 pub fn envoyfilters(kubeconfig: &std::path::Path) -> usize {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -79,12 +80,12 @@ pub fn envoyfilters(kubeconfig: &std::path::Path) -> usize {
         let cluster = splitscope::cluster::Cluster::from_kubeconfig(kubeconfig, None, None)
             .await
             .unwrap();
-        cluster
-            .dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter")
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .len()
+        let gvk =
+            kube::api::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", "EnvoyFilter");
+        let api: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
+            cluster.client.clone(),
+            &kube::api::ApiResource::from_gvk(&gvk),
+        );
+        api.list(&Default::default()).await.unwrap().items.len()
     })
 }

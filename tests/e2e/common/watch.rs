@@ -50,6 +50,7 @@ pub async fn start(
             route: route.map(String::from),
             interval,
             deadline: Duration::from_secs(600),
+            container: None,
             poll,
         },
     );

@@ -1,0 +1,85 @@
+//! The sandbox's variants of a real mesh, each a way real clusters differ from the
+//! seed's one: a revisioned control plane, a waypoint chosen by the Service's label or in
+//! another namespace, several pods behind one backend, a client pod with a sidecar.
+
+/// One way to seed the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scenario {
+    /// Istio's TCP traffic-shifting task: one istiod, the waypoint by the namespace's label.
+    #[default]
+    Default,
+    /// istiod of a revision (`istiod-1-24-0`, `istio.io/rev` on the namespace and the
+    /// waypoint, its image pinned by digest) beside a default istiod of a fixed release.
+    Revisioned,
+    /// The waypoint named by the Services' labels (the parent's and the backends'); the
+    /// namespace has none.
+    ServiceWaypoint,
+    /// The waypoint in the namespace `istio-waypoints`, named with
+    /// `istio.io/use-waypoint-namespace`.
+    CrossNamespace,
+    /// Three v1 pods and one v2 pod: the mesh's default split is 75/25.
+    Replicas,
+    /// The client pod runs an `istio-proxy` container first, then `curl`.
+    SidecarClient,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Default,
+        Scenario::Revisioned,
+        Scenario::ServiceWaypoint,
+        Scenario::CrossNamespace,
+        Scenario::Replicas,
+        Scenario::SidecarClient,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Default => "default",
+            Scenario::Revisioned => "revisioned",
+            Scenario::ServiceWaypoint => "service-waypoint",
+            Scenario::CrossNamespace => "cross-namespace",
+            Scenario::Replicas => "replicas",
+            Scenario::SidecarClient => "sidecar-client",
+        }
+    }
+
+    /// One line for `--scenario list`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scenario::Default => {
+                "Istio's TCP traffic-shifting task: one istiod, the waypoint by the namespace's label"
+            }
+            Scenario::Revisioned => {
+                "istiod of a revision (istio.io/rev on namespace and waypoint, image by digest) beside a default istiod of 1.26"
+            }
+            Scenario::ServiceWaypoint => {
+                "the waypoint named by the Service's istio.io/use-waypoint label; the namespace has none"
+            }
+            Scenario::CrossNamespace => {
+                "the waypoint in namespace istio-waypoints (istio.io/use-waypoint-namespace)"
+            }
+            Scenario::Replicas => {
+                "three tcp-echo-v1 pods and one v2 pod: the default split is 75/25"
+            }
+            Scenario::SidecarClient => {
+                "the curl pod runs an istio-proxy container first, then curl"
+            }
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Where the waypoint's Gateway lives, for a route in `namespace`.
+    pub fn waypoint_namespace(self, namespace: &str) -> &str {
+        match self {
+            Scenario::CrossNamespace => WAYPOINTS_NAMESPACE,
+            _ => namespace,
+        }
+    }
+}
+
+/// The namespace of the shared waypoint in `cross-namespace`.
+pub const WAYPOINTS_NAMESPACE: &str = "istio-waypoints";

@@ -1,0 +1,233 @@
+//! Every sandbox scenario through the real binary: unpatched, Istio 1.24 ignores the
+//! route and `check` says so; with the patch it honours it and nothing is left behind;
+//! the header names the waypoint, why it is the one, and the version of its control
+//! plane. `replicas` shows the endpoint-weighted default split.
+
+use std::time::Duration;
+
+use splitscope::sandbox::SandboxOptions;
+use splitscope::sandbox::scenario::Scenario;
+
+use crate::common::serve::{envoyfilters, serve};
+use crate::common::{sample, splitscope, v1_share};
+
+/// Scenario, and what the header's waypoint line says for it.
+const SCENARIOS: [(&str, &str); 6] = [
+    (
+        "default",
+        "waypoint waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+    ),
+    (
+        "revisioned",
+        "waypoint waypoint (namespace label) · Istio 1.24.0 rev 1-24-0 (needs the patch)",
+    ),
+    (
+        "service-waypoint",
+        "waypoint waypoint (Service label) · Istio 1.24.0 (needs the patch)",
+    ),
+    (
+        "cross-namespace",
+        "waypoint istio-waypoints/waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+    ),
+    (
+        "replicas",
+        "waypoint waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+    ),
+    (
+        "sidecar-client",
+        "waypoint waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+    ),
+];
+
+#[test]
+fn every_scenario_is_ignored_unpatched_and_honoured_patched() {
+    for (scenario, _) in SCENARIOS {
+        let server = serve(&["--scenario", scenario]);
+        let kc = server.kubeconfig.to_string_lossy().into_owned();
+        let check = |extra: &[&str]| {
+            let mut args = vec!["check", "--kubeconfig", &kc, "--interval", "0.03s"];
+            args.extend(["--timeout", "60s", "--settle", "0.3s"]);
+            args.extend_from_slice(extra);
+            splitscope(&args, None)
+        };
+        let (code, out, err) = check(&[]);
+        assert_eq!(code, 1, "{scenario}: {out}{err}");
+        assert!(out.starts_with("IGNORED"), "{scenario}: {out}");
+        let (code, out, err) = check(&["--with-patch"]);
+        assert_eq!(code, 0, "{scenario} with the patch: {out}{err}");
+        assert!(out.starts_with("HONOURED"), "{scenario}: {out}");
+        assert_eq!(
+            envoyfilters(&server.kubeconfig),
+            0,
+            "{scenario}: a filter was left"
+        );
+    }
+}
+
+#[test]
+fn the_header_names_the_waypoint_why_and_the_version() {
+    let dir = std::env::temp_dir().join(format!("splitscope-scenarios-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (scenario, waypoint_line) in SCENARIOS {
+        let tape = dir.join("t.tape");
+        let shot = dir.join(format!("{scenario}.txt"));
+        std::fs::write(
+            &tape,
+            format!("wait /n=1[0-9]/ 60s\nshot {}\nquit\n", shot.display()),
+        )
+        .unwrap();
+        let (code, out, err) = splitscope(
+            &[
+                "demo",
+                "--scenario",
+                scenario,
+                "--tape",
+                &tape.to_string_lossy(),
+                "--interval",
+                "0.03s",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{scenario}: {out}{err}");
+        let screen = std::fs::read_to_string(&shot).unwrap();
+        assert!(screen.contains(waypoint_line), "{scenario}:\n{screen}");
+        let bug = if scenario == "replicas" {
+            "75/25"
+        } else {
+            "50/50"
+        };
+        assert!(
+            screen.contains(&format!("bug's split {bug} (endpoints)")),
+            "{scenario}:\n{screen}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A sandbox of `scenario` and a kube client for it.
+async fn sandbox_of(scenario: Scenario) -> (splitscope::sandbox::Sandbox, kube::Client) {
+    crate::common::sandbox_with(SandboxOptions {
+        scenario,
+        propagation_delay: Duration::from_millis(20),
+        ..SandboxOptions::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn three_v1_pods_and_one_v2_split_75_25_unpatched() {
+    let (_sandbox, client) = sandbox_of(Scenario::Replicas).await;
+    let share = v1_share(sample(&client, 400).await);
+    assert!((share - 0.75).abs() <= 0.08, "v1 share {share} over 400");
+}
+
+#[test]
+fn the_probe_runs_in_the_container_asked_for_and_names_the_others() {
+    let server = serve(&["--scenario", "sidecar-client"]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let in_container = |container: &str| {
+        let args = ["check", "--kubeconfig", &kc, "--interval", "0.03s"];
+        splitscope(&[&args[..], &["--container", container]].concat(), None)
+    };
+    let (code, out, err) = in_container("shell");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("has no container shell; its containers: istio-proxy, curl"),
+        "{err}"
+    );
+    // Istio's proxy has no shell: the exec fails, and the check says how.
+    let (code, out, err) = in_container("istio-proxy");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("executable file not found"), "{err}");
+}
+
+#[test]
+fn scenario_list_names_them_all() {
+    let (code, out, err) = splitscope(&["demo", "--scenario", "list"], None);
+    assert_eq!(code, 0, "{err}");
+    for (scenario, _) in SCENARIOS {
+        assert!(out.lines().any(|l| l.starts_with(scenario)), "{out}");
+    }
+    let (code, _, err) = splitscope(&["demo", "--scenario", "nope"], None);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("the scenarios are default, revisioned"),
+        "{err}"
+    );
+}
+
+/// The sandbox's waypoint applies istiod's rules: a patch in the wrong namespace, or for
+/// a waypoint that is not for Services, changes nothing.
+#[tokio::test]
+async fn a_patch_in_the_wrong_place_has_no_effect() {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use splitscope::istio::waypoint::WaypointRef;
+    use splitscope::patch::{envoy_filter, envoy_filter_on};
+    use splitscope::route::Route;
+    use splitscope::sandbox::NAMESPACE;
+
+    let (_sandbox, client) = sandbox_of(Scenario::CrossNamespace).await;
+    let api = |ns: &str, kind: &str, group: &str, version: &str| -> Api<DynamicObject> {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk(&gvk))
+    };
+    let route = api(NAMESPACE, "TCPRoute", "gateway.networking.k8s.io", "v1")
+        .get("tcp-echo-ew")
+        .await
+        .unwrap();
+    let route = Route::from_object(&serde_json::to_value(route).unwrap()).unwrap();
+    let apply = |filter: serde_json::Value| {
+        let ns = filter["metadata"]["namespace"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let name = filter["metadata"]["name"].as_str().unwrap().to_string();
+        let filters = api(&ns, "EnvoyFilter", "networking.istio.io", "v1alpha3");
+        async move {
+            filters
+                .patch(
+                    &name,
+                    &PatchParams::apply("test").force(),
+                    &Patch::Apply(&filter),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // In the route's namespace: the waypoint lives elsewhere, so nothing selects it.
+    apply(envoy_filter(&route, "waypoint", 9000)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let share = v1_share(sample(&client, 200).await);
+    assert!(
+        (share - 0.5).abs() <= 0.12,
+        "a filter in the wrong namespace: {share}"
+    );
+    // In the waypoint's namespace, with the Services' chain and clusters: it works.
+    let shared = WaypointRef::of_namespace("waypoint", "istio-waypoints");
+    apply(envoy_filter_on(&route, &shared, 9000)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let share = v1_share(sample(&client, 200).await);
+    assert!(
+        (share - 0.9).abs() <= 0.07,
+        "a filter in the waypoint's namespace: {share}"
+    );
+    // A waypoint for workloads only serves no Service: the route's traffic goes direct.
+    let gateway = api(
+        "istio-waypoints",
+        "Gateway",
+        "gateway.networking.k8s.io",
+        "v1",
+    );
+    let relabel =
+        serde_json::json!({"metadata": {"labels": {"istio.io/waypoint-for": "workload"}}});
+    gateway
+        .patch("waypoint", &PatchParams::default(), &Patch::Merge(&relabel))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let share = v1_share(sample(&client, 200).await);
+    assert!(
+        (share - 0.5).abs() <= 0.12,
+        "a waypoint for workloads: {share}"
+    );
+}
