@@ -15,27 +15,27 @@ use crate::common::{sample, splitscope, v1_share};
 const SCENARIOS: [(&str, &str); 6] = [
     (
         "default",
-        "waypoint waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+        "waypoint waypoint (from the namespace's label) · Istio 1.24.0 (needs the patch)",
     ),
     (
         "revisioned",
-        "waypoint waypoint (namespace label) · Istio 1.24.0 rev 1-24-0 (needs the patch)",
+        "waypoint waypoint (from the namespace's label) · Istio 1.24.0 rev 1-24-0 (needs the patch)",
     ),
     (
         "service-waypoint",
-        "waypoint waypoint (Service label) · Istio 1.24.0 (needs the patch)",
+        "waypoint waypoint (from the Service's label) · Istio 1.24.0 (needs the patch)",
     ),
     (
         "cross-namespace",
-        "waypoint istio-waypoints/waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+        "waypoint istio-waypoints/waypoint (from the namespace's label) · Istio 1.24.0 (needs the patch)",
     ),
     (
         "replicas",
-        "waypoint waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+        "waypoint waypoint (from the namespace's label) · Istio 1.24.0 (needs the patch)",
     ),
     (
         "sidecar-client",
-        "waypoint waypoint (namespace label) · Istio 1.24.0 (needs the patch)",
+        "waypoint waypoint (from the namespace's label) · Istio 1.24.0 (needs the patch)",
     ),
 ];
 
@@ -230,4 +230,92 @@ async fn a_patch_in_the_wrong_place_has_no_effect() {
         (share - 0.5).abs() <= 0.12,
         "a waypoint for workloads: {share}"
     );
+}
+
+/// The control plane as the cluster shows it: the proxy's version beside istiod's when
+/// they differ, "unknown" with a reason for an image pinned by digest alone, and istiod
+/// found by its label when Istio runs outside istio-system.
+#[tokio::test]
+async fn the_control_plane_is_read_wherever_istio_runs() {
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use splitscope::cluster::Cluster;
+    use splitscope::istio::waypoint::WaypointRef;
+    use splitscope::sandbox::NAMESPACE;
+
+    let (sandbox, client) = sandbox_of(Scenario::Default).await;
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig()).unwrap();
+    let mut cluster = Cluster::from_kubeconfig(kubeconfig, None, None)
+        .await
+        .unwrap();
+    let waypoint = WaypointRef::of_namespace("waypoint", NAMESPACE);
+    let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
+    assert_eq!(
+        (plane.version.as_deref(), plane.proxy),
+        (Some("1.24.0"), None)
+    );
+
+    // The waypoint's proxy a patch release behind: shown beside istiod's version.
+    let deployments = |ns: &str| -> Api<k8s_openapi::api::apps::v1::Deployment> {
+        Api::namespaced(client.clone(), ns)
+    };
+    let image = |image: &str| {
+        Patch::Merge(
+            serde_json::json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "istio-proxy", "image": image}]}}}}),
+        )
+    };
+    deployments(NAMESPACE)
+        .patch(
+            "waypoint",
+            &PatchParams::default(),
+            &image("docker.io/istio/proxyv2:1.24.1"),
+        )
+        .await
+        .unwrap();
+    let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
+    assert_eq!(plane.proxy.as_deref(), Some("1.24.1"));
+
+    // istiod pinned by digest alone: the version is unknown, and the reason says why.
+    let pinned = Patch::Merge(
+        serde_json::json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "discovery", "image": "docker.io/istio/pilot@sha256:0123456789abcdef"}]}}}}),
+    );
+    deployments("istio-system")
+        .patch("istiod", &PatchParams::default(), &pinned)
+        .await
+        .unwrap();
+    let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
+    assert_eq!(plane.version, None);
+    assert!(plane.unknown.unwrap().contains("digest alone"));
+
+    // Istio in its own namespace: found by the label, or named with --istio-namespace.
+    deployments("istio-system")
+        .delete("istiod", &Default::default())
+        .await
+        .unwrap();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns = serde_json::from_value(serde_json::json!({"metadata": {"name": "mesh-cp"}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let istiod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "istiod", "labels": {"app": "istiod"}},
+        "spec": {"selector": {"matchLabels": {"app": "istiod"}}, "template": {
+            "metadata": {"labels": {"app": "istiod"}},
+            "spec": {"containers": [{"name": "discovery", "image": "quay.example.com/istio/pilot:1.25.2-distroless"}]}}},
+    }))
+    .unwrap();
+    deployments("mesh-cp")
+        .create(&PostParams::default(), &istiod)
+        .await
+        .unwrap();
+    let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
+    assert_eq!(plane.version.as_deref(), Some("1.25.2"));
+    cluster.istio_namespace = Some("istio-system".into());
+    let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
+    assert!(plane.unknown.unwrap().contains("no istiod Deployment"));
+    cluster.istio_namespace = Some("mesh-cp".into());
+    let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
+    assert_eq!(plane.version.as_deref(), Some("1.25.2"));
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::duration;
-use crate::tui::app::{App, PatchState, WaypointInfo, WaypointSource};
+use crate::tui::app::{App, PatchState, WaypointInfo};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -80,11 +80,7 @@ fn cluster_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
             } else {
                 w.name.clone()
             }));
-            let why = match w.source {
-                WaypointSource::Service => " (Service label)",
-                WaypointSource::Namespace => " (namespace label)",
-            };
-            second.push(label(why));
+            second.push(Span::styled(format!(" ({})", w.source.describe()), dim));
         }
         WaypointInfo::NoneServes(why) => {
             second.push(Span::styled("none", theme.fg(theme.error)));
