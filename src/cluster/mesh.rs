@@ -57,6 +57,8 @@ pub struct ClusterInfo {
     pub revision: Option<String>,
     /// The waypoint proxy's version, when it differs from the control plane's.
     pub proxy: Option<String>,
+    /// What stands in the patch's way: backends the waypoint does not serve.
+    pub warnings: Vec<String>,
 }
 
 /// The control plane that serves the waypoint.
@@ -82,21 +84,7 @@ impl Cluster {
     /// The waypoint for the Service `service` of this namespace: its label, else the
     /// namespace's, where such a waypoint exists and serves Services.
     pub async fn waypoint_for(&self, service: &str) -> Result<WaypointInfo, ClusterError> {
-        let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
-        let svc = match services.get_opt(service).await {
-            Ok(svc) => svc,
-            Err(e) => return Err(self.err(e, "get", "services")),
-        };
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let ns = namespaces
-            .get_opt(&self.namespace)
-            .await
-            .map_err(|e| self.err(e, "get", "namespaces"))?;
-        let choice = choose(
-            &self.namespace,
-            svc.as_ref().and_then(labels_value).as_ref(),
-            ns.as_ref().and_then(labels_value).as_ref(),
-        );
+        let choice = self.waypoint_choice(&self.namespace, service).await?;
         let Choice::Uses(waypoint) = choice else {
             return Ok(WaypointInfo::NoneServes(why_none(&choice)));
         };
@@ -143,6 +131,59 @@ impl Cluster {
             )));
         }
         Ok(WaypointInfo::Named(waypoint))
+    }
+
+    /// What the labels of the Service `service` in `namespace`, and of its namespace, say.
+    async fn waypoint_choice(
+        &self,
+        namespace: &str,
+        service: &str,
+    ) -> Result<Choice, ClusterError> {
+        let err = |e, verb, what| ClusterError::from_kube(e, verb, what, namespace);
+        let services: Api<Service> = Api::namespaced(self.client.clone(), namespace);
+        let svc = services
+            .get_opt(service)
+            .await
+            .map_err(|e| err(e, "get", "services"))?;
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let ns = namespaces
+            .get_opt(namespace)
+            .await
+            .map_err(|e| err(e, "get", "namespaces"))?;
+        Ok(choose(
+            namespace,
+            svc.as_ref().and_then(labels_value).as_ref(),
+            ns.as_ref().and_then(labels_value).as_ref(),
+        ))
+    }
+
+    /// The route's backends that `waypoint` does not serve: it has no cluster for them,
+    /// so the patch cannot send traffic there. Each with why, for the screen.
+    pub async fn unbound_backends(
+        &self,
+        route: &crate::route::Route,
+        waypoint: &WaypointRef,
+    ) -> Result<Vec<String>, ClusterError> {
+        let mut unbound = Vec::new();
+        for backend in &route.backends {
+            let choice = self
+                .waypoint_choice(&backend.namespace, &backend.name)
+                .await?;
+            let bound = matches!(&choice, Choice::Uses(w)
+                if w.name == waypoint.name && w.namespace == waypoint.namespace);
+            if !bound {
+                unbound.push(format!(
+                    "backend {} is not bound to waypoint {} ({}): the patch cannot send traffic to it",
+                    backend.name,
+                    waypoint.name,
+                    match &choice {
+                        Choice::Uses(w) => format!("it uses {}/{}", w.namespace, w.name),
+                        other => why_none(other),
+                    }
+                ));
+            }
+        }
+        Ok(unbound)
     }
 
     /// The control plane serving `waypoint` (the default revision without one): the

@@ -163,6 +163,18 @@ impl Reader {
                 ..ControlPlane::default()
             },
         };
+        let warnings = match waypoint.waypoint() {
+            Some(w) => match self.cluster.unbound_backends(route, w).await {
+                Ok(unbound) => unbound,
+                Err(e) if e.is_transient() => {
+                    self.problems.insert(Topic::Facts, e);
+                    return;
+                }
+                // Not allowed to look: no warning rather than a wrong one.
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        };
         self.problems.remove(&Topic::Facts);
         let info = ClusterInfo {
             waypoint,
@@ -170,6 +182,7 @@ impl Reader {
             istio_unknown: plane.unknown,
             revision: plane.revision,
             proxy: plane.proxy,
+            warnings,
         };
         if self.info.as_ref() != Some(&info) {
             let _ = self.tx.send(Msg::Info(info.clone()));

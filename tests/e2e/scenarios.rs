@@ -319,3 +319,62 @@ async fn the_control_plane_is_read_wherever_istio_runs() {
     let plane = cluster.control_plane(Some(&waypoint)).await.unwrap();
     assert_eq!(plane.version.as_deref(), Some("1.25.2"));
 }
+
+/// A backend the waypoint does not serve leaves the patch nothing to send to: the screen
+/// says so, in the header and the log, and says it no more once the label is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_the_waypoint_does_not_serve_is_named() {
+    use kube::api::{Api, Patch, PatchParams};
+    use splitscope::tui::app::LineKind;
+
+    let options = SandboxOptions {
+        scenario: Scenario::ServiceWaypoint,
+        propagation_delay: Duration::from_millis(20),
+        ..SandboxOptions::default()
+    };
+    let limit = Duration::from_secs(30);
+    let mut w = crate::common::watch::start(
+        options,
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        Duration::from_secs(3600),
+    )
+    .await;
+    w.until("the waypoint", limit, |a| a.info.waypoint.name().is_some())
+        .await;
+    assert!(w.app.info.warnings.is_empty(), "{:?}", w.app.info.warnings);
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(w.cluster.client.clone(), splitscope::sandbox::NAMESPACE);
+    let label = |v: Option<&str>| {
+        Patch::Merge(serde_json::json!({"metadata": {"labels": {"istio.io/use-waypoint": v}}}))
+    };
+    services
+        .patch("tcp-echo-v2", &PatchParams::default(), &label(None))
+        .await
+        .unwrap();
+    w.until("the warning", limit, |a| a.info.warnings.len() == 1)
+        .await;
+    let warning = &w.app.info.warnings[0];
+    assert!(
+        warning.contains("backend tcp-echo-v2 is not bound to waypoint waypoint")
+            && warning.contains("no istio.io/use-waypoint label"),
+        "{warning}"
+    );
+    assert!(
+        w.app
+            .log
+            .iter()
+            .any(|l| l.kind == LineKind::Error && l.text == *warning)
+    );
+    services
+        .patch(
+            "tcp-echo-v2",
+            &PatchParams::default(),
+            &label(Some("waypoint")),
+        )
+        .await
+        .unwrap();
+    w.until("no warning", limit, |a| a.info.warnings.is_empty())
+        .await;
+}

@@ -357,6 +357,11 @@ impl App {
             }
             Msg::Info(info) => {
                 if info != self.info {
+                    if info.warnings != self.info.warnings {
+                        for warning in &info.warnings {
+                            self.push_log(self.now, LineKind::Error, warning.clone());
+                        }
+                    }
                     self.info = info;
                     self.keep(|app| app.cluster_record(app.now));
                 }

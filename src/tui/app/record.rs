@@ -60,6 +60,8 @@ pub enum Record {
         revision: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         proxy: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
     },
 }
 
@@ -81,6 +83,7 @@ impl Record {
             istio_unknown: info.istio_unknown.clone(),
             revision: info.revision.clone(),
             proxy: info.proxy.clone(),
+            warnings: info.warnings.clone(),
         }
     }
 
@@ -93,6 +96,7 @@ impl Record {
             istio_unknown,
             revision,
             proxy,
+            warnings,
             ..
         } = self
         else {
@@ -109,6 +113,7 @@ impl Record {
             istio_unknown: istio_unknown.clone(),
             revision: revision.clone(),
             proxy: proxy.clone(),
+            warnings: warnings.clone(),
         })
     }
 

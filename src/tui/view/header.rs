@@ -147,5 +147,17 @@ fn patch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     if app.settings.read_only {
         spans.push(Span::styled(" · read-only", dim));
     }
+    // What would make the patch useless, said where the patch is.
+    match app.info.warnings.len() {
+        0 => {}
+        1 => spans.push(Span::styled(
+            " · a backend is not served by the waypoint (see the log)",
+            theme.fg(theme.error),
+        )),
+        n => spans.push(Span::styled(
+            format!(" · {n} backends are not served by the waypoint (see the log)"),
+            theme.fg(theme.error),
+        )),
+    }
     spans
 }
