@@ -19,6 +19,9 @@ use crate::verdict::RegimeCause;
 
 /// Probe ends with not one sample before the check gives up on the client.
 const FRUITLESS_ENDS: u32 = 3;
+/// How long the check waits for a cluster that cannot answer (unreachable, 5xx, 429)
+/// before it gives up with exit 2.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct LiveOptions {
     pub route: Option<String>,
@@ -109,6 +112,8 @@ async fn drive(
     let deadline = options.timeout.map(|t| Instant::now() + t);
     let mut fruitless_ends = 0;
     let mut asked_for_patch = false;
+    // Since when the cluster has not answered (unreachable, 5xx, 429).
+    let mut troubled: Option<Instant> = None;
     loop {
         let msg = match deadline {
             Some(d) => match tokio::time::timeout_at(d, runtime.next()).await {
@@ -129,8 +134,16 @@ async fn drive(
             }
         }
         runtime.handle(app, msg);
-        if let Some(e) = app.route_error.clone().or_else(|| app.problem.clone()) {
-            return Err(CheckError::Cluster(e));
+        // A server that cannot answer now is given PATIENCE; anything else ends the check.
+        match app.route_error.clone().or_else(|| app.problem.clone()) {
+            Some(e) if !e.is_transient() => return Err(CheckError::Cluster(e)),
+            Some(e) => {
+                let since = *troubled.get_or_insert_with(Instant::now);
+                if since.elapsed() > PATIENCE {
+                    return Err(CheckError::Cluster(e));
+                }
+            }
+            None => troubled = None,
         }
         if options.with_patch {
             if let PatchState::Failed(e) = &app.patch {

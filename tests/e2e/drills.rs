@@ -145,3 +145,66 @@ async fn a_429_is_waited_for() {
         "a call came back before its Retry-After: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn latency_delays_every_call_and_the_screen_still_reads_the_route() {
+    let slow = Faults {
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    };
+    let mut w = watch(slow, Duration::from_millis(50)).await;
+    let pods = w.cluster.pods();
+    let started = std::time::Instant::now();
+    pods.list(&Default::default()).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    w.until("the route and samples, slowly", LIMIT, |a| {
+        weights(a) == [90, 10] && a.split.total() > 0
+    })
+    .await;
+}
+
+/// The drills through the binary: `check` comes to its verdict through cut streams, slow
+/// answers and 429s.
+#[test]
+fn check_decides_through_the_drills() {
+    let server = crate::common::serve::serve(&[
+        "--cut-exec-every",
+        "400ms",
+        "--api-latency",
+        "20ms",
+        "--api-fault",
+        "429:0.2",
+    ]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (code, out, err) = crate::common::splitscope(
+        &[
+            "check",
+            "--kubeconfig",
+            &kc,
+            "--interval",
+            "0.05s",
+            "--timeout",
+            "90s",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("IGNORED"), "{out}");
+    let (code, _, err) = crate::common::splitscope(
+        &[
+            "demo",
+            "--serve",
+            "--api-fault",
+            "500:0.7",
+            "--api-fault",
+            "429:0.5",
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("must add up to 1 at most"), "{err}");
+}
