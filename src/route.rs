@@ -116,6 +116,18 @@ impl Route {
         })
     }
 
+    /// Whether `other` is this route with other weights at most: the same name and the
+    /// same backends, in order.
+    pub fn same_backends(&self, other: &Route) -> bool {
+        self.name == other.name
+            && self.backends.len() == other.backends.len()
+            && self
+                .backends
+                .iter()
+                .zip(&other.backends)
+                .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.port == y.port)
+    }
+
     pub fn total_weight(&self) -> u64 {
         self.backends.iter().map(|b| b.weight as u64).sum()
     }

@@ -11,11 +11,9 @@ pub const REV_LABEL: &str = "istio.io/rev";
 pub const ISTIOD_SELECTOR: &str = "app=istiod";
 pub const ISTIO_NAMESPACE: &str = "istio-system";
 
+/// A label of an object.
 fn label<'a>(obj: Option<&'a Value>, key: &str) -> Option<&'a str> {
-    obj?.pointer("/metadata/labels")?
-        .get(key)?
-        .as_str()
-        .filter(|v| !v.is_empty())
+    super::label(obj?.pointer("/metadata/labels"), key)
 }
 
 /// The revision that serves a waypoint; None: the default one.

@@ -5,6 +5,11 @@
 pub mod control;
 pub mod waypoint;
 
+/// A label's value from a set of labels; an empty one is none.
+fn label<'a>(labels: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
+    labels?.get(key)?.as_str().filter(|v| !v.is_empty())
+}
+
 /// The release that programs TCPRoutes with a Service parent into waypoints (bug 54119).
 pub const FIXED_IN: (u32, u32) = (1, 26);
 

@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use super::label;
+
 pub const USE_WAYPOINT: &str = "istio.io/use-waypoint";
 pub const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
 pub const WAYPOINT_FOR: &str = "istio.io/waypoint-for";
@@ -59,10 +61,6 @@ pub enum Choice {
     OptedOut(Source),
     /// Neither the Service nor its namespace names a waypoint.
     Unlabelled,
-}
-
-fn label<'a>(labels: Option<&'a Value>, key: &str) -> Option<&'a str> {
-    labels?.get(key)?.as_str().filter(|v| !v.is_empty())
 }
 
 /// The waypoint a Service in `service_ns` uses, from its labels and its namespace's.

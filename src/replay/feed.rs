@@ -65,6 +65,14 @@ impl ReplayClock {
         scaled.min(cap)
     }
 
+    /// When an item of time `at` is due at this pace; None: at once.
+    fn due(&self, at: Timestamp) -> Option<std::time::Instant> {
+        let state = lock(&self.0);
+        let ((start, real), speed) = (state.origin?, state.speed?);
+        let recorded = (at.as_millisecond() - start.as_millisecond()) as f64 / 1000.0;
+        Some(real + std::time::Duration::from_secs_f64((recorded / speed).max(0.0)))
+    }
+
     fn saw(&self, at: Timestamp) {
         let mut state = lock(&self.0);
         if state.origin.is_none() {
@@ -77,10 +85,8 @@ impl ReplayClock {
 /// What the replay plays against: the recording's route, or the one the flags give.
 pub struct Feed {
     items: mpsc::Receiver<Item>,
-    pace: Pace,
+    /// The replay's time and pace.
     clock: ReplayClock,
-    /// The first item's time, and the instant it was played.
-    origin: Option<(Timestamp, Instant)>,
     pending: Option<Item>,
     outbox: VecDeque<Msg>,
     /// Weights from `--weights` or `--route-file`: the recording's route is set aside.
@@ -111,9 +117,7 @@ impl Feed {
         };
         Feed {
             items,
-            pace,
             clock,
-            origin: None,
             pending: None,
             outbox: VecDeque::new(),
             plan,
@@ -144,7 +148,7 @@ impl Feed {
             if self.pending.is_none() {
                 match self.items.recv().await {
                     Some(item) => self.hold(item),
-                    None => self.finish(None),
+                    None => self.finish(),
                 }
                 continue;
             }
@@ -168,7 +172,7 @@ impl Feed {
                 match self.items.try_recv() {
                     Ok(item) => self.hold(item),
                     Err(mpsc::error::TryRecvError::Empty) => return None,
-                    Err(mpsc::error::TryRecvError::Disconnected) => self.finish(None),
+                    Err(mpsc::error::TryRecvError::Disconnected) => self.finish(),
                 }
                 continue;
             }
@@ -180,22 +184,14 @@ impl Feed {
     }
 
     fn hold(&mut self, item: Item) {
-        if self.origin.is_none() {
-            self.origin = Some((item.at, Instant::now()));
-        }
         self.clock.saw(item.at);
         self.pending = Some(item);
     }
 
     /// When the pending item is due; None: now.
     fn due(&self) -> Option<Instant> {
-        let (Pace::Speed(speed), Some((start, real)), Some(item)) =
-            (self.pace, self.origin, &self.pending)
-        else {
-            return None;
-        };
-        let recorded = (item.at.as_millisecond() - start.as_millisecond()) as f64 / 1000.0;
-        Some(real + std::time::Duration::from_secs_f64((recorded / speed).max(0.0)))
+        let at = self.pending.as_ref()?.at;
+        self.clock.due(at).map(Instant::from_std)
     }
 
     fn release(&mut self) {
@@ -368,9 +364,9 @@ impl Feed {
     }
 
     /// The reader went away without saying why.
-    fn finish(&mut self, error: Option<String>) {
+    fn finish(&mut self) {
         let at = self.clock.now();
-        self.finish_at(at, 0, error);
+        self.finish_at(at, 0, None);
     }
 
     fn finish_at(&mut self, at: Timestamp, lines: u64, error: Option<String>) {

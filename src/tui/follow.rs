@@ -225,14 +225,8 @@ impl Reader {
             return false;
         }
         let another = match (&self.route, &route) {
-            (Some(old), Ok(new)) => {
-                old.name != new.name
-                    || old
-                        .backends
-                        .iter()
-                        .map(|b| (&b.name, &b.namespace))
-                        .ne(new.backends.iter().map(|b| (&b.name, &b.namespace)))
-            }
+            // Another parent has another waypoint too.
+            (Some(old), Ok(new)) => !old.same_backends(new) || old.parent != new.parent,
             (None, Ok(_)) => true,
             _ => false,
         };

@@ -25,7 +25,7 @@ impl App {
         let mut effects = Vec::new();
         match &self.route {
             Some(old) if *old == route => return vec![],
-            Some(old) if same_backends(old, &route) => {
+            Some(old) if old.same_backends(&route) => {
                 let t = self.elapsed(at);
                 self.split.set_weights(&weights, t);
                 self.mark(Marker::Regime(t));
@@ -53,15 +53,6 @@ impl App {
         }
         effects
     }
-}
-
-fn same_backends(a: &Route, b: &Route) -> bool {
-    a.name == b.name
-        && a.backends.len() == b.backends.len()
-        && a.backends
-            .iter()
-            .zip(&b.backends)
-            .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.port == y.port)
 }
 
 fn weight_text(route: &Route) -> String {

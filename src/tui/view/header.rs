@@ -14,11 +14,7 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let first = route_line(app, theme);
     let second = cluster_line(app, theme);
-    let mut third = patch_spans(app, theme);
-    // The line starts with the word, not a separator.
-    if let Some(first_span) = third.first_mut() {
-        *first_span = Span::styled("patch ", theme.dim());
-    }
+    let third = patch_spans(app, theme);
     let block = Block::default()
         .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
         .title(Span::styled(" splitscope ", theme.strong(theme.accent)))
@@ -122,10 +118,10 @@ fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     spans
 }
 
-/// The patch's state, and read-only when it is.
+/// The patch's state, read-only when it is, and what would keep it from working.
 fn patch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
-    let mut spans = vec![Span::styled(" · patch ", dim)];
+    let mut spans = vec![Span::styled("patch ", dim)];
     let since = |t: &jiff::Timestamp| {
         duration((app.now.as_millisecond() - t.as_millisecond()) as f64 / 1000.0)
     };
