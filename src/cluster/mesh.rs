@@ -2,6 +2,8 @@
 //! waypoint that serves the route's Service (and why that one), and the control plane
 //! that serves the waypoint, with its version and the waypoint proxy's own.
 
+use std::collections::HashMap;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use kube::api::{Api, ListParams};
@@ -80,24 +82,96 @@ fn labels_value<K: serde::Serialize>(obj: &K) -> Option<Value> {
         .cloned()
 }
 
+/// What one look at the mesh found: the waypoint, its control plane, and the backends
+/// it does not serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeshFacts {
+    pub waypoint: WaypointInfo,
+    pub plane: ControlPlane,
+    pub warnings: Vec<String>,
+}
+
+/// Namespaces read during one look at the mesh: the Service's, its backends' and the
+/// waypoint's are mostly one, and it is read once.
+#[derive(Default)]
+struct Seen {
+    namespaces: HashMap<String, Option<Value>>,
+}
+
 impl Cluster {
+    /// The waypoint for the route's Service, the control plane that serves it, and the
+    /// route's backends it does not serve. Only an error that says nothing of the cluster
+    /// (unreachable, 5xx, 429) is an error; the rest is told in the facts.
+    pub async fn mesh_facts(&self, route: &crate::route::Route) -> Result<MeshFacts, ClusterError> {
+        let mut seen = Seen::default();
+        let (waypoint, gateway) = match self.resolve_waypoint(&mut seen, &route.parent).await {
+            Ok(found) => found,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => (WaypointInfo::Unreadable(e), None),
+        };
+        let namespace = match waypoint.waypoint() {
+            Some(w) => self
+                .namespace_object(&mut seen, &w.namespace)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let plane = match self
+            .control_plane_of(waypoint.waypoint(), gateway.as_ref(), namespace.as_ref())
+            .await
+        {
+            Ok(plane) => plane,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => ControlPlane {
+                unknown: Some(format!("cannot read istiod: {e}")),
+                ..ControlPlane::default()
+            },
+        };
+        let warnings = match waypoint.waypoint() {
+            Some(w) => match self.unbound_backends(&mut seen, route, w).await {
+                Ok(unbound) => unbound,
+                Err(e) if e.is_transient() => return Err(e),
+                // Not allowed to look: no warning rather than a wrong one.
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        Ok(MeshFacts {
+            waypoint,
+            plane,
+            warnings,
+        })
+    }
+
     /// The waypoint for the Service `service` of this namespace: its label, else the
     /// namespace's, where such a waypoint exists and serves Services.
     pub async fn waypoint_for(&self, service: &str) -> Result<WaypointInfo, ClusterError> {
-        let choice = self.waypoint_choice(&self.namespace, service).await?;
+        let (waypoint, _) = self.resolve_waypoint(&mut Seen::default(), service).await?;
+        Ok(waypoint)
+    }
+
+    /// The waypoint, and its Gateway as read.
+    async fn resolve_waypoint(
+        &self,
+        seen: &mut Seen,
+        service: &str,
+    ) -> Result<(WaypointInfo, Option<Value>), ClusterError> {
+        let choice = self.waypoint_choice(seen, &self.namespace, service).await?;
         let Choice::Uses(waypoint) = choice else {
-            return Ok(WaypointInfo::NoneServes(why_none(&choice)));
+            return Ok((WaypointInfo::NoneServes(why_none(&choice)), None));
         };
         let gateways = self.dynamic_in(&waypoint.namespace, GATEWAY_GROUP, "v1", "Gateway");
         let gateway = match gateways.get_opt(&waypoint.name).await {
-            Ok(Some(g)) => g,
+            Ok(Some(g)) => serde_json::to_value(g).unwrap_or(Value::Null),
             Ok(None) => {
-                return Ok(WaypointInfo::NoneServes(format!(
+                let why = format!(
                     "{} names waypoint {}/{}, which does not exist",
                     waypoint.source.describe().trim_start_matches("from "),
                     waypoint.namespace,
                     waypoint.name
-                )));
+                );
+                return Ok((WaypointInfo::NoneServes(why), None));
             }
             Err(e) => {
                 return Err(ClusterError::from_kube(
@@ -108,66 +182,77 @@ impl Cluster {
                 ));
             }
         };
-        if gateway
-            .data
+        let (ns, name) = (&waypoint.namespace, &waypoint.name);
+        let why = if gateway
             .pointer("/spec/gatewayClassName")
             .and_then(Value::as_str)
             != Some(WAYPOINT_CLASS)
         {
-            return Ok(WaypointInfo::NoneServes(format!(
-                "{}/{} is not a waypoint (its class is not {WAYPOINT_CLASS})",
-                waypoint.namespace, waypoint.name
-            )));
+            Some(format!(
+                "{ns}/{name} is not a waypoint (its class is not {WAYPOINT_CLASS})"
+            ))
+        } else {
+            serves_services(gateway.pointer("/metadata/labels"))
+                .err()
+                .map(|why| format!("waypoint {ns}/{name} does not serve Services: {why}"))
+        };
+        Ok(match why {
+            Some(why) => (WaypointInfo::NoneServes(why), None),
+            None => (WaypointInfo::Named(waypoint), Some(gateway)),
+        })
+    }
+
+    /// A namespace as an object, read once a look.
+    async fn namespace_object(
+        &self,
+        seen: &mut Seen,
+        namespace: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        if let Some(found) = seen.namespaces.get(namespace) {
+            return Ok(found.clone());
         }
-        let labels = gateway
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| serde_json::to_value(l).ok());
-        if let Err(why) = serves_services(labels.as_ref()) {
-            return Ok(WaypointInfo::NoneServes(format!(
-                "waypoint {}/{} does not serve Services: {why}",
-                waypoint.namespace, waypoint.name
-            )));
-        }
-        Ok(WaypointInfo::Named(waypoint))
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let found = namespaces
+            .get_opt(namespace)
+            .await
+            .map_err(|e| ClusterError::from_kube(e, "get", "namespaces", namespace))?
+            .and_then(|n| serde_json::to_value(n).ok());
+        seen.namespaces.insert(namespace.to_string(), found.clone());
+        Ok(found)
     }
 
     /// What the labels of the Service `service` in `namespace`, and of its namespace, say.
     async fn waypoint_choice(
         &self,
+        seen: &mut Seen,
         namespace: &str,
         service: &str,
     ) -> Result<Choice, ClusterError> {
-        let err = |e, verb, what| ClusterError::from_kube(e, verb, what, namespace);
         let services: Api<Service> = Api::namespaced(self.client.clone(), namespace);
         let svc = services
             .get_opt(service)
             .await
-            .map_err(|e| err(e, "get", "services"))?;
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let ns = namespaces
-            .get_opt(namespace)
-            .await
-            .map_err(|e| err(e, "get", "namespaces"))?;
+            .map_err(|e| ClusterError::from_kube(e, "get", "services", namespace))?;
+        let ns = self.namespace_object(seen, namespace).await?;
         Ok(choose(
             namespace,
             svc.as_ref().and_then(labels_value).as_ref(),
-            ns.as_ref().and_then(labels_value).as_ref(),
+            ns.as_ref().and_then(|n| n.pointer("/metadata/labels")),
         ))
     }
 
     /// The route's backends that `waypoint` does not serve: it has no cluster for them,
     /// so the patch cannot send traffic there. Each with why, for the screen.
-    pub async fn unbound_backends(
+    async fn unbound_backends(
         &self,
+        seen: &mut Seen,
         route: &crate::route::Route,
         waypoint: &WaypointRef,
     ) -> Result<Vec<String>, ClusterError> {
         let mut unbound = Vec::new();
         for backend in &route.backends {
             let choice = self
-                .waypoint_choice(&backend.namespace, &backend.name)
+                .waypoint_choice(seen, &backend.namespace, &backend.name)
                 .await?;
             let bound = matches!(&choice, Choice::Uses(w)
                 if w.name == waypoint.name && w.namespace == waypoint.namespace);
@@ -193,6 +278,7 @@ impl Cluster {
         &self,
         waypoint: Option<&WaypointRef>,
     ) -> Result<ControlPlane, ClusterError> {
+        let mut seen = Seen::default();
         let (gateway, namespace) = match waypoint {
             Some(w) => {
                 let gateway = self
@@ -202,17 +288,27 @@ impl Cluster {
                     .ok()
                     .flatten()
                     .and_then(|g| serde_json::to_value(g).ok());
-                let namespace = Api::<Namespace>::all(self.client.clone())
-                    .get_opt(&w.namespace)
+                let namespace = self
+                    .namespace_object(&mut seen, &w.namespace)
                     .await
                     .ok()
-                    .flatten()
-                    .and_then(|n| serde_json::to_value(n).ok());
+                    .flatten();
                 (gateway, namespace)
             }
             None => (None, None),
         };
-        let rev = revision(gateway.as_ref(), namespace.as_ref());
+        self.control_plane_of(waypoint, gateway.as_ref(), namespace.as_ref())
+            .await
+    }
+
+    /// The same from the waypoint's Gateway and namespace as read.
+    async fn control_plane_of(
+        &self,
+        waypoint: Option<&WaypointRef>,
+        gateway: Option<&Value>,
+        namespace: Option<&Value>,
+    ) -> Result<ControlPlane, ClusterError> {
+        let rev = revision(gateway, namespace);
         let istiods = self.istiods().await?;
         let mut plane = ControlPlane {
             revision: rev.clone(),

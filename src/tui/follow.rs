@@ -9,9 +9,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
-use super::app::{ClusterInfo, Msg, WaypointInfo};
+use super::app::{ClusterInfo, Msg};
 use crate::cluster::follow::{Topic, Unwatchable};
-use crate::cluster::mesh::ControlPlane;
 use crate::cluster::{Cluster, ClusterError};
 use crate::route::Route;
 use crate::task::AbortOnDrop;
@@ -143,46 +142,23 @@ impl Reader {
     /// The waypoint of the route's Service, and the control plane that serves it.
     async fn read_facts(&mut self) {
         let Some(route) = &self.route else { return };
-        let waypoint = match self.cluster.waypoint_for(&route.parent).await {
-            Ok(found) => found,
+        let facts = match self.cluster.mesh_facts(route).await {
+            Ok(facts) => facts,
             // The server could not answer now: what was read before stands.
-            Err(e) if e.is_transient() => {
+            Err(e) => {
                 self.problems.insert(Topic::Facts, e);
                 return;
             }
-            Err(e) => WaypointInfo::Unreadable(e),
-        };
-        let plane = match self.cluster.control_plane(waypoint.waypoint()).await {
-            Ok(plane) => plane,
-            Err(e) if e.is_transient() => {
-                self.problems.insert(Topic::Facts, e);
-                return;
-            }
-            Err(e) => ControlPlane {
-                unknown: Some(format!("cannot read istiod: {e}")),
-                ..ControlPlane::default()
-            },
-        };
-        let warnings = match waypoint.waypoint() {
-            Some(w) => match self.cluster.unbound_backends(route, w).await {
-                Ok(unbound) => unbound,
-                Err(e) if e.is_transient() => {
-                    self.problems.insert(Topic::Facts, e);
-                    return;
-                }
-                // Not allowed to look: no warning rather than a wrong one.
-                Err(_) => Vec::new(),
-            },
-            None => Vec::new(),
         };
         self.problems.remove(&Topic::Facts);
+        let plane = facts.plane;
         let info = ClusterInfo {
-            waypoint,
+            waypoint: facts.waypoint,
             istio: plane.version,
             istio_unknown: plane.unknown,
             revision: plane.revision,
             proxy: plane.proxy,
-            warnings,
+            warnings: facts.warnings,
         };
         if self.info.as_ref() != Some(&info) {
             let _ = self.tx.send(Msg::Info(info.clone()));
