@@ -16,8 +16,8 @@ use super::request::ResourceRequest;
 use super::response::{Body, json_stream};
 use super::state::ApiState;
 use super::table;
+use crate::sandbox::storage::journal::{Change, ChangeKind};
 use crate::sandbox::storage::selector::{FieldSelector, LabelSelector};
-use crate::sandbox::storage::store::{Change, ChangeKind};
 use crate::sandbox::storage::{ApiError, Resource, Store};
 use crate::sandbox::sync::{lock, until_stopped};
 

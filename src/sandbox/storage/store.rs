@@ -2,40 +2,19 @@
 //! `resourceVersion`, `generation`, `uid` and owner-based garbage collection as an API
 //! server keeps them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::catalogue::{self, NAMESPACES, Resource};
+use super::journal::{Change, ChangeKind, Journal};
 use super::meta::{name_of, namespace_of, now_rfc3339, random_suffix};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::validate;
 
 type Key = (String, String, String);
-
-/// Changes kept for watches; a watch from before the oldest of them is told 410 Gone.
-const JOURNAL: usize = 4096;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Added,
-    Modified,
-    Deleted,
-}
-
-/// One object's change, as a watch reports it: the object after it (for a deletion, as it
-/// was, at the deletion's `resourceVersion`) and, for a modification, before it.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub rv: u64,
-    pub kind: ChangeKind,
-    /// The type's key (`Resource::key`).
-    pub type_key: String,
-    pub object: Value,
-    pub previous: Option<Value>,
-}
 
 /// What runs after every write to bring derived objects in line (the controllers). The
 /// store only calls it, so storage knows nothing of what the controllers do.
@@ -47,9 +26,7 @@ pub struct Store {
     uids: u64,
     changes: watch::Sender<u64>,
     reconcile: Reconcile,
-    journal: VecDeque<Change>,
-    /// The newest revision whose change is no longer kept.
-    forgotten: u64,
+    journal: Journal,
 }
 
 impl Default for Store {
@@ -78,19 +55,13 @@ impl Store {
             uids: 0,
             changes,
             reconcile,
-            journal: VecDeque::new(),
-            forgotten: 0,
+            journal: Journal::default(),
         }
     }
 
-    /// Keeps a change for watches, forgetting the oldest beyond `JOURNAL`.
+    /// Keeps a change, as of the current revision, for watches.
     fn log(&mut self, kind: ChangeKind, type_key: &str, object: &Value, previous: Option<Value>) {
-        if self.journal.len() >= JOURNAL
-            && let Some(old) = self.journal.pop_front()
-        {
-            self.forgotten = old.rv;
-        }
-        self.journal.push_back(Change {
+        self.journal.keep(Change {
             rv: self.revision,
             kind,
             type_key: type_key.to_string(),
@@ -102,11 +73,7 @@ impl Store {
     /// The changes after revision `rv`, oldest first; Err(oldest kept) when some of them
     /// are forgotten.
     pub fn changes_since(&self, rv: u64) -> Result<impl Iterator<Item = &Change>, u64> {
-        if rv < self.forgotten {
-            return Err(self.forgotten + 1);
-        }
-        let start = self.journal.partition_point(|c| c.rv <= rv);
-        Ok(self.journal.range(start..))
+        self.journal.since(rv)
     }
 
     /// A receiver that sees the revision each time anything changes.
