@@ -43,14 +43,7 @@ async fn edit_weights(w: &Watch, v1: u32, v2: u32) -> Instant {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_edit_reaches_the_screen_by_watch() {
-    let mut w = start(
-        options(&[]),
-        None,
-        "deploy/curl",
-        Duration::from_millis(50),
-        NEVER,
-    )
-    .await;
+    let mut w = probing(Duration::from_millis(50)).await;
     w.until("the route", LIMIT, |a| weights(a) == [90, 10])
         .await;
     let mut took = Vec::new();
@@ -99,6 +92,11 @@ async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
     assert!(w.app.problem.is_none(), "{:?}", w.app.problem);
 }
 
+/// A watch whose probe connects every `interval`, and that never polls.
+async fn probing(interval: Duration) -> Watch {
+    start(options(&[]), None, "deploy/curl", interval, NEVER).await
+}
+
 fn probe_pod(a: &App) -> Option<String> {
     match &a.probe {
         ProbeState::Running { pod, .. } => Some(pod.clone()),
@@ -108,14 +106,7 @@ fn probe_pod(a: &App) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
-    let mut w = start(
-        options(&[]),
-        None,
-        "deploy/curl",
-        Duration::from_millis(100),
-        NEVER,
-    )
-    .await;
+    let mut w = probing(Duration::from_millis(100)).await;
     w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
     let mut resumed = Vec::new();
     for _ in 0..10 {
@@ -153,14 +144,7 @@ async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff() {
-    let mut w = start(
-        options(&[]),
-        None,
-        "deploy/curl",
-        Duration::from_millis(100),
-        NEVER,
-    )
-    .await;
+    let mut w = probing(Duration::from_millis(100)).await;
     w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
     let deployments = w.cluster.dynamic("apps", "v1", "Deployment");
     let scale = |n: u32| Patch::Merge(json!({"spec": {"replicas": n}}));

@@ -28,6 +28,19 @@ async fn watch(options: SandboxOptions, route: Option<&str>, client: &str) -> Wa
     .await
 }
 
+/// Presses `p`; the patch must fail, and this is why.
+async fn press_p_and_fail(w: &mut Watch) -> String {
+    w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
+    w.until("the patch to fail", LIMIT, |a| {
+        matches!(a.patch, PatchState::Failed(_))
+    })
+    .await;
+    match &w.app.patch {
+        PatchState::Failed(why) => why.to_string(),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_forbidden_patch_says_which_verb_on_which_resource() {
     let options = SandboxOptions {
@@ -39,15 +52,7 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
         a.route.is_some() && a.info.waypoint.name().is_some() && a.patch == PatchState::Off
     })
     .await;
-    w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
-    w.until("the failure", LIMIT, |a| {
-        matches!(a.patch, PatchState::Failed(_))
-    })
-    .await;
-    let PatchState::Failed(why) = &w.app.patch else {
-        unreachable!()
-    };
-    let why = why.to_string();
+    let why = press_p_and_fail(&mut w).await;
     assert!(
         why.contains(
             "forbidden: cannot patch envoyfilters in namespace istio-io-tcp-traffic-shifting"
@@ -191,15 +196,7 @@ async fn someone_elses_envoyfilter_under_our_name_is_left_alone_and_named() {
         )
         .await
         .unwrap();
-    w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
-    w.until("the refusal", LIMIT, |a| {
-        matches!(a.patch, PatchState::Failed(_))
-    })
-    .await;
-    let PatchState::Failed(why) = &w.app.patch else {
-        unreachable!()
-    };
-    let why = why.to_string();
+    let why = press_p_and_fail(&mut w).await;
     assert!(
         why.contains("is not splitscope's")
             && why.contains("written by platform-team")
