@@ -34,6 +34,29 @@ fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
     })
 }
 
+/// Draws the app. The screen's recording gets the frame, and a picture asked for is
+/// taken of exactly that frame; then the notice saying where it went is drawn.
+fn draw(
+    terminal: &mut terminal::Term,
+    app: &mut App,
+    runtime: &mut Runtime,
+) -> std::io::Result<()> {
+    let frame = terminal.draw(|f| view::render(f, app, app.themes.current()))?;
+    runtime.frame_drawn(frame.buffer, app);
+    if !app.pending_shot {
+        return Ok(());
+    }
+    let saved = shot::save(
+        frame.buffer,
+        app.themes.current(),
+        &app.settings.shots_dir,
+        &app.settings.shot_formats,
+        jiff::Timestamp::now(),
+    );
+    app.update(Msg::Shot(saved));
+    draw(terminal, app, runtime)
+}
+
 /// A fault drill: with `SPLITSCOPE_DRILL_PANIC` set, the screen panics once it is up,
 /// to show that the terminal comes back and the exit code is 101.
 #[allow(clippy::panic)]
@@ -86,10 +109,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
         }
     });
     let result = async {
-        let frame = guard
-            .terminal
-            .draw(|f| view::render(f, &app, app.themes.current()))?;
-        runtime.frame_drawn(frame.buffer, &mut app);
+        draw(&mut guard.terminal, &mut app, &mut runtime)?;
         drill_panic();
         while let Some(msg) = runtime.next().await {
             if !runtime.handle(&mut app, msg) {
@@ -107,26 +127,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
             if quit {
                 break;
             }
-            let frame = guard
-                .terminal
-                .draw(|f| view::render(f, &app, app.themes.current()))?;
-            runtime.frame_drawn(frame.buffer, &mut app);
-            if app.pending_shot {
-                // The picture is of exactly what was just drawn.
-                let buffer = frame.buffer.clone();
-                let saved = shot::save(
-                    &buffer,
-                    app.themes.current(),
-                    &app.settings.shots_dir,
-                    &app.settings.shot_formats,
-                    jiff::Timestamp::now(),
-                );
-                app.update(Msg::Shot(saved));
-                let frame = guard
-                    .terminal
-                    .draw(|f| view::render(f, &app, app.themes.current()))?;
-                runtime.frame_drawn(frame.buffer, &mut app);
-            }
+            draw(&mut guard.terminal, &mut app, &mut runtime)?;
         }
         Ok::<(), std::io::Error>(())
     }
