@@ -145,40 +145,24 @@ fn a_route_file_and_labels_name_the_backends() {
     );
     let route = route.to_str().unwrap();
     let text = transcript(300, |i| if i % 4 == 1 { "two" } else { "one" });
-    let (code, out, _) = splitscope(
-        &[
-            "check",
-            "--from",
-            "-",
-            "--route-file",
-            route,
-            "--label",
-            "one=tcp-echo-v1",
-            "--label",
-            "two=tcp-echo-v2",
-            "--output",
-            "json",
-        ],
-        Some(&text),
-    );
+    let mapped = [
+        "check",
+        "--from",
+        "-",
+        "--route-file",
+        route,
+        "--label",
+        "one=tcp-echo-v1",
+        "--label",
+        "two=tcp-echo-v2",
+    ];
+    let (code, out, _) = splitscope(&[&mapped[..], &["--output", "json"]].concat(), Some(&text));
     assert_eq!(code, 0, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["backends"][0]["name"], "tcp-echo-v1");
     // Three endpoints to one make the bug's own split 75/25: no telling them apart.
     let (code, out, _) = splitscope(
-        &[
-            "check",
-            "--from",
-            "-",
-            "--route-file",
-            route,
-            "--label",
-            "one=tcp-echo-v1",
-            "--label",
-            "two=tcp-echo-v2",
-            "--default-split",
-            "one=3,two=1",
-        ],
+        &[&mapped[..], &["--default-split", "one=3,two=1"]].concat(),
         Some(&text),
     );
     assert_eq!(code, 3, "{out}");

@@ -97,6 +97,14 @@ async fn probing(interval: Duration) -> Watch {
     start(options(&[]), None, "deploy/curl", interval, NEVER).await
 }
 
+/// The gaps the chart marks.
+fn gap_marks(a: &App) -> usize {
+    a.markers
+        .iter()
+        .filter(|m| matches!(m, Marker::Gap(_)))
+        .count()
+}
+
 fn probe_pod(a: &App) -> Option<String> {
     match &a.probe {
         ProbeState::Running { pod, .. } => Some(pod.clone()),
@@ -133,12 +141,7 @@ async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
         resumed.iter().all(|t| *t < Duration::from_secs(2)),
         "{resumed:?}"
     );
-    let gaps = w
-        .app
-        .markers
-        .iter()
-        .filter(|m| matches!(m, Marker::Gap(_)))
-        .count();
+    let gaps = gap_marks(&w.app);
     assert_eq!(gaps, 10, "{:?}", w.app.markers);
 }
 
@@ -181,11 +184,6 @@ async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff()
     let took = back.elapsed();
     eprintln!("resumption after a client came back: {took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
-    let gaps = w
-        .app
-        .markers
-        .iter()
-        .filter(|m| matches!(m, Marker::Gap(_)))
-        .count();
+    let gaps = gap_marks(&w.app);
     assert_eq!(gaps, 1, "one gap, however many tries: {:?}", w.app.markers);
 }
