@@ -7,25 +7,26 @@
     clippy::expect_used,
     clippy::panic,
     clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stderr,
+    // A test reads best as the story it tells, however long.
+    clippy::too_many_lines
 )]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use jiff::Timestamp;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use splitscope::cluster::discover::ClientSpec;
-use splitscope::probe::ProbeEvent;
-use splitscope::route::{Backend, Route};
+use splitscope::cluster::probe::ProbeEvent;
 use splitscope::sample::LineParser;
+use splitscope::session::{App, Msg};
 use splitscope::split::Split;
-use splitscope::tui::app::{App, ClusterInfo, Msg, Settings, WaypointInfo, WaypointRef};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 use splitscope::tui::theme::Theme;
 
 /// Counts live and peak heap bytes, so the memory figures are measured, not guessed.
@@ -58,7 +59,7 @@ static ALLOCATOR: Counting = Counting;
 const MILLION: usize = 1_000_000;
 
 fn busybox_lines(n: usize) -> Vec<String> {
-    let start = Timestamp::from_second(1_733_536_000).unwrap();
+    let start = support::t(0);
     (0..n)
         .map(|i| {
             let at = start
@@ -72,50 +73,9 @@ fn busybox_lines(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn route() -> Route {
-    let b = |name: &str, weight| Backend {
-        name: name.into(),
-        namespace: "ns".into(),
-        port: 9000,
-        weight,
-    };
-    Route {
-        name: "tcp-echo-ew".into(),
-        namespace: "ns".into(),
-        parent: "tcp-echo".into(),
-        parent_port: Some(9000),
-        backends: vec![b("tcp-echo-v1", 90), b("tcp-echo-v2", 10)],
-    }
-}
-
 fn app_with(lines: &[String]) -> App {
-    let settings = Settings {
-        context: "ctx".into(),
-        namespace: "ns".into(),
-        read_only: false,
-        window: 20,
-        manual_labels: vec![],
-        client: ClientSpec::Deployment("curl".into()),
-        target: None,
-        alpha: 0.01,
-        settle: std::time::Duration::ZERO,
-        shots_dir: std::env::temp_dir(),
-        shot_formats: vec![],
-        record: false,
-        replay: None,
-    };
-    let start = Timestamp::from_second(1_733_536_000).unwrap();
-    let mut app = App::new(settings, LineParser::default(), start);
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
-        istio: Some("1.24.0".into()),
-        ..ClusterInfo::default()
-    }));
-    app.update(Msg::Route(Ok(route()), start));
-    app.update(Msg::Labels(
-        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
-        vec![],
-    ));
+    let start = support::t(0);
+    let mut app = support::ready_app(support::settings(), support::route(90, 10));
     for (i, line) in lines.iter().enumerate() {
         let at = start
             .checked_add(jiff::SignedDuration::from_millis(500 * i as i64))
@@ -181,12 +141,12 @@ fn memory(_c: &mut Criterion) {
     let app = app_with(&lines);
     let retained = LIVE.load(Ordering::Relaxed).saturating_sub(before);
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
-    let points = app.split.history().points().len();
+    let points = app.split().history().points().len();
     println!(
         "memory: one million samples leave {:.1} KiB in the app (peak {:.1} KiB while counting); chart history {points} points, log {} lines",
         retained as f64 / 1024.0,
         peak as f64 / 1024.0,
-        app.log.len()
+        app.log().len()
     );
     // Bounded: nothing grows with the number of samples.
     assert!(

@@ -1,7 +1,10 @@
 //! The simulation table: 10,000 runs per scenario through the real engine, at alpha 0.01.
 //! `cargo bench --bench verdict` prints it.
 
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout,
+    // A test reads best as the story it tells, however long.
+    clippy::too_many_lines
+)]
 
 use splitscope::verdict::DEFAULT_ALPHA;
 use splitscope::verdict::simulate::{scenarios, simulate};

@@ -7,13 +7,14 @@ pub mod cluster;
 pub mod istio;
 pub mod json;
 pub mod patch;
-pub mod probe;
 pub mod replay;
 pub mod route;
 pub mod sample;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod session;
 pub mod split;
 pub mod task;
 pub mod tui;
+pub mod units;
 pub mod verdict;

@@ -6,9 +6,10 @@
 use std::process::ExitCode;
 
 use splitscope::check::{self, CheckReport};
+use splitscope::cli::launch;
 use splitscope::cli::{
-    CheckArgs, Command, DemoArgs, OutputFormat, PatchAction, PatchArgs, ProbeArgs, ScreenArgs,
-    WatchArgs,
+    CheckArgs, Command, DemoArgs, INTERVAL, OutputFormat, PatchAction, PatchArgs, ProbeArgs,
+    ScreenArgs, WatchArgs,
 };
 use splitscope::cluster::Cluster;
 use splitscope::sample::LineParser;
@@ -16,79 +17,52 @@ use splitscope::sample::LineParser;
 use splitscope::sandbox::scenario::Scenario;
 #[cfg(feature = "sandbox")]
 use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
+use splitscope::session::app::{WaypointInfo, WaypointRef};
+use splitscope::session::{Msg, RunReport, Runtime};
 use splitscope::task::AbortOnDrop;
-use splitscope::tui::app::report::RunReport;
-use splitscope::tui::app::{Msg, Settings, Target, WaypointInfo, WaypointRef};
-use splitscope::tui::launch;
-use splitscope::tui::runtime::{Runtime, RuntimeOptions};
 
 fn main() -> ExitCode {
     let cli = splitscope::cli::parse();
-    match &cli.command {
-        Some(Command::Completions { shell }) => {
-            // Shells complete a command word: the binary, or the plugin's file name.
-            let name = splitscope::cli::bin_name().replace(' ', "-");
-            let mut command = splitscope::cli::command().bin_name(&name);
-            clap_complete::generate(*shell, &mut command, name, &mut std::io::stdout());
-            return ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
+        // A transcript needs no async runtime.
+        Some(Command::Check(args)) if args.from.is_some() => {
+            report_check(run_transcript(&args), args.output)
         }
-        Some(Command::Man) => {
-            let page = clap_mangen::Man::new(splitscope::cli::command());
-            return match page.render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                // `splitscope man | head` is fine.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        command => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("splitscope man: {e}");
-                    ExitCode::FAILURE
+                    eprintln!("splitscope: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
                 }
             };
+            let exit = runtime.block_on(run(command, cli.watch));
+            // Remote streams may still be closing; do not wait for them.
+            runtime.shutdown_background();
+            exit
         }
-        _ => {}
     }
-    if let Some(Command::Check(args)) = &cli.command
-        && args.from.is_some()
-    {
-        // A transcript needs no async runtime.
-        return report_check(run_transcript(args), args.output);
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("splitscope: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+}
+
+/// Runs a command that needs the async runtime, and says how it ended.
+async fn run(command: Option<Command>, watch_args: WatchArgs) -> ExitCode {
+    let result = match command {
+        Some(Command::Check(args)) => return check(args).await,
+        None => watch(watch_args).await,
+        Some(Command::Watch(args)) => watch(args).await,
+        Some(Command::Demo(args)) => demo(args).await,
+        Some(Command::Patch(args)) => patch(args).await.map(RunEnd::from),
+        Some(Command::Replay(args)) => splitscope::replay::run(&args)
+            .await
+            .map(|report| RunEnd::from_report(&report)),
+        Some(Command::Completions { shell }) => return completions(shell),
+        Some(Command::Man) => return man(),
     };
-    if let Some(Command::Check(args)) = cli.command {
-        if args.plan.is_given() {
-            eprintln!(
-                "splitscope check: --weights, --route-file and --default-split describe a transcript: use them with --from"
-            );
-            return ExitCode::from(2);
-        }
-        let outcome = runtime.block_on(check(args));
-        runtime.shutdown_background();
-        return outcome;
-    }
-    let result = runtime.block_on(async {
-        match cli.command {
-            None => watch(cli.watch).await,
-            Some(Command::Watch(args)) => watch(args).await,
-            Some(Command::Demo(args)) => demo(args).await,
-            Some(Command::Patch(args)) => patch(args).await.map(RunEnd::from),
-            Some(Command::Replay(args)) => splitscope::replay::run(&args)
-                .await
-                .map(|report| RunEnd::from_report(&report)),
-            Some(Command::Check(_) | Command::Completions { .. } | Command::Man) => {
-                Ok(RunEnd::from(String::new()))
-            }
-        }
-    });
-    // Remote streams may still be closing; do not wait for them.
-    runtime.shutdown_background();
     match result {
         Ok(end) => {
             if !end.message.is_empty() {
@@ -101,6 +75,27 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("splitscope: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    // Shells complete a command word: the binary, or the plugin's file name.
+    let name = splitscope::cli::bin_name().replace(' ', "-");
+    let mut command = splitscope::cli::command().bin_name(&name);
+    clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+fn man() -> ExitCode {
+    let page = clap_mangen::Man::new(splitscope::cli::command());
+    match page.render(&mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `splitscope man | head` is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("splitscope man: {e}");
             ExitCode::FAILURE
         }
     }
@@ -132,6 +127,12 @@ impl RunEnd {
 
 /// `check` on a cluster: prints the report; the exit code is the verdict's, or 2.
 async fn check(args: CheckArgs) -> ExitCode {
+    if args.plan.is_given() {
+        eprintln!(
+            "splitscope check: --weights, --route-file and --default-split describe a transcript: use them with --from"
+        );
+        return ExitCode::from(2);
+    }
     let output = args.output;
     report_check(run_check(args).await, output)
 }
@@ -159,20 +160,17 @@ fn report_check(result: anyhow::Result<CheckReport>, output: OutputFormat) -> Ex
 
 /// `check --from`: a transcript, read without the async runtime.
 fn run_transcript(args: &CheckArgs) -> anyhow::Result<CheckReport> {
-    let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
+    let parser = LineParser::new(args.screen.line_regex.as_deref())?;
     let from = args.from.as_deref().unwrap_or(std::path::Path::new("-"));
     Ok(check_transcript(args, from, &parser)?)
 }
 
 async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
-    let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
+    let parser = LineParser::new(args.screen.line_regex.as_deref())?;
     let cluster = args.cluster.connect().await?;
-    let settings = settings_for(&cluster, &args.probe, &args.screen);
+    let settings = args.probe.settings(&cluster, &args.screen);
     let options = check::live::LiveOptions {
-        route: args.probe.route.clone(),
-        interval: args.interval,
-        deadline: args.probe.deadline,
-        container: args.probe.container.clone(),
+        runtime: args.probe.runtime(splitscope::cli::INTERVAL),
         samples: args.samples,
         timeout: args.timeout,
         with_patch: args.with_patch,
@@ -204,31 +202,9 @@ fn check_transcript(
     check::transcript::check(file, &plan, parser, alpha, &limits)
 }
 
-/// The screen's settings from its flags, for a connected cluster.
-fn settings_for(cluster: &Cluster, probe: &ProbeArgs, args: &ScreenArgs) -> Settings {
-    Settings {
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
-        read_only: probe.read_only,
-        window: args.window,
-        manual_labels: args.labels.clone(),
-        client: probe.client.clone(),
-        target: probe
-            .target
-            .clone()
-            .map(|(host, port)| Target { host, port }),
-        alpha: args.alpha,
-        settle: args.settle,
-        shots_dir: args.shots_dir.clone(),
-        shot_formats: args.shot_format.clone(),
-        record: args.record.is_some(),
-        replay: None,
-    }
-}
-
 async fn watch(args: WatchArgs) -> anyhow::Result<RunEnd> {
     let cluster = args.cluster.connect().await?;
-    let report = screen(cluster, &args.probe, &args.screen, args.interval, None).await?;
+    let report = screen(cluster, &args.probe, &args.screen, INTERVAL, None).await?;
     Ok(RunEnd::from_report(&report))
 }
 
@@ -241,18 +217,9 @@ async fn screen(
     interval: std::time::Duration,
     notes: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 ) -> anyhow::Result<RunReport> {
-    let settings = settings_for(&cluster, probe, args);
-    let app = launch::app(settings, args, jiff::Timestamp::now())?;
-    let runtime = Runtime::start(
-        cluster,
-        RuntimeOptions {
-            route: probe.route.clone(),
-            interval,
-            deadline: probe.deadline,
-            container: probe.container.clone(),
-            poll: std::time::Duration::from_secs(2),
-        },
-    );
+    let settings = probe.settings(&cluster, args);
+    let (app, themes) = launch::app(settings, args, jiff::Timestamp::now())?;
+    let runtime = Runtime::start(cluster, probe.runtime(interval));
     // Nothing may print while the screen is up: notes go to its log.
     let _notes = notes.map(|mut notes| {
         let tx = runtime.sender();
@@ -264,7 +231,7 @@ async fn screen(
             }
         })
     });
-    launch::show(app, runtime, args).await
+    launch::show(app, themes, runtime, args).await
 }
 
 #[cfg(not(feature = "sandbox"))]
@@ -341,12 +308,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
         cluster,
         &args.probe,
         &args.screen,
-        args.interval,
+        splitscope::cli::DEMO_INTERVAL,
         sandbox.warnings(),
     )
     .await?;
     // The sandbox ends with us, and its EnvoyFilters with it.
-    let patched = report.patch != splitscope::tui::app::report::PatchLeft::Off;
+    let patched = report.patch != splitscope::session::PatchLeft::Off;
     // The sandbox stops here, before the message says so.
     drop(sandbox);
     let message = if patched {

@@ -6,44 +6,29 @@
     clippy::expect_used,
     clippy::panic,
     clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stderr,
+    // A test reads best as the story it tells, however long.
+    clippy::too_many_lines
 )]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use splitscope::cluster::ClusterError;
-use splitscope::probe::ProbeEvent;
-use splitscope::route::{Backend, Route};
+use splitscope::cluster::probe::{ProbeEnd, ProbeEvent};
+use splitscope::route::Route;
 use splitscope::sample::LineParser;
-use splitscope::split::Verdict;
-use splitscope::tui::app::report::PatchLeft;
-use splitscope::tui::app::{
+use splitscope::session::app::report::PatchLeft;
+use splitscope::session::app::{
     App, ClusterInfo, Effect, Key, LineKind, Marker, Msg, PatchOutcome, PatchState, ProbeState,
     Settings, Target, WaypointInfo, WaypointRef,
 };
+use splitscope::split::Verdict;
 use splitscope::verdict::RegimeCause;
 
-fn t(s: i64) -> Timestamp {
-    Timestamp::from_second(1_733_536_000 + s).unwrap()
-}
+mod support;
 
-fn route(w1: u32, w2: u32) -> Route {
-    let b = |name: &str, weight| Backend {
-        name: name.into(),
-        namespace: "ns".into(),
-        port: 9000,
-        weight,
-    };
-    Route {
-        name: "tcp-echo-ew".into(),
-        namespace: "ns".into(),
-        parent: "tcp-echo".into(),
-        parent_port: Some(9000),
-        backends: vec![b("tcp-echo-v1", w1), b("tcp-echo-v2", w2)],
-    }
-}
+use support::{route, settings, t};
 
 /// The patch for `route` on the waypoint `waypoint`, at the route's parent port.
 fn apply(route: Route) -> Effect {
@@ -51,24 +36,6 @@ fn apply(route: Route) -> Effect {
         route,
         waypoint: WaypointRef::of_namespace("waypoint", "ns"),
         port: 9000,
-    }
-}
-
-fn settings() -> Settings {
-    Settings {
-        context: "ctx".into(),
-        namespace: "ns".into(),
-        read_only: false,
-        window: 20,
-        manual_labels: vec![],
-        client: "deploy/curl".parse().unwrap(),
-        target: None,
-        alpha: 0.01,
-        settle: std::time::Duration::ZERO,
-        shots_dir: std::env::temp_dir(),
-        shot_formats: vec![],
-        record: false,
-        replay: None,
     }
 }
 
@@ -89,27 +56,14 @@ fn ready() -> App {
 
 /// `ready`, with other settings.
 fn ready_with(settings: Settings) -> App {
-    let mut app = App::new(settings, LineParser::default(), t(0));
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
-        istio: Some("1.24.0".into()),
-        ..ClusterInfo::default()
-    }));
-    let effects = app.update(Msg::Route(Ok(route(90, 10)), t(0)));
+    let app = support::ready_app(settings, route(90, 10));
     assert_eq!(
-        effects,
-        vec![Effect::StartProbe {
-            client: "deploy/curl".parse().unwrap(),
-            target: Target {
-                host: "tcp-echo".into(),
-                port: 9000
-            },
-        },]
+        app.probe_target(),
+        Some(&Target {
+            host: "tcp-echo".into(),
+            port: 9000
+        })
     );
-    app.update(Msg::Labels(
-        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
-        vec![],
-    ));
     app
 }
 
@@ -126,11 +80,11 @@ fn replies_are_counted_per_backend_and_logged() {
     for i in 0..12 {
         reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
     }
-    let shares = app.split.total_shares();
+    let shares = app.split().total_shares();
     assert_eq!((shares[0].count, shares[1].count), (6, 6));
     // Half and half against 90/10: 200:1 against the weights after a dozen samples.
-    assert_eq!(app.split.verdict(), Verdict::Ignored);
-    assert_eq!(app.log.back().unwrap().kind, LineKind::Backend(1));
+    assert_eq!(app.split().verdict(), Verdict::Ignored);
+    assert_eq!(app.log().back().unwrap().kind, LineKind::Backend(1));
     assert_eq!(app.needs_patch(), Some(true));
 }
 
@@ -147,16 +101,16 @@ fn unmapped_unparsable_and_errors_are_counted_not_fatal() {
         t(3),
     ));
     app.update(Msg::Probe(ProbeEvent::Stdout("".into()), t(4)));
-    assert_eq!(app.split.unmapped(), (1, 1));
-    assert_eq!(app.unparsable, 1);
-    assert_eq!(app.errors, 1);
-    let kinds: Vec<LineKind> = app.log.iter().map(|l| l.kind).collect();
+    assert_eq!(app.split().unmapped(), (1, 1));
+    assert_eq!(app.unparsable(), 1);
+    assert_eq!(app.errors(), 1);
+    let kinds: Vec<LineKind> = app.log().iter().map(|l| l.kind).collect();
     assert_eq!(
         kinds,
         vec![LineKind::Unmapped, LineKind::Unparsable, LineKind::Error]
     );
     assert!(
-        !app.log[1].text.contains('\x1b'),
+        !app.log()[1].text.contains('\x1b'),
         "escapes never reach the screen"
     );
 }
@@ -169,25 +123,25 @@ fn manual_labels_win_over_discovered_ones() {
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     app.update(Msg::Labels(BTreeMap::from([("one".into(), 0)]), vec![]));
     reply(&mut app, "one", 1);
-    assert_eq!(app.split.total_shares()[1].count, 1);
+    assert_eq!(app.split().total_shares()[1].count, 1);
 }
 
 #[test]
 fn the_patch_key_applies_and_removes_and_marks_the_chart() {
     let mut app = ready();
     app.update(Msg::PatchObserved(None));
-    assert_eq!(app.patch, PatchState::Off);
+    assert_eq!(*app.patch(), PatchState::Off);
     let effects = app.update(Msg::Key(Key::Char('p')));
     assert_eq!(effects, vec![apply(route(90, 10))]);
-    assert!(matches!(app.patch, PatchState::Applying(_)));
+    assert!(matches!(app.patch(), PatchState::Applying(_)));
     // A second press while it is under way does nothing.
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
     // A poll during the change does not undo it.
     app.update(Msg::PatchObserved(None));
-    assert!(matches!(app.patch, PatchState::Applying(_)));
+    assert!(matches!(app.patch(), PatchState::Applying(_)));
     app.update(Msg::Patch(PatchOutcome::Applied, t(5)));
-    assert_eq!(app.patch, PatchState::On(t(5)));
-    assert_eq!(app.markers.back(), Some(&Marker::PatchOn(5.0)));
+    assert_eq!(*app.patch(), PatchState::On(t(5)));
+    assert_eq!(app.markers().back(), Some(&Marker::PatchOn(5.0)));
     assert!(
         app.exit_message()
             .contains("splitscope patch remove -n ns --route tcp-echo-ew")
@@ -201,8 +155,8 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
         }]
     );
     app.update(Msg::Patch(PatchOutcome::Removed, t(9)));
-    assert_eq!(app.patch, PatchState::Off);
-    assert_eq!(app.markers.back(), Some(&Marker::PatchOff(9.0)));
+    assert_eq!(*app.patch(), PatchState::Off);
+    assert_eq!(app.markers().back(), Some(&Marker::PatchOff(9.0)));
     assert_eq!(app.exit_message(), "No splitscope patch is applied.");
 
     app.update(Msg::Key(Key::Char('p')));
@@ -210,8 +164,10 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
         PatchOutcome::Failed(forbidden("patch", "envoyfilters")),
         t(10),
     ));
-    assert!(matches!(&app.patch, PatchState::Failed(why) if why.to_string().contains("forbidden")));
-    assert_eq!(app.log.back().unwrap().kind, LineKind::Error);
+    assert!(
+        matches!(app.patch(), PatchState::Failed(why) if why.to_string().contains("forbidden"))
+    );
+    assert_eq!(app.log().back().unwrap().kind, LineKind::Error);
 }
 
 #[test]
@@ -221,20 +177,20 @@ fn read_only_and_missing_pieces_refuse_to_patch() {
     let mut app = App::new(s, LineParser::default(), t(0));
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    assert!(app.notice.as_deref().unwrap().contains("read-only"));
+    assert!(app.notice().unwrap().contains("read-only"));
 
     let mut app = App::new(settings(), LineParser::default(), t(0));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    assert!(app.notice.as_deref().unwrap().contains("no route"));
+    assert!(app.notice().unwrap().contains("no route"));
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    assert!(app.notice.as_deref().unwrap().contains("not read yet"));
+    assert!(app.notice().unwrap().contains("not read yet"));
     app.update(Msg::Info(ClusterInfo {
         waypoint: WaypointInfo::NoneServes("no istio.io/use-waypoint label".into()),
         ..ClusterInfo::default()
     }));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    let notice = app.notice.as_deref().unwrap();
+    let notice = app.notice().unwrap();
     assert!(
         notice.contains("no waypoint serves Service tcp-echo")
             && notice.contains("no istio.io/use-waypoint label"),
@@ -250,16 +206,16 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     for i in 0..20 {
         reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, 2 + i);
     }
-    assert_eq!(app.split.verdict(), Verdict::Ignored);
+    assert_eq!(app.split().verdict(), Verdict::Ignored);
     let effects = app.update(Msg::Route(Ok(route(50, 50)), t(30)));
     assert_eq!(effects, vec![apply(route(50, 50))]);
-    assert_eq!(app.split.expected(), &[0.5, 0.5]);
+    assert_eq!(app.split().expected(), &[0.5, 0.5]);
     // A new regime: 50/50 over one endpoint each is the bug's split, so no verdict can
     // tell the two apart.
-    assert_eq!(app.split.regime().cause, RegimeCause::RouteEdit);
-    assert_eq!(app.split.verdict(), Verdict::Ambiguous);
-    assert_eq!(app.markers.back(), Some(&Marker::Regime(30.0)));
-    assert_eq!(app.split.total(), 20, "counts survive a weight change");
+    assert_eq!(app.split().regime().cause, RegimeCause::RouteEdit);
+    assert_eq!(app.split().verdict(), Verdict::Ambiguous);
+    assert_eq!(app.markers().back(), Some(&Marker::Regime(30.0)));
+    assert_eq!(app.split().total(), 20, "counts survive a weight change");
     // The same route again changes nothing.
     assert!(app.update(Msg::Route(Ok(route(50, 50)), t(31))).is_empty());
     // A route that disappears is reported, and the last one is kept.
@@ -269,8 +225,8 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
         )),
         t(32),
     ));
-    assert!(app.route_error.is_some());
-    assert!(app.route.is_some());
+    assert!(app.route_error().is_some());
+    assert!(app.route().is_some());
 }
 
 #[test]
@@ -284,25 +240,25 @@ fn freeze_reset_window_help_and_quit() {
         reply(&mut app, "two", i);
     }
     assert_eq!(app.shown_split().total(), 10, "the display is frozen");
-    assert_eq!(app.split.total(), 15, "counting goes on");
+    assert_eq!(app.split().total(), 15, "counting goes on");
     app.update(Msg::Key(Key::Space));
     assert_eq!(app.shown_split().total(), 15);
 
     app.update(Msg::Key(Key::Char('+')));
-    assert_eq!(app.split.window(), 50);
+    assert_eq!(app.split().window(), 50);
     app.update(Msg::Key(Key::Char('-')));
     app.update(Msg::Key(Key::Char('-')));
-    assert_eq!(app.split.window(), 10);
+    assert_eq!(app.split().window(), 10);
 
     app.update(Msg::Key(Key::Char('r')));
-    assert_eq!(app.split.total(), 0);
-    assert_eq!(app.split.window(), 10);
+    assert_eq!(app.split().total(), 0);
+    assert_eq!(app.split().window(), 10);
 
     app.update(Msg::Key(Key::Char('?')));
-    assert!(app.show_help);
+    assert!(app.show_help());
     // Any key closes help without acting.
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    assert!(!app.show_help);
+    assert!(!app.show_help());
     assert_eq!(app.update(Msg::Key(Key::Char('q'))), vec![Effect::Quit]);
     assert_eq!(app.update(Msg::Key(Key::CtrlC)), vec![Effect::Quit]);
 }
@@ -316,33 +272,35 @@ fn probe_gaps_are_marked() {
         },
         t(1),
     ));
-    assert!(matches!(&app.probe, ProbeState::Running { pod, .. } if pod == "curl-1"));
+    assert!(matches!(app.probe(), ProbeState::Running { pod, .. } if pod == "curl-1"));
     app.update(Msg::Probe(
         ProbeEvent::Ended {
-            reason: "the exec stream to curl-1 closed".into(),
+            reason: ProbeEnd::Closed {
+                pod: "curl-1".into(),
+            },
             retry_in: Duration::from_secs(1),
         },
         t(5),
     ));
-    assert!(matches!(app.probe, ProbeState::Gap { .. }));
-    assert_eq!(app.markers.back(), Some(&Marker::Gap(5.0)));
+    assert!(matches!(app.probe(), ProbeState::Gap { .. }));
+    assert_eq!(app.markers().back(), Some(&Marker::Gap(5.0)));
     app.update(Msg::Probe(
         ProbeEvent::Started {
             pod: "curl-2".into(),
         },
         t(7),
     ));
-    assert!(app.log.back().unwrap().text.contains("after a 2.0s gap"));
+    assert!(app.log().back().unwrap().text.contains("after a 2.0s gap"));
 }
 
 #[test]
 fn the_patch_seen_in_the_cluster_sets_the_state() {
     let mut app = ready();
     app.update(Msg::PatchObserved(Some(t(-60))));
-    assert_eq!(app.patch, PatchState::On(t(-60)));
+    assert_eq!(*app.patch(), PatchState::On(t(-60)));
     app.update(Msg::PatchObserved(None));
-    assert_eq!(app.patch, PatchState::Off);
-    assert!(app.notice.as_deref().unwrap().contains("removed outside"));
+    assert_eq!(*app.patch(), PatchState::Off);
+    assert!(app.notice().unwrap().contains("removed outside"));
 }
 
 #[test]
@@ -381,7 +339,7 @@ fn the_app_decides_where_the_probe_connects() {
     let effects = app.update(Msg::ServicePort("tcp-echo".into(), Ok(9000)));
     assert!(matches!(&effects[..], [Effect::StartProbe { target, .. }] if target.port == 9000));
     assert_eq!(
-        app.probe_target
+        app.probe_target()
             .as_ref()
             .map(ToString::to_string)
             .as_deref(),
@@ -398,7 +356,7 @@ fn the_app_decides_where_the_probe_connects() {
         app.update(Msg::ServicePort("tcp-echo".into(), Err(refused)))
             .is_empty()
     );
-    let notice = app.notice.clone().unwrap();
+    let notice = app.notice().unwrap().to_string();
     assert!(
         notice.contains("forbidden") && notice.contains("--target"),
         "{notice}"
@@ -415,7 +373,7 @@ fn an_unreadable_waypoint_is_unknown_not_none() {
     }));
     app.update(Msg::Route(Ok(route(90, 10)), t(0)));
     assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
-    let notice = app.notice.clone().unwrap();
+    let notice = app.notice().unwrap().to_string();
     assert!(
         notice.contains("cannot tell which waypoint") && notice.contains("forbidden"),
         "{notice}"
@@ -451,7 +409,7 @@ fn the_sandbox_speaks_through_the_log_not_the_terminal() {
         "sandbox: cannot start the echo server for port 9000 of a pod on loopback".into(),
         t(5),
     ));
-    let last = app.log.back().unwrap();
+    let last = app.log().back().unwrap();
     assert_eq!(last.kind, LineKind::Error);
     assert!(last.text.contains("echo server"), "{}", last.text);
 }
@@ -462,57 +420,57 @@ fn regimes_start_on_toggles_resets_and_changes_in_the_stream() {
     for i in 0..20 {
         reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
     }
-    assert_eq!(app.split.verdict(), Verdict::Ignored);
-    assert_eq!(app.split.regime().cause, RegimeCause::Start);
+    assert_eq!(app.split().verdict(), Verdict::Ignored);
+    assert_eq!(app.split().regime().cause, RegimeCause::Start);
 
     // Someone else patches the mesh: the stream shows it, and a regime starts there.
     for i in 0..80 {
         reply(&mut app, if i % 10 == 9 { "two" } else { "one" }, 20 + i);
-        if app.split.regime().cause == RegimeCause::ChangeToRoute {
+        if app.split().regime().cause == RegimeCause::ChangeToRoute {
             break;
         }
     }
-    let regime = app.split.regime();
+    let regime = app.split().regime();
     assert_eq!(regime.cause, RegimeCause::ChangeToRoute);
     assert!((19.0..=30.0).contains(&regime.started), "{regime:?}");
-    assert_eq!(app.split.verdict(), Verdict::Honoured);
-    assert!(matches!(app.markers.back(), Some(Marker::Regime(_))));
+    assert_eq!(app.split().verdict(), Verdict::Honoured);
+    assert!(matches!(app.markers().back(), Some(Marker::Regime(_))));
     assert!(
-        app.log
+        app.log()
             .iter()
             .any(|l| l.text.contains("turned to the route's weights"))
     );
 
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(PatchOutcome::Applied, t(120)));
-    let regime = app.split.regime();
+    let regime = app.split().regime();
     assert_eq!(
         (regime.cause, regime.started),
         (RegimeCause::PatchOn, 120.0)
     );
     assert_eq!(
-        app.split.verdict(),
+        app.split().verdict(),
         Verdict::Undecided,
         "the evidence starts afresh"
     );
-    assert!(app.split.total() > 40, "the run's counts go on");
+    assert!(app.split().total() > 40, "the run's counts go on");
 
     app.update(Msg::Key(Key::Char('r')));
-    assert_eq!(app.split.regime().cause, RegimeCause::Reset);
-    assert_eq!(app.split.verdict(), Verdict::Undecided);
+    assert_eq!(app.split().regime().cause, RegimeCause::Reset);
+    assert_eq!(app.split().verdict(), Verdict::Undecided);
 }
 
 #[test]
 fn the_default_split_follows_the_endpoints() {
     let mut app = ready();
     app.update(Msg::Endpoints(vec![3, 1]));
-    assert!((app.split.default_split()[0] - 0.75).abs() < 1e-12);
+    assert!((app.split().default_split()[0] - 0.75).abs() < 1e-12);
     // A route of 75/25 is then the bug's own split.
     app.update(Msg::Route(Ok(route(75, 25)), t(1)));
-    assert_eq!(app.split.verdict(), Verdict::Ambiguous);
+    assert_eq!(app.split().verdict(), Verdict::Ambiguous);
     // And it survives a reset.
     app.update(Msg::Key(Key::Char('r')));
-    assert!((app.split.default_split()[0] - 0.75).abs() < 1e-12);
+    assert!((app.split().default_split()[0] - 0.75).abs() < 1e-12);
 }
 
 #[test]
@@ -522,57 +480,53 @@ fn a_toggle_counts_afresh_once_the_push_has_settled() {
     let mut app = ready_with(s);
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(PatchOutcome::Applied, t(20)));
-    assert_eq!(app.split.regime().cause, RegimeCause::Start);
-    assert!(app.log.back().unwrap().text.contains("--settle 2.0s"));
+    assert_eq!(app.split().regime().cause, RegimeCause::Start);
+    assert!(app.log().back().unwrap().text.contains("--settle 2.0s"));
     // A reply still from before the push reached the waypoint counts in the old regime.
     reply(&mut app, "two", 21);
-    assert_eq!(app.split.regime().cause, RegimeCause::Start);
+    assert_eq!(app.split().regime().cause, RegimeCause::Start);
     reply(&mut app, "one", 22);
-    let regime = app.split.regime();
+    let regime = app.split().regime();
     assert_eq!((regime.cause, regime.started), (RegimeCause::PatchOn, 22.0));
-    assert_eq!(app.split.regime_len(), 1);
+    assert_eq!(app.split().regime_len(), 1);
+}
+
+#[test]
+fn t_and_s_ask_the_screen_and_its_answer_is_the_notice() {
+    let mut app = ready();
+    assert_eq!(
+        app.update(Msg::Key(Key::Char('t'))),
+        vec![Effect::NextTheme]
+    );
+    assert_eq!(app.update(Msg::Key(Key::Char('s'))), vec![Effect::Picture]);
+    app.update(Msg::Notice("saved ./splitscope-20261130-065712.svg".into()));
+    assert_eq!(app.notice(), Some("saved ./splitscope-20261130-065712.svg"));
+    // The notice is for the notice line alone, not the log.
+    assert!(app.log().iter().all(|l| !l.text.contains("saved")));
 }
 
 #[test]
 fn t_cycles_the_themes_and_names_each() {
-    let mut app = ready();
-    let (themes, _) = splitscope::tui::theme::Themes::load(None, false, false, None);
-    app.themes = themes;
-    assert_eq!(app.themes.name(), "default");
-    app.update(Msg::Key(Key::Char('t')));
-    assert_eq!(app.notice.as_deref(), Some("theme: light"));
-    for _ in 0..4 {
-        app.update(Msg::Key(Key::Char('t')));
-    }
-    assert_eq!(app.notice.as_deref(), Some("theme: default"));
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use splitscope::session::Screen;
+    use splitscope::tui::display::{Display, Look, Shots};
+    let look = |no_color| Look {
+        themes: splitscope::tui::theme::Themes::load(None, no_color, false, None).0,
+        shots: Shots {
+            dir: std::env::temp_dir(),
+            formats: vec![],
+        },
+        cast: None,
+    };
+    let terminal = || Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut display = Display::new(terminal(), look(false));
+    assert_eq!(display.next_theme(), "theme: light");
+    let names: Vec<String> = (0..4).map(|_| display.next_theme()).collect();
+    assert_eq!(names.last().map(String::as_str), Some("theme: default"));
     // Without colour there is nothing to cycle, and the notice says so.
-    let (plain, _) = splitscope::tui::theme::Themes::load(None, true, false, None);
-    app.themes = plain;
-    app.update(Msg::Key(Key::Char('t')));
-    assert!(app.notice.as_deref().unwrap().contains("the only one"));
-}
-
-#[test]
-fn s_asks_for_a_picture_and_the_notice_says_where() {
-    let mut app = ready();
-    assert!(app.update(Msg::Key(Key::Char('s'))).is_empty());
-    assert!(app.pending_shot);
-    app.update(Msg::Shot(Ok(vec![
-        "./splitscope-20261130-065712.svg".into(),
-    ])));
-    assert!(!app.pending_shot);
-    assert_eq!(
-        app.notice.as_deref(),
-        Some("saved ./splitscope-20261130-065712.svg")
-    );
-    app.update(Msg::Key(Key::Char('s')));
-    app.update(Msg::Shot(Err("cannot create /proc/x: denied".into())));
-    assert!(
-        app.notice
-            .as_deref()
-            .unwrap()
-            .starts_with("no picture: cannot create")
-    );
+    let mut plain = Display::new(terminal(), look(true));
+    assert!(plain.next_theme().contains("the only one"));
 }
 
 #[test]

@@ -6,7 +6,10 @@
 //! Each property runs `PROPTEST_CASES` inputs (500 by default: a few thousand in all for
 //! `cargo test`). A full run: `PROPTEST_CASES=100000 cargo test --test properties`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic,
+    // A test reads best as the story it tells, however long.
+    clippy::too_many_lines
+)]
 
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -7,82 +7,34 @@
     clippy::expect_used,
     clippy::panic,
     clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stderr,
+    // A test reads best as the story it tells, however long.
+    clippy::too_many_lines
 )]
 
-use std::collections::BTreeMap;
-
-use jiff::Timestamp;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use splitscope::probe::ProbeEvent;
-use splitscope::route::{Backend, Route};
-use splitscope::sample::LineParser;
-use splitscope::tui::app::{
-    App, ClusterInfo, Key, Msg, PatchOutcome, Settings, WaypointInfo, WaypointRef,
-};
+use splitscope::cluster::probe::ProbeEvent;
+use splitscope::session::app::PatchOutcome;
+use splitscope::session::{App, Key, Msg, Settings};
 use splitscope::tui::theme::Theme;
 use splitscope::tui::view;
 
-fn t(s: i64) -> Timestamp {
-    Timestamp::from_second(1_733_536_000 + s).unwrap()
-}
+mod support;
 
-/// One reply, as busybox `date | nc` brings it back at `t(at)`.
+use support::{reply_line, t};
+
 fn reply(app: &mut App, label: &str, at: i64) {
-    let stamp = t(at)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .strftime("%a %b %e %H:%M:%S UTC %Y")
-        .to_string();
-    app.update(Msg::Probe(
-        ProbeEvent::Stdout(format!("{label} {stamp}")),
-        t(at),
-    ));
+    app.update(Msg::Probe(ProbeEvent::Stdout(reply_line(label, at)), t(at)));
 }
 
 fn app() -> App {
     let settings = Settings {
-        context: "splitscope-sandbox".into(),
-        namespace: "istio-io-tcp-traffic-shifting".into(),
-        read_only: false,
-        window: 20,
-        manual_labels: vec![],
-        client: "deploy/curl".parse().unwrap(),
-        target: None,
-        alpha: 0.01,
         settle: std::time::Duration::ZERO,
-        shots_dir: std::env::temp_dir(),
-        shot_formats: vec![],
-        record: false,
-        replay: None,
+        ..Settings::new("splitscope-sandbox", "istio-io-tcp-traffic-shifting")
     };
-    let mut app = App::new(settings, LineParser::default(), t(0));
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named(WaypointRef::of_namespace(
-            "waypoint",
-            "istio-io-tcp-traffic-shifting",
-        )),
-        istio: Some("1.24.0".into()),
-        ..ClusterInfo::default()
-    }));
-    let b = |name: &str, weight| Backend {
-        name: name.into(),
-        namespace: "istio-io-tcp-traffic-shifting".into(),
-        port: 9000,
-        weight,
-    };
-    let route = Route {
-        name: "tcp-echo-ew".into(),
-        namespace: "istio-io-tcp-traffic-shifting".into(),
-        parent: "tcp-echo".into(),
-        parent_port: Some(9000),
-        backends: vec![b("tcp-echo-v1", 90), b("tcp-echo-v2", 10)],
-    };
-    app.update(Msg::Route(Ok(route), t(0)));
-    app.update(Msg::Labels(
-        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
-        vec![],
-    ));
+    let route = support::route_in("istio-io-tcp-traffic-shifting", 90, 10);
+    let mut app = support::ready_app(settings, route);
     app.update(Msg::PatchObserved(None));
     app.update(Msg::Probe(
         ProbeEvent::Started {
@@ -178,7 +130,7 @@ fn an_undecided_regime_shows_its_odds_and_its_start() {
     let mut app = app();
     // The route is edited to 80/20: a new regime, marked on the chart, with little
     // evidence yet.
-    let mut route = app.route.clone().unwrap();
+    let mut route = app.route().cloned().unwrap();
     route.backends[0].weight = 80;
     route.backends[1].weight = 20;
     app.update(Msg::Route(Ok(route), t(82)));

@@ -1,6 +1,6 @@
-//! `check` on a cluster: the screen's app and runtime without the screen, until the first
-//! decision or a limit. `--with-patch` puts the workaround on first and always takes it
-//! off again, on a verdict, a limit, an error or Ctrl-C.
+//! `check` on a cluster: the session without a screen, until the first decision or a
+//! limit. `--with-patch` puts the workaround on first and always takes it off again, on
+//! a verdict, a limit, an error or Ctrl-C.
 
 use std::time::Duration;
 
@@ -10,24 +10,21 @@ use tokio::time::Instant;
 use super::CheckError;
 use super::report::{CheckReport, RunFacts};
 use crate::cluster::Cluster;
-use crate::probe::ProbeEvent;
 use crate::sample::LineParser;
+use crate::session::app::PatchState;
+use crate::session::{App, Msg, NoScreen, Runtime, RuntimeOptions, Session, Settings, Stop};
 use crate::split::Verdict;
-use crate::tui::app::{App, Key, Msg, PatchState, Settings};
-use crate::tui::runtime::{Runtime, RuntimeOptions};
 use crate::verdict::RegimeCause;
 
-/// Probe ends with not one sample before the check gives up on the client.
+/// Probe ends with not one sample, none of them a server that could not answer now,
+/// before the check gives up on the client.
 const FRUITLESS_ENDS: u32 = 3;
-/// How long the check waits for a cluster that cannot answer (unreachable, 5xx, 429)
-/// before it gives up with exit 2.
-const PATIENCE: Duration = Duration::from_secs(30);
+/// How long the check waits for a cluster that cannot answer (unreachable, 5xx, 429),
+/// to its reads and to the probe's exec alike, before it gives up with exit 2.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct LiveOptions {
-    pub route: Option<String>,
-    pub interval: Duration,
-    pub deadline: Duration,
-    pub container: Option<String>,
+    pub runtime: RuntimeOptions,
     pub samples: Option<u64>,
     pub timeout: Option<Duration>,
     pub with_patch: bool,
@@ -41,29 +38,26 @@ pub async fn check(
     parser: LineParser,
     options: LiveOptions,
 ) -> Result<CheckReport, CheckError> {
-    let mut app = App::new(settings, parser, Timestamp::now());
-    let mut runtime = Runtime::start(
-        cluster.clone(),
-        RuntimeOptions {
-            route: options.route.clone(),
-            interval: options.interval,
-            deadline: options.deadline,
-            container: options.container.clone(),
-            poll: Duration::from_secs(2),
-        },
-    );
+    let app = App::new(settings, parser, Timestamp::now());
+    let runtime = Runtime::start(cluster.clone(), options.runtime.clone());
+    let mut session = Session::new(app, runtime);
     if let Some(path) = &options.record {
         let file = std::fs::File::create(path)
             .map_err(|e| CheckError::Usage(format!("cannot record to {}: {e}", path.display())))?;
-        runtime.record_to(file);
+        session.record_to(file);
+    }
+    if options.with_patch {
+        let _ = session.sender().send(Msg::WantPatch);
     }
     let outcome = tokio::select! {
-        r = drive(&mut app, &mut runtime, &options) => r,
+        r = drive(&mut session, &options) => r,
         _ = tokio::signal::ctrl_c() => Err(CheckError::Interrupted(String::new())),
     };
-    drop(runtime);
+    let app = session.app().clone();
+    // Every record reaches the disk, whatever the outcome.
+    let _ = session.finish();
     if options.with_patch
-        && let Some(route) = &app.route
+        && let Some(route) = app.route()
     {
         // Whatever happened, the workaround comes off again.
         let removed = cluster
@@ -72,7 +66,7 @@ pub async fn check(
         if let Err(e) = removed {
             return Err(match outcome {
                 Err(first) => first,
-                Ok(_) => CheckError::Cluster(e),
+                Ok(()) => CheckError::Cluster(e),
             });
         }
         if let Err(CheckError::Interrupted(_)) = outcome {
@@ -85,99 +79,97 @@ pub async fn check(
 
 fn report(app: &App) -> CheckReport {
     let (names, weights): (Vec<String>, Vec<u32>) = app
-        .route
+        .route()
         .iter()
         .flat_map(|r| r.backends.iter().map(|b| (b.name.clone(), b.weight)))
         .unzip();
+    let split = app.split();
     CheckReport::new(
-        app.split.judge(),
+        split.judge(),
         &RunFacts {
             names: &names,
             weights: &weights,
-            samples: app.split.total() - app.split.unmapped().1,
-            unmapped: app.split.unmapped().1,
-            unparsable: app.unparsable,
-            errors: app.errors,
+            samples: split.total() - split.unmapped().1,
+            unmapped: split.unmapped().1,
+            unparsable: app.unparsable(),
+            errors: app.errors(),
             unit: "seconds",
         },
     )
 }
 
-/// Feeds the app until a verdict the check may stop at, a limit, or an error.
-async fn drive(
-    app: &mut App,
-    runtime: &mut Runtime,
-    options: &LiveOptions,
-) -> Result<(), CheckError> {
-    let deadline = options.timeout.map(|t| Instant::now() + t);
-    let mut fruitless_ends = 0;
-    let mut asked_for_patch = false;
+/// Runs the session until a verdict the check may stop at, a limit, or an error.
+async fn drive(session: &mut Session, options: &LiveOptions) -> Result<(), CheckError> {
+    let until = options.timeout.map(|t| Instant::now() + t);
     // Since when the cluster has not answered (unreachable, 5xx, 429).
     let mut troubled: Option<Instant> = None;
-    loop {
-        let msg = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, runtime.next()).await {
-                Ok(msg) => msg,
-                Err(_) => return Ok(()),
-            },
-            None => runtime.next().await,
-        };
-        let Some(msg) = msg else { return Ok(()) };
-        if let Msg::Probe(ProbeEvent::Ended { reason, .. }, _) = &msg
-            && app.split.total() == 0
-        {
-            fruitless_ends += 1;
-            if fruitless_ends >= FRUITLESS_ENDS {
-                return Err(CheckError::Probe(format!(
-                    "the probe found no replies: {reason}"
-                )));
+    let stop = session
+        .run(&mut NoScreen, until, |app, _| {
+            verdict_or_trouble(app, options, &mut troubled)
+        })
+        .await;
+    match stop {
+        Ok(Stop::Done(outcome)) => outcome,
+        Ok(Stop::Quit | Stop::TimedOut | Stop::Closed) => Ok(()),
+        Err(never) => match never {},
+    }
+}
+
+/// Some once the check may stop: Ok at a verdict or a limit, Err when the cluster or
+/// the probe cannot be used.
+fn verdict_or_trouble(
+    app: &App,
+    options: &LiveOptions,
+    troubled: &mut Option<Instant>,
+) -> Option<Result<(), CheckError>> {
+    let fruitless = app.fruitless();
+    let probe_trouble = if app.split().total() == 0 {
+        fruitless.last.as_ref()
+    } else {
+        None
+    };
+    if let Some(end) = probe_trouble.filter(|e| !e.is_transient())
+        && fruitless.ends >= FRUITLESS_ENDS
+    {
+        return Some(Err(CheckError::Probe(format!(
+            "the probe found no replies: {end}"
+        ))));
+    }
+    // A server that cannot answer now is given PATIENCE; anything else ends the check.
+    let cluster_trouble = app.route_error().or(app.problem()).cloned();
+    match cluster_trouble {
+        Some(e) if !e.is_transient() => return Some(Err(CheckError::Cluster(e))),
+        Some(e) => {
+            if troubled.get_or_insert_with(Instant::now).elapsed() > PATIENCE {
+                return Some(Err(CheckError::Cluster(e)));
             }
         }
-        runtime.handle(app, msg);
-        // A server that cannot answer now is given PATIENCE; anything else ends the check.
-        match app.route_error.clone().or_else(|| app.problem.clone()) {
-            Some(e) if !e.is_transient() => return Err(CheckError::Cluster(e)),
-            Some(e) => {
-                let since = *troubled.get_or_insert_with(Instant::now);
-                if since.elapsed() > PATIENCE {
-                    return Err(CheckError::Cluster(e));
+        None => match probe_trouble.filter(|e| e.is_transient()) {
+            Some(end) => {
+                if troubled.get_or_insert_with(Instant::now).elapsed() > PATIENCE {
+                    return Some(Err(CheckError::Probe(format!(
+                        "the probe found no replies: {end}"
+                    ))));
                 }
             }
-            None => troubled = None,
+            None => *troubled = None,
+        },
+    }
+    if options.with_patch {
+        if let PatchState::Failed(e) = app.patch() {
+            return Some(Err(CheckError::Cluster(e.clone())));
         }
-        if options.with_patch {
-            if let PatchState::Failed(e) = &app.patch {
-                return Err(CheckError::Cluster(e.clone()));
-            }
-            let ready = app.route.is_some() && app.info.waypoint.name().is_some();
-            if ready && !asked_for_patch && matches!(app.patch, PatchState::On(_)) {
-                // Ours is on already: the evidence counts from now.
-                asked_for_patch = true;
-                let now = app.elapsed(app.now);
-                app.split.start_regime(RegimeCause::PatchOn, now);
-            }
-            if ready && !asked_for_patch && matches!(app.patch, PatchState::Off) {
-                asked_for_patch = true;
-                runtime.handle(app, Msg::Key(Key::Char('p')));
-                if let Some(notice) = app
-                    .notice
-                    .clone()
-                    .filter(|_| !matches!(app.patch, PatchState::Applying(_)))
-                {
-                    return Err(CheckError::Usage(notice));
-                }
-            }
-        }
-        let decided = matches!(app.split.verdict(), Verdict::Honoured | Verdict::Ignored);
-        // With the patch, only a regime from the patch on counts.
-        let relevant = !options.with_patch
-            || (matches!(app.patch, PatchState::On(_))
-                && app.split.regime().cause != RegimeCause::Start);
-        if decided && relevant {
-            return Ok(());
-        }
-        if options.samples.is_some_and(|n| app.split.total() >= n) {
-            return Ok(());
+        if let Some(why) = app.patch_refused() {
+            return Some(Err(CheckError::Usage(why.to_string())));
         }
     }
+    let decided = matches!(app.split().verdict(), Verdict::Honoured | Verdict::Ignored);
+    // With the patch, only a regime from the patch on counts.
+    let relevant = !options.with_patch
+        || (matches!(app.patch(), PatchState::On(_))
+            && app.split().regime().cause != RegimeCause::Start);
+    if decided && relevant || options.samples.is_some_and(|n| app.split().total() >= n) {
+        return Some(Ok(()));
+    }
+    None
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cluster::discover::ClientSpec;
+use crate::session::{RuntimeOptions, Settings};
 
+pub mod launch;
 mod values;
 
 use values::{
@@ -99,9 +101,6 @@ pub struct CheckArgs {
     pub probe: ProbeArgs,
     #[command(flatten)]
     pub screen: ScreenArgs,
-    /// Time between probe connections.
-    #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
-    pub interval: Duration,
     /// Stop after this many samples if nothing was decided.
     #[arg(long, value_name = "N")]
     pub samples: Option<u64>,
@@ -182,7 +181,7 @@ pub struct ProbeArgs {
     #[arg(long, env = "SPLITSCOPE_ROUTE")]
     pub route: Option<String>,
     /// The pod that runs the probe: deploy/NAME or pod/NAME.
-    #[arg(long, default_value = "deploy/curl", env = "SPLITSCOPE_CLIENT", value_parser = parse_client)]
+    #[arg(long, default_value = crate::cluster::discover::DEFAULT_CLIENT, env = "SPLITSCOPE_CLIENT", value_parser = parse_client)]
     pub client: ClientSpec,
     /// The container of the client pod to run the probe in (default: the first that is
     /// not istio-proxy).
@@ -197,6 +196,51 @@ pub struct ProbeArgs {
     /// The remote loop ends by itself after this long.
     #[arg(long, value_name = "DURATION", default_value = "1h", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
     pub deadline: Duration,
+    /// Time between probe connections [default: 2s; 0.5s in demo].
+    #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+}
+
+pub use crate::session::runtime::{DEMO_INTERVAL, INTERVAL};
+
+impl ProbeArgs {
+    /// The session's settings these flags and `screen`'s give, for `cluster`.
+    pub fn settings(&self, cluster: &crate::cluster::Cluster, screen: &ScreenArgs) -> Settings {
+        Settings {
+            read_only: self.read_only,
+            client: self.client.clone(),
+            target: self
+                .target
+                .clone()
+                .map(|(host, port)| crate::session::app::Target { host, port }),
+            ..screen.settings(cluster.context.clone(), cluster.namespace.clone())
+        }
+    }
+
+    /// How the probe runs: `--interval`, else `default_interval`.
+    pub fn runtime(&self, default_interval: Duration) -> RuntimeOptions {
+        RuntimeOptions {
+            route: self.route.clone(),
+            interval: self.interval.unwrap_or(default_interval),
+            deadline: self.deadline,
+            container: self.container.clone(),
+            ..RuntimeOptions::default()
+        }
+    }
+}
+
+impl ScreenArgs {
+    /// The session's settings these flags give, for a run in `context` and `namespace`.
+    pub fn settings(&self, context: String, namespace: String) -> Settings {
+        Settings {
+            window: self.window,
+            manual_labels: self.labels.clone(),
+            alpha: self.alpha,
+            settle: self.settle,
+            record: self.record.is_some(),
+            ..Settings::new(context, namespace)
+        }
+    }
 }
 
 /// How the screen reads replies, judges and shows them, and what it records.
@@ -255,9 +299,6 @@ pub struct WatchArgs {
     pub probe: ProbeArgs,
     #[command(flatten)]
     pub screen: ScreenArgs,
-    /// Time between probe connections.
-    #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
-    pub interval: Duration,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -315,9 +356,6 @@ pub struct DemoArgs {
     pub probe: ProbeArgs,
     #[command(flatten)]
     pub screen: ScreenArgs,
-    /// Time between probe connections (livelier than watch's default).
-    #[arg(long, value_name = "DURATION", default_value = "0.5s", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
-    pub interval: Duration,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -392,12 +430,12 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.watch.cluster.namespace.as_deref(), Some("ns"));
         assert_eq!(cli.watch.screen.labels.len(), 2);
-        assert_eq!(cli.watch.interval, Duration::from_secs(2));
+        assert_eq!(cli.watch.probe.interval, None);
         let demo = Cli::try_parse_from(["splitscope", "demo", "--istio", "1.26.0"]).unwrap();
         let Some(Command::Demo(d)) = demo.command else {
             panic!()
         };
-        assert_eq!(d.interval, Duration::from_millis(500));
+        assert_eq!(d.probe.interval, None);
         assert!(Cli::try_parse_from(["splitscope", "--bogus"]).is_err());
         assert!(Cli::try_parse_from(["splitscope", "patch", "frobnicate"]).is_err());
     }

@@ -20,9 +20,23 @@ pub enum ClientSpec {
     Pod(String),
 }
 
+/// The client when none is named: Istio's samples run their probes from `deploy/curl`.
+pub const DEFAULT_CLIENT: &str = "deploy/curl";
+
+impl Default for ClientSpec {
+    fn default() -> ClientSpec {
+        ClientSpec::Deployment("curl".into())
+    }
+}
+
+/// A `--client` that names no pod.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}: write the client as deploy/NAME or pod/NAME")]
+pub struct BadClient(pub String);
+
 impl std::str::FromStr for ClientSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadClient;
+    fn from_str(s: &str) -> Result<Self, BadClient> {
         match s.split_once('/') {
             Some(("deploy" | "deployment" | "deployments", name)) if !name.is_empty() => {
                 Ok(ClientSpec::Deployment(name.into()))
@@ -31,9 +45,7 @@ impl std::str::FromStr for ClientSpec {
                 Ok(ClientSpec::Pod(name.into()))
             }
             None if !s.is_empty() => Ok(ClientSpec::Pod(s.into())),
-            _ => Err(format!(
-                "{s:?}: write the client as deploy/NAME or pod/NAME"
-            )),
+            _ => Err(BadClient(s.to_string())),
         }
     }
 }

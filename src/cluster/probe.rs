@@ -9,9 +9,51 @@ use kube::api::AttachParams;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, watch};
 
-use super::Cluster;
 use super::discover::ClientSpec;
-use crate::probe::ProbeEvent;
+use super::{Cluster, ClusterError};
+
+/// What the probe reports as it runs: the exec'd loop's lines and its starts and ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeEvent {
+    /// The loop runs in this pod.
+    Started { pod: String },
+    /// One line of the loop's standard output: a reply, normally.
+    Stdout(String),
+    /// One line of its standard error (`nc: bad address …`).
+    Stderr(String),
+    /// The loop ended; the next attempt comes after `retry_in`.
+    Ended {
+        reason: ProbeEnd,
+        retry_in: Duration,
+    },
+}
+
+/// Why one attempt of the probe ended.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProbeEnd {
+    #[error("the loop in {pod} reached its deadline")]
+    Deadline { pod: String },
+    #[error("the loop in {pod} ended: {message}")]
+    Exited { pod: String, message: String },
+    /// The link broke (the connection to the API server, or the server's to the node).
+    #[error("the exec stream to {pod} broke ({why})")]
+    Broke { pod: String, why: String },
+    #[error("the exec stream to {pod} closed")]
+    Closed { pod: String },
+    /// No ready client pod, or it could not be read.
+    #[error(transparent)]
+    NoClient(ClusterError),
+    /// The server refused the exec.
+    #[error(transparent)]
+    Refused(ClusterError),
+}
+
+impl ProbeEnd {
+    /// Whether it only says the API server could not answer now (unreachable, 5xx, 429).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProbeEnd::NoClient(e) | ProbeEnd::Refused(e) if e.is_transient())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
@@ -77,9 +119,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How one attempt ended.
 enum Attempt {
     /// The loop ran and its stream ended, after this many lines.
-    Streamed { reason: String, lines: u64 },
+    Streamed { reason: ProbeEnd, lines: u64 },
     /// No ready client pod, or the exec was refused.
-    Failed(String),
+    Failed(ProbeEnd),
     /// Nobody listens any more.
     Closed,
 }
@@ -136,7 +178,7 @@ async fn attempt(
         .await
     {
         Ok(found) => found,
-        Err(e) => return Attempt::Failed(e.to_string()),
+        Err(e) => return Attempt::Failed(ProbeEnd::NoClient(e)),
     };
     let params = AttachParams::default()
         .container(container)
@@ -149,7 +191,9 @@ async fn attempt(
         .await
     {
         Ok(attached) => attached,
-        Err(e) => return Attempt::Failed(cluster.err(e, "create", "pods/exec").to_string()),
+        Err(e) => {
+            return Attempt::Failed(ProbeEnd::Refused(cluster.err(e, "create", "pods/exec")));
+        }
     };
     if tx.send(ProbeEvent::Started { pod: pod.clone() }).is_err() {
         attached.abort();
@@ -191,12 +235,16 @@ async fn attempt(
         None => None,
     };
     let reason = match (status, broken) {
-        (Some(s), _) if s.status.as_deref() == Some("Success") => {
-            format!("the loop in {pod} reached its deadline")
-        }
-        (Some(s), _) => format!("the loop in {pod} ended: {}", s.message.unwrap_or_default()),
-        (None, Some(e)) => format!("the exec stream to {pod} broke ({e})"),
-        (None, None) => format!("the exec stream to {pod} closed"),
+        (Some(s), _) if s.status.as_deref() == Some("Success") => ProbeEnd::Deadline { pod },
+        (Some(s), _) => ProbeEnd::Exited {
+            pod,
+            message: s.message.unwrap_or_default(),
+        },
+        (None, Some(e)) => ProbeEnd::Broke {
+            pod,
+            why: e.to_string(),
+        },
+        (None, None) => ProbeEnd::Closed { pod },
     };
     Attempt::Streamed {
         reason,

@@ -11,10 +11,12 @@ use tokio::time::Instant;
 
 use super::read::{Item, What};
 use crate::check::transcript::Plan;
-use crate::probe::ProbeEvent;
+use crate::cluster::probe::ProbeEvent;
 use crate::route::{Backend, Route};
+use crate::session::app::{Msg, PatchOutcome};
+use crate::session::source::{Clock, Now, Source};
 use crate::task::lock;
-use crate::tui::app::{Msg, PatchOutcome};
+use futures::future::BoxFuture;
 
 /// How fast a replay plays.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,6 +84,26 @@ impl ReplayClock {
     }
 }
 
+impl Now for ReplayClock {
+    fn now(&self) -> Timestamp {
+        ReplayClock::now(self)
+    }
+}
+
+impl Source for Feed {
+    fn next(&mut self) -> BoxFuture<'_, Msg> {
+        Box::pin(self.next_due())
+    }
+
+    fn try_next(&mut self) -> Option<Msg> {
+        self.try_due()
+    }
+
+    fn clock(&self) -> Clock {
+        Clock::of(Arc::new(self.clock.clone()))
+    }
+}
+
 /// What the replay plays against: the recording's route, or the one the flags give.
 pub struct Feed {
     items: mpsc::Receiver<Item>,
@@ -131,13 +153,9 @@ impl Feed {
         }
     }
 
-    pub fn clock(&self) -> ReplayClock {
-        self.clock.clone()
-    }
-
     /// The next message when its time comes. Safe to cancel: whatever was read waits
     /// in `pending` for the next call.
-    pub async fn next(&mut self) -> Msg {
+    async fn next_due(&mut self) -> Msg {
         loop {
             if let Some(msg) = self.outbox.pop_front() {
                 return msg;
@@ -160,7 +178,7 @@ impl Feed {
     }
 
     /// The next message if it is due now.
-    pub fn try_next(&mut self) -> Option<Msg> {
+    fn try_due(&mut self) -> Option<Msg> {
         loop {
             if let Some(msg) = self.outbox.pop_front() {
                 return Some(msg);
@@ -271,19 +289,7 @@ impl Feed {
                 prefix,
                 backend,
                 line,
-            } => {
-                if let Some(pod) = pod {
-                    self.started_in(pod, at);
-                }
-                if self.plan.is_none()
-                    && let Some(backend) = backend
-                    && self.label_names.get(&prefix) != Some(&backend)
-                {
-                    self.label_names.insert(prefix, backend);
-                    self.outbox.push_back(self.labels());
-                }
-                self.sample(line, at);
-            }
+            } => self.recorded_sample(pod, prefix, backend, line, at),
             What::Line(line) => {
                 if self.pod.is_none() {
                     self.started_in(self.source.clone(), at);
@@ -301,19 +307,7 @@ impl Feed {
                 name,
                 namespace,
                 weights,
-            } => {
-                if self.plan.is_none() {
-                    self.set_route(name, namespace, weights, at);
-                    self.outbox.push_back(self.labels());
-                } else if !self.said_set_aside {
-                    self.said_set_aside = true;
-                    self.note(
-                        format!("the recording's route {name} is set aside for the weights given"),
-                        at,
-                        false,
-                    );
-                }
-            }
+            } => self.recorded_route(name, namespace, weights, at),
             What::Patch {
                 on,
                 observed,
@@ -346,6 +340,47 @@ impl Feed {
             What::End { lines, error } => {
                 self.finish_at(at, lines, error);
             }
+        }
+    }
+
+    fn recorded_sample(
+        &mut self,
+        pod: Option<String>,
+        prefix: String,
+        backend: Option<String>,
+        line: String,
+        at: Timestamp,
+    ) {
+        if let Some(pod) = pod {
+            self.started_in(pod, at);
+        }
+        if self.plan.is_none()
+            && let Some(backend) = backend
+            && self.label_names.get(&prefix) != Some(&backend)
+        {
+            self.label_names.insert(prefix, backend);
+            self.outbox.push_back(self.labels());
+        }
+        self.sample(line, at);
+    }
+
+    fn recorded_route(
+        &mut self,
+        name: String,
+        namespace: String,
+        weights: Vec<(String, u32)>,
+        at: Timestamp,
+    ) {
+        if self.plan.is_none() {
+            self.set_route(name, namespace, weights, at);
+            self.outbox.push_back(self.labels());
+        } else if !self.said_set_aside {
+            self.said_set_aside = true;
+            self.note(
+                format!("the recording's route {name} is set aside for the weights given"),
+                at,
+                false,
+            );
         }
     }
 

@@ -11,12 +11,9 @@ use tokio::sync::mpsc;
 
 use crate::check::transcript::Plan;
 use crate::cli::ReplayArgs;
-use crate::cluster::discover::ClientSpec;
+use crate::cli::launch;
 use crate::sample::LineParser;
-use crate::tui::app::Settings;
-use crate::tui::app::report::RunReport;
-use crate::tui::launch;
-use crate::tui::runtime::Runtime;
+use crate::session::{RunReport, Runtime, Settings};
 use feed::{Feed, Pace};
 use read::Reader;
 
@@ -26,7 +23,7 @@ const READ_AHEAD: usize = 4096;
 
 /// Plays `args.from` on the screen (or a tape) until it quits.
 pub async fn run(args: &ReplayArgs) -> anyhow::Result<RunReport> {
-    let parser = LineParser::new(args.screen.line_regex.as_deref()).map_err(anyhow::Error::msg)?;
+    let parser = LineParser::new(args.screen.line_regex.as_deref())?;
     let source = source_name(&args.from);
     let (first, input) = open(&args.from)?;
     let Some(first) = first else {
@@ -52,26 +49,16 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<RunReport> {
     let reader = Reader::new(parser, args.interval);
     std::thread::spawn(move || reader.run(input, &tx));
     let feed = Feed::new(rx, pace, plan, source.clone());
+    // The header has room for the file's name, not its whole path.
+    let name = std::path::Path::new(&source)
+        .file_name()
+        .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned());
     let settings = Settings {
-        context: format!("replay ({pace})"),
-        // The header has room for the file's name, not its whole path.
-        namespace: std::path::Path::new(&source)
-            .file_name()
-            .map_or_else(|| source.clone(), |n| n.to_string_lossy().into_owned()),
-        read_only: false,
-        window: args.screen.window,
-        manual_labels: args.screen.labels.clone(),
-        client: ClientSpec::Deployment("curl".into()),
-        target: None,
-        alpha: args.screen.alpha,
-        settle: args.screen.settle,
-        shots_dir: args.screen.shots_dir.clone(),
-        shot_formats: args.screen.shot_format.clone(),
-        record: args.screen.record.is_some(),
         replay: Some(pace.to_string()),
+        ..args.screen.settings(format!("replay ({pace})"), name)
     };
-    let app = launch::app(settings, &args.screen, jiff::Timestamp::now())?;
-    launch::show(app, Runtime::replay(feed), &args.screen).await
+    let (app, themes) = launch::app(settings, &args.screen, jiff::Timestamp::now())?;
+    launch::show(app, themes, Runtime::replay(Box::new(feed)), &args.screen).await
 }
 
 fn source_name(path: &std::path::Path) -> String {

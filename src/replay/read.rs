@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::sample::LineParser;
-use crate::tui::app::ClusterInfo;
-use crate::tui::app::record::Record;
+use crate::session::app::ClusterInfo;
+use crate::session::app::record::Record;
 
 /// One thing that happened, and when.
 #[derive(Debug, Clone, PartialEq)]

@@ -200,18 +200,23 @@ pub struct LineParser {
     regex: Option<Regex>,
 }
 
+/// A `--line-regex` that cannot read replies.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LineRegexError {
+    #[error("--line-regex is not a valid regular expression: {0}")]
+    Invalid(#[from] regex::Error),
+    #[error("--line-regex needs a named group `label`, e.g. '^(?P<label>\\S+) (?P<ts>.*)$'")]
+    NoLabel,
+}
+
 impl LineParser {
-    pub fn new(line_regex: Option<&str>) -> Result<Self, String> {
+    pub fn new(line_regex: Option<&str>) -> Result<Self, LineRegexError> {
         let Some(pattern) = line_regex else {
             return Ok(LineParser { regex: None });
         };
-        let regex = Regex::new(pattern)
-            .map_err(|e| format!("--line-regex is not a valid regular expression: {e}"))?;
+        let regex = Regex::new(pattern)?;
         if !regex.capture_names().any(|n| n == Some("label")) {
-            return Err(
-                "--line-regex needs a named group `label`, e.g. '^(?P<label>\\S+) (?P<ts>.*)$'"
-                    .into(),
-            );
+            return Err(LineRegexError::NoLabel);
         }
         Ok(LineParser { regex: Some(regex) })
     }

@@ -1,5 +1,5 @@
-//! The screen without a terminal, following a tape: the same app, runtime and panels,
-//! drawn into a buffer of `--size`, for pictures and shows that run the same every time.
+//! The screen without a terminal, following a tape: the same session and panels, drawn
+//! into a buffer of `--size`, for pictures and shows that run the same every time.
 
 use std::time::Duration;
 
@@ -7,11 +7,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::time::Instant;
 
-use super::app::report::RunReport;
-use super::app::{App, Msg};
-use super::runtime::Runtime;
+use super::display::{Display, Look};
 use super::tape::{Step, Tape};
-use super::{shot, view};
+use crate::session::{App, Flow, Msg, RunReport, Session, Stop};
 
 /// Why a tape stopped early: the line and what went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -21,127 +19,102 @@ pub struct TapeError {
     pub why: String,
 }
 
-struct Screen {
-    terminal: Terminal<TestBackend>,
-}
+type Tv = Display<TestBackend>;
 
-impl Screen {
-    /// Draws the app; the screen's recording gets the frame too. Returns the text.
-    fn draw(&mut self, app: &mut App, runtime: &mut Runtime) -> Result<String, String> {
-        let frame = self
-            .terminal
-            .draw(|f| view::render(f, app, app.themes.current()))
-            .map_err(|e| e.to_string())?;
-        runtime.frame_drawn(frame.buffer, app);
-        Ok(shot::text(self.terminal.backend().buffer()))
-    }
-}
-
-/// Plays `tape` on the app and runtime; returns the run's report once the tape ends.
+/// Plays `tape` on the session; returns the run's report once the tape ends or the app
+/// quits.
 pub async fn play(
-    mut app: App,
-    mut runtime: Runtime,
+    mut session: Session,
+    look: Look,
     tape: &Tape,
     size: (u16, u16),
 ) -> Result<RunReport, TapeError> {
-    let fail = |line: usize| move |why: String| TapeError { line, why };
-    let mut screen = Screen {
-        terminal: Terminal::new(TestBackend::new(size.0, size.1))
-            .map_err(|e| fail(0)(e.to_string()))?,
-    };
+    let terminal = Terminal::new(TestBackend::new(size.0, size.1)).map_err(|e| TapeError {
+        line: 0,
+        why: e.to_string(),
+    })?;
+    let mut display = Display::new(terminal, look);
     for (line, step) in &tape.steps {
-        let line = *line;
-        match step {
+        let fail = |why: String| TapeError { line: *line, why };
+        let quit = match step {
             Step::WaitVerdict(verdict, timeout) => {
                 let want = *verdict;
-                follow(&mut app, &mut runtime, &mut screen, *timeout, |a, _| {
-                    a.split.verdict() == want
+                wait(&mut session, &mut display, *timeout, |app, _| {
+                    app.split().verdict() == want
                 })
                 .await
-                .map_err(fail(line))?
-                .then_some(())
-                .ok_or_else(|| {
-                    fail(line)(format!(
-                        "wait {}: still {} after {:.0?}",
+                .map_err(|app| {
+                    fail(format!(
+                        "wait {}: still {} after {timeout:.0?}",
                         want.word().to_lowercase(),
-                        app.split.verdict().word(),
-                        timeout
+                        app.split().verdict().word(),
                     ))
-                })?;
+                })?
             }
             Step::WaitText(regex, timeout) => {
-                follow(&mut app, &mut runtime, &mut screen, *timeout, |_, text| {
-                    regex.is_match(text)
+                wait(&mut session, &mut display, *timeout, |_, tv| {
+                    regex.is_match(&tv.text())
                 })
                 .await
-                .map_err(fail(line))?
-                .then_some(())
-                .ok_or_else(|| {
-                    fail(line)(format!(
+                .map_err(|_| {
+                    fail(format!(
                         "wait /{}/: not on the screen after {timeout:.0?}",
                         regex.as_str()
                     ))
-                })?;
+                })?
             }
             Step::Press(keys) => {
-                for key in keys {
-                    if !runtime.handle(&mut app, Msg::Key(*key)) {
-                        return Ok(app.report());
-                    }
-                }
-                screen.draw(&mut app, &mut runtime).map_err(fail(line))?;
+                let quit = keys
+                    .iter()
+                    .any(|key| session.step(Msg::Key(*key), &mut display) == Flow::Quit);
+                let _ = session.show(&mut display);
+                quit
             }
             Step::Sleep(d) => {
-                follow(&mut app, &mut runtime, &mut screen, *d, |_, _| false)
-                    .await
-                    .map_err(fail(line))?;
+                let until = Some(Instant::now() + *d);
+                let stop = session.run(&mut display, until, |_, _| None::<()>).await;
+                matches!(stop, Ok(Stop::Quit))
             }
             Step::Shot(path, format) => {
-                screen.draw(&mut app, &mut runtime).map_err(fail(line))?;
+                let _ = session.show(&mut display);
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
-                        .map_err(|e| fail(line)(format!("cannot create {}: {e}", dir.display())))?;
+                        .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
                 }
-                let picture =
-                    format.render(screen.terminal.backend().buffer(), app.themes.current());
+                let picture = format.render(display.buffer(), display.theme());
                 std::fs::write(path, picture)
-                    .map_err(|e| fail(line)(format!("cannot write {}: {e}", path.display())))?;
+                    .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+                false
             }
             Step::Resize(w, h) => {
-                screen.terminal.backend_mut().resize(*w, *h);
-                screen.draw(&mut app, &mut runtime).map_err(fail(line))?;
+                display.terminal_mut().backend_mut().resize(*w, *h);
+                let _ = session.show(&mut display);
+                false
             }
-            Step::Quit => break,
+            Step::Quit => true,
+        };
+        if quit {
+            break;
         }
     }
-    Ok(app.report())
+    Ok(session.finish())
 }
 
-/// Feeds the app for up to `limit`, redrawing, until `done` holds for the app and the
-/// screen's text; returns whether it did.
-async fn follow(
-    app: &mut App,
-    runtime: &mut Runtime,
-    screen: &mut Screen,
+/// Runs the session for up to `limit` until `done` holds for the app and the screen.
+/// Ok(true) when the app quit on the way; Err with the app when the time ran out.
+async fn wait<'s>(
+    session: &'s mut Session,
+    display: &mut Tv,
     limit: Duration,
-    done: impl Fn(&App, &str) -> bool,
-) -> Result<bool, String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let text = screen.draw(app, runtime)?;
-        if done(app, &text) {
-            return Ok(true);
-        }
-        match tokio::time::timeout_at(deadline, runtime.next()).await {
-            Err(_) => return Ok(false),
-            Ok(None) => return Ok(false),
-            Ok(Some(msg)) => {
-                runtime.handle(app, msg);
-                // Take what else is waiting before drawing once.
-                while let Some(msg) = runtime.try_next() {
-                    runtime.handle(app, msg);
-                }
-            }
-        }
+    done: impl Fn(&App, &Tv) -> bool,
+) -> Result<bool, &'s App> {
+    let until = Some(Instant::now() + limit);
+    match session
+        .run(display, until, |app, tv| done(app, tv).then_some(()))
+        .await
+    {
+        Ok(Stop::Done(())) => Ok(false),
+        Ok(Stop::Quit) => Ok(true),
+        Ok(Stop::TimedOut | Stop::Closed) | Err(_) => Err(session.app()),
     }
 }

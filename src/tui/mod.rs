@@ -1,11 +1,10 @@
-//! The watch screen: terminal, event loop, state and panels.
+//! The terminal side: the screen (panels in `view`, themes, pictures, the screen's
+//! recording) and the drivers that show a session on it: the terminal (`run`) and tapes
+//! (`headless`).
 
-pub mod app;
 pub mod cast;
-pub mod follow;
+pub mod display;
 pub mod headless;
-pub mod launch;
-pub mod runtime;
 pub mod shot;
 mod signals;
 pub mod tape;
@@ -18,8 +17,8 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
 
-use app::{App, Key, Msg};
-use runtime::Runtime;
+use crate::session::{Key, Msg, RunReport, Session};
+use display::{Display, Look};
 
 fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
     if event.kind == KeyEventKind::Release {
@@ -34,29 +33,6 @@ fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
     })
 }
 
-/// Draws the app. The screen's recording gets the frame, and a picture asked for is
-/// taken of exactly that frame; then the notice saying where it went is drawn.
-fn draw(
-    terminal: &mut terminal::Term,
-    app: &mut App,
-    runtime: &mut Runtime,
-) -> std::io::Result<()> {
-    let frame = terminal.draw(|f| view::render(f, app, app.themes.current()))?;
-    runtime.frame_drawn(frame.buffer, app);
-    if !app.pending_shot {
-        return Ok(());
-    }
-    let saved = shot::save(
-        frame.buffer,
-        app.themes.current(),
-        &app.settings.shots_dir,
-        &app.settings.shot_formats,
-        jiff::Timestamp::now(),
-    );
-    app.update(Msg::Shot(saved));
-    draw(terminal, app, runtime)
-}
-
 /// A fault drill: with `SPLITSCOPE_DRILL_PANIC` set, the screen panics once it is up,
 /// to show that the terminal comes back and the exit code is 101.
 #[allow(clippy::panic)]
@@ -66,12 +42,13 @@ fn drill_panic() {
     }
 }
 
-/// Runs the screen until the user quits. Returns what the run left behind.
-pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::report::RunReport> {
-    let mut guard = terminal::Guard::new()?;
-    let tx = runtime.sender();
+/// Runs the session on the terminal until it quits. Returns what the run left behind.
+pub async fn run(mut session: Session, look: Look) -> std::io::Result<RunReport> {
+    let (guard, terminal) = terminal::Guard::enter()?;
+    let mut display = Display::new(terminal, look);
+    let tx = session.sender();
     let input_tx = tx.clone();
-    let input_clock = runtime.clock();
+    let input_clock = session.clock();
     let input = tokio::spawn(async move {
         let mut events = EventStream::new();
         while let Some(Ok(event)) = events.next().await {
@@ -90,7 +67,7 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
         }
     });
     // The header's clocks count seconds: one tick a second is enough.
-    let clock = runtime.clock();
+    let clock = session.clock();
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -102,39 +79,22 @@ pub async fn run(mut app: App, mut runtime: Runtime) -> std::io::Result<app::rep
     });
     // A signal from outside (a closed window, a supervisor, kill) ends the run as `q`
     // does, so the terminal is put back and the exit message still comes.
-    let signal_tx = runtime.sender();
+    let signal_tx = session.sender();
     let signals = tokio::spawn(async move {
         if let Some(signal) = signals::next().await {
             let _ = signal_tx.send(Msg::Signal(signal));
         }
     });
     let result = async {
-        draw(&mut guard.terminal, &mut app, &mut runtime)?;
+        session.show(&mut display)?;
         drill_panic();
-        while let Some(msg) = runtime.next().await {
-            if !runtime.handle(&mut app, msg) {
-                break;
-            }
-            // Take what else is waiting before drawing once.
-            let mut quit = false;
-            for _ in 0..256 {
-                let Some(msg) = runtime.try_next() else { break };
-                if !runtime.handle(&mut app, msg) {
-                    quit = true;
-                    break;
-                }
-            }
-            if quit {
-                break;
-            }
-            draw(&mut guard.terminal, &mut app, &mut runtime)?;
-        }
-        Ok::<(), std::io::Error>(())
+        session.run(&mut display, None, |_, _| None::<()>).await
     }
     .await;
     input.abort();
     ticker.abort();
     signals.abort();
+    drop(display);
     drop(guard);
-    result.map(|()| app.report())
+    result.map(|_| session.finish())
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use crate::units::{BadValue, bad};
+
 use super::shot::ShotFormat;
 use crate::split::Verdict;
 
@@ -25,7 +27,7 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 pub enum Step {
     WaitVerdict(Verdict, Duration),
     WaitText(Regex, Duration),
-    Press(Vec<super::app::Key>),
+    Press(Vec<crate::session::Key>),
     Sleep(Duration),
     Shot(std::path::PathBuf, ShotFormat),
     Resize(u16, u16),
@@ -38,8 +40,8 @@ pub struct Tape {
     pub steps: Vec<(usize, Step)>,
 }
 
-fn keys(text: &str) -> Result<Vec<super::app::Key>, String> {
-    use super::app::Key;
+fn keys(text: &str) -> Result<Vec<crate::session::Key>, BadValue> {
+    use crate::session::Key;
     text.split_whitespace()
         .flat_map(|word| match word {
             "space" => vec![Ok(Key::Space)],
@@ -51,15 +53,15 @@ fn keys(text: &str) -> Result<Vec<super::app::Key>, String> {
         .collect()
 }
 
-fn wait(rest: &str) -> Result<Step, String> {
+fn wait(rest: &str) -> Result<Step, BadValue> {
     let (target, timeout) = match rest.rsplit_once(' ') {
         Some((target, t)) if !t.ends_with('/') && target.trim_end().len() > 1 => {
-            (target.trim(), crate::cli::parse_duration(t)?)
+            (target.trim(), crate::units::parse_duration(t)?)
         }
         _ => (rest.trim(), DEFAULT_WAIT),
     };
     if let Some(pattern) = target.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
-        let regex = Regex::new(pattern).map_err(|e| format!("/{pattern}/: {e}"))?;
+        let regex = Regex::new(pattern).map_err(|e| bad!("/{pattern}/: {e}"))?;
         return Ok(Step::WaitText(regex, timeout));
     }
     let verdict = match target.to_ascii_lowercase().as_str() {
@@ -68,7 +70,7 @@ fn wait(rest: &str) -> Result<Step, String> {
         "undecided" => Verdict::Undecided,
         "ambiguous" => Verdict::Ambiguous,
         other => {
-            return Err(format!(
+            return Err(bad!(
                 "wait {other}: wait for ignored, honoured, undecided, ambiguous or /REGEX/"
             ));
         }
@@ -77,7 +79,7 @@ fn wait(rest: &str) -> Result<Step, String> {
 }
 
 impl Tape {
-    pub fn parse(text: &str) -> Result<Tape, String> {
+    pub fn parse(text: &str) -> Result<Tape, BadValue> {
         let mut steps = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let number = i + 1;
@@ -97,21 +99,21 @@ impl Tape {
             let step = match command {
                 "wait" => wait(rest),
                 "press" => keys(rest).map(Step::Press),
-                "sleep" => crate::cli::parse_duration(rest).map(Step::Sleep),
+                "sleep" => crate::units::parse_duration(rest).map(Step::Sleep),
                 "shot" => {
                     let path = std::path::PathBuf::from(rest);
                     path.extension()
                         .and_then(|e| ShotFormat::parse(&e.to_string_lossy()))
                         .map(|f| Step::Shot(path.clone(), f))
-                        .ok_or_else(|| format!("shot {rest}: name a .svg, .html or .txt file"))
+                        .ok_or_else(|| bad!("shot {rest}: name a .svg, .html or .txt file"))
                 }
-                "resize" => crate::cli::parse_size(rest).map(|(w, h)| Step::Resize(w, h)),
+                "resize" => crate::units::parse_size(rest).map(|(w, h)| Step::Resize(w, h)),
                 "quit" => Ok(Step::Quit),
-                other => Err(format!(
+                other => Err(bad!(
                     "{other:?} is not a tape command (wait, press, sleep, shot, resize, quit)"
                 )),
             }
-            .map_err(|e| format!("line {number}: {e}"))?;
+            .map_err(|e| bad!("line {number}: {e}"))?;
             steps.push((number, step));
         }
         Ok(Tape { steps })
@@ -137,14 +139,15 @@ mod tests {
         );
         assert!(matches!(tape.steps[5], (7, Step::Resize(80, 24))));
         let err = Tape::parse("press p\nwait maybe\n").unwrap_err();
-        assert!(err.starts_with("line 2:"), "{err}");
-        assert!(Tape::parse("shot x.png").unwrap_err().contains(".svg"));
+        assert!(err.0.starts_with("line 2:"), "{err}");
+        assert!(Tape::parse("shot x.png").unwrap_err().0.contains(".svg"));
         assert!(
             Tape::parse("dance")
                 .unwrap_err()
+                .0
                 .contains("not a tape command")
         );
-        assert_eq!(crate::cli::parse_size("100x30"), Ok((100, 30)));
-        assert!(crate::cli::parse_size("1x1").is_err());
+        assert_eq!(crate::units::parse_size("100x30"), Ok((100, 30)));
+        assert!(crate::units::parse_size("1x1").is_err());
     }
 }

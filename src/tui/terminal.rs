@@ -12,9 +12,8 @@ use ratatui::backend::CrosstermBackend;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
-pub struct Guard {
-    pub terminal: Term,
-}
+/// Puts the terminal back when dropped.
+pub struct Guard(());
 
 /// Puts the terminal back: leaves the alternate screen, shows the cursor, cooked mode.
 pub fn restore() {
@@ -23,7 +22,8 @@ pub fn restore() {
 }
 
 impl Guard {
-    pub fn new() -> io::Result<Guard> {
+    /// Takes the terminal: raw mode, the alternate screen, a panic hook that gives it back.
+    pub fn enter() -> io::Result<(Guard, Term)> {
         if !io::stdout().is_terminal() {
             return Err(io::Error::other(
                 "the watch screen needs a terminal on stdout; run it in a terminal (not piped or redirected)",
@@ -38,21 +38,12 @@ impl Guard {
             std::process::exit(101);
         }));
         enable_raw_mode()?;
-        if let Err(e) = execute!(io::stdout(), EnterAlternateScreen) {
-            restore();
-            return Err(e);
-        }
-        match Terminal::new(CrosstermBackend::new(io::stdout())) {
-            Ok(mut terminal) => {
-                let _ = terminal.hide_cursor();
-                let _ = terminal.clear();
-                Ok(Guard { terminal })
-            }
-            Err(e) => {
-                restore();
-                Err(e)
-            }
-        }
+        let guard = Guard(());
+        execute!(io::stdout(), EnterAlternateScreen)?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        let _ = terminal.hide_cursor();
+        let _ = terminal.clear();
+        Ok((guard, terminal))
     }
 }
 

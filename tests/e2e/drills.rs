@@ -9,8 +9,8 @@ use splitscope::cluster::ClusterError;
 use splitscope::sandbox::drills::Faults;
 use splitscope::sandbox::storage::catalogue::TCPROUTES;
 use splitscope::sandbox::{NAMESPACE, ROUTE, SandboxOptions};
+use splitscope::session::app::ProbeState;
 use splitscope::split::Verdict;
-use splitscope::tui::app::ProbeState;
 
 use crate::common::watch::{Watch, start, weights};
 
@@ -67,56 +67,59 @@ async fn a_hundred_cuts_make_a_hundred_gaps_and_nothing_counted_twice() {
     w.run_for(Duration::from_millis(400)).await;
     let counts = drills(&w).counts();
     w.until("the probe back after the last cut", LIMIT, |a| {
-        a.gaps == counts.cut_streams && matches!(a.probe, ProbeState::Running { .. })
+        a.gaps() == counts.cut_streams && matches!(a.probe(), ProbeState::Running { .. })
     })
     .await;
-    let n = w.app.split.total();
+    let n = w.app().split().total();
     w.until("samples after the drill", LIMIT, |a| {
-        a.split.total() > n + 5
+        a.split().total() > n + 5
     })
     .await;
-    let (samples, replies) = (w.app.split.total(), drills(&w).counts().replies);
+    let (samples, replies) = (w.app().split().total(), drills(&w).counts().replies);
     eprintln!(
         "{} cuts, {} gaps, {samples} samples of {replies} replies",
-        counts.cut_streams, w.app.gaps
+        counts.cut_streams,
+        w.app().gaps()
     );
-    assert_eq!(w.app.gaps, counts.cut_streams, "one gap a cut");
+    assert_eq!(w.app().gaps(), counts.cut_streams, "one gap a cut");
     // A reply in flight when its stream was cut is lost; none is counted twice.
     assert!(samples <= replies, "{samples} samples of {replies} replies");
     assert!(
         replies - samples <= counts.cut_streams,
         "{samples} of {replies}"
     );
-    assert_eq!(w.app.unparsable, 0);
+    assert_eq!(w.app().unparsable(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_storm_says_retrying_and_keeps_the_route_counts_and_verdict() {
     let mut w = watch(Faults::default(), Duration::from_millis(10)).await;
-    w.until("IGNORED", LIMIT, |a| a.split.verdict() == Verdict::Ignored)
-        .await;
-    let (verdict, before) = (w.app.split.verdict(), w.app.split.total());
+    w.until("IGNORED", LIMIT, |a| {
+        a.split().verdict() == Verdict::Ignored
+    })
+    .await;
+    let (verdict, before) = (w.app().split().verdict(), w.app().split().total());
     drills(&w).set(Faults {
         api_errors: vec![(500, 1.0)],
         ..Faults::default()
     });
     edit_in_store(&w, 70, 30);
     w.until("retrying", LIMIT, |a| {
-        matches!(&a.problem, Some(ClusterError::Busy { code: 500, .. }))
+        matches!(a.problem(), Some(ClusterError::Busy { code: 500, .. }))
     })
     .await;
-    let problem = w.app.problem.as_ref().unwrap().to_string();
+    let problem = w.app().problem().as_ref().unwrap().to_string();
     assert!(problem.contains("retrying"), "{problem}");
     w.run_for(Duration::from_secs(1)).await;
-    assert_eq!(weights(&w.app), [90, 10], "the last route read stays");
-    assert!(w.app.split.total() >= before, "the counts stay");
-    assert_eq!(w.app.split.verdict(), verdict, "the verdict stays");
-    assert!(w.app.info.waypoint.name().is_some() && w.app.info.istio.is_some());
+    assert_eq!(weights(w.app()), [90, 10], "the last route read stays");
+    assert!(w.app().split().total() >= before, "the counts stay");
+    assert_eq!(w.app().split().verdict(), verdict, "the verdict stays");
+    assert!(w.app().info().waypoint.name().is_some() && w.app().info().istio.is_some());
     // The storm passes: the edit is read, the problem goes.
     drills(&w).set(Faults::default());
     edit_in_store(&w, 60, 40);
     w.until("the route read again", LIMIT, |a| {
-        weights(a) == [60, 40] && a.problem.is_none()
+        weights(a) == [60, 40] && a.problem().is_none()
     })
     .await;
     assert!(drills(&w).counts().answered_500 > 0);
@@ -162,7 +165,7 @@ async fn latency_delays_every_call_and_the_screen_still_reads_the_route() {
         started.elapsed()
     );
     w.until("the route and samples, slowly", LIMIT, |a| {
-        weights(a) == [90, 10] && a.split.total() > 0
+        weights(a) == [90, 10] && a.split().total() > 0
     })
     .await;
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use splitscope::sandbox::SandboxOptions;
-use splitscope::tui::app::{App, Marker, ProbeState};
+use splitscope::session::app::{App, Marker, ProbeState};
 
 use crate::common::watch::{Watch, start, weights};
 
@@ -75,11 +75,11 @@ async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
         .await;
     // Some more polls: the fallback is said once, not once a poll.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    w.until("a few samples", LIMIT, |a| a.split.total() >= 5)
+    w.until("a few samples", LIMIT, |a| a.split().total() >= 5)
         .await;
     let said: Vec<&str> = w
-        .app
-        .log
+        .app()
+        .log()
         .iter()
         .map(|l| l.text.as_str())
         .filter(|t| t.starts_with("cannot watch tcproutes"))
@@ -89,7 +89,7 @@ async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
         said[0].contains("forbidden") && said[0].contains("every 300ms"),
         "{said:?}"
     );
-    assert!(w.app.problem.is_none(), "{:?}", w.app.problem);
+    assert!(w.app().problem().is_none(), "{:?}", w.app().problem());
 }
 
 /// A watch whose probe connects every `interval`, and that never polls.
@@ -99,14 +99,14 @@ async fn probing(interval: Duration) -> Watch {
 
 /// The gaps the chart marks.
 fn gap_marks(a: &App) -> usize {
-    a.markers
+    a.markers()
         .iter()
         .filter(|m| matches!(m, Marker::Gap(_)))
         .count()
 }
 
 fn probe_pod(a: &App) -> Option<String> {
-    match &a.probe {
+    match a.probe() {
         ProbeState::Running { pod, .. } => Some(pod.clone()),
         _ => None,
     }
@@ -115,10 +115,10 @@ fn probe_pod(a: &App) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
     let mut w = probing(Duration::from_millis(100)).await;
-    w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
+    w.until("samples", LIMIT, |a| a.split().total() >= 5).await;
     let mut resumed = Vec::new();
     for _ in 0..10 {
-        let old = probe_pod(&w.app).unwrap();
+        let old = probe_pod(w.app()).unwrap();
         w.cluster
             .pods()
             .delete(&old, &Default::default())
@@ -131,8 +131,8 @@ async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
         })
         .await;
         resumed.push(deleted.elapsed());
-        let n = w.app.split.total();
-        w.until("samples from it", LIMIT, |a| a.split.total() > n)
+        let n = w.app().split().total();
+        w.until("samples from it", LIMIT, |a| a.split().total() > n)
             .await;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -141,14 +141,14 @@ async fn ten_replacements_each_resume_at_once_with_one_gap_each() {
         resumed.iter().all(|t| *t < Duration::from_secs(2)),
         "{resumed:?}"
     );
-    let gaps = gap_marks(&w.app);
-    assert_eq!(gaps, 10, "{:?}", w.app.markers);
+    let gaps = gap_marks(w.app());
+    assert_eq!(gaps, 10, "{:?}", w.app().markers());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff() {
     let mut w = probing(Duration::from_millis(100)).await;
-    w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
+    w.until("samples", LIMIT, |a| a.split().total() >= 5).await;
     let deployments = w.cluster.dynamic("apps", "v1", "Deployment");
     let scale = |n: u32| Patch::Merge(json!({"spec": {"replicas": n}}));
     deployments
@@ -156,7 +156,7 @@ async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff()
         .await
         .unwrap();
     w.until("a gap", LIMIT, |a| {
-        matches!(a.probe, ProbeState::Gap { .. })
+        matches!(a.probe(), ProbeState::Gap { .. })
     })
     .await;
     // Ten seconds without a client: the backoff has grown past eight seconds.
@@ -166,12 +166,12 @@ async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff()
             tokio::time::timeout(Duration::from_millis(200), w.until("", LIMIT, |_| false)).await;
     }
     let tries = w
-        .app
-        .log
+        .app()
+        .log()
         .iter()
         .filter(|l| l.text.contains("trying again within"))
         .count();
-    assert!(tries >= 3, "{:?}", w.app.log);
+    assert!(tries >= 3, "{:?}", w.app().log());
     deployments
         .patch("curl", &PatchParams::default(), &scale(1))
         .await
@@ -184,6 +184,11 @@ async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff()
     let took = back.elapsed();
     eprintln!("resumption after a client came back: {took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
-    let gaps = gap_marks(&w.app);
-    assert_eq!(gaps, 1, "one gap, however many tries: {:?}", w.app.markers);
+    let gaps = gap_marks(w.app());
+    assert_eq!(
+        gaps,
+        1,
+        "one gap, however many tries: {:?}",
+        w.app().markers()
+    );
 }

@@ -8,7 +8,9 @@
     clippy::expect_used,
     clippy::panic,
     clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stderr,
+    // A test reads best as the story it tells, however long.
+    clippy::too_many_lines
 )]
 #![cfg(feature = "sandbox")]
 

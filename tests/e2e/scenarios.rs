@@ -325,7 +325,7 @@ async fn the_control_plane_is_read_wherever_istio_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_the_waypoint_does_not_serve_is_named() {
     use kube::api::{Api, Patch, PatchParams};
-    use splitscope::tui::app::LineKind;
+    use splitscope::session::app::LineKind;
 
     let options = SandboxOptions {
         scenario: Scenario::ServiceWaypoint,
@@ -341,9 +341,15 @@ async fn a_backend_the_waypoint_does_not_serve_is_named() {
         Duration::from_secs(3600),
     )
     .await;
-    w.until("the waypoint", limit, |a| a.info.waypoint.name().is_some())
-        .await;
-    assert!(w.app.info.warnings.is_empty(), "{:?}", w.app.info.warnings);
+    w.until("the waypoint", limit, |a| {
+        a.info().waypoint.name().is_some()
+    })
+    .await;
+    assert!(
+        w.app().info().warnings.is_empty(),
+        "{:?}",
+        w.app().info().warnings
+    );
     let services: Api<k8s_openapi::api::core::v1::Service> =
         Api::namespaced(w.cluster.client.clone(), splitscope::sandbox::NAMESPACE);
     let label = |v: Option<&str>| {
@@ -353,17 +359,17 @@ async fn a_backend_the_waypoint_does_not_serve_is_named() {
         .patch("tcp-echo-v2", &PatchParams::default(), &label(None))
         .await
         .unwrap();
-    w.until("the warning", limit, |a| a.info.warnings.len() == 1)
+    w.until("the warning", limit, |a| a.info().warnings.len() == 1)
         .await;
-    let warning = &w.app.info.warnings[0];
+    let warning = &w.app().info().warnings[0];
     assert!(
         warning.contains("backend tcp-echo-v2 is not bound to waypoint waypoint")
             && warning.contains("no istio.io/use-waypoint label"),
         "{warning}"
     );
     assert!(
-        w.app
-            .log
+        w.app()
+            .log()
             .iter()
             .any(|l| l.kind == LineKind::Error && l.text == *warning)
     );
@@ -375,6 +381,6 @@ async fn a_backend_the_waypoint_does_not_serve_is_named() {
         )
         .await
         .unwrap();
-    w.until("no warning", limit, |a| a.info.warnings.is_empty())
+    w.until("no warning", limit, |a| a.info().warnings.is_empty())
         .await;
 }

@@ -9,8 +9,8 @@ use common::watch::Watch;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use splitscope::sandbox::SandboxOptions;
+use splitscope::session::app::PatchState;
 use splitscope::split::Verdict;
-use splitscope::tui::app::PatchState;
 
 async fn watch(istio: &str) -> Watch {
     let options = SandboxOptions {
@@ -36,23 +36,23 @@ const LIMIT: Duration = Duration::from_secs(30);
 async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
     let mut w = watch("1.24.0").await;
     w.until("the route and labels", LIMIT, |a| {
-        a.route.is_some()
-            && a.labels.len() == 2
-            && a.info.waypoint.name().is_some()
-            && a.probe_target.is_some()
+        a.route().is_some()
+            && a.labels().len() == 2
+            && a.info().waypoint.name().is_some()
+            && a.probe_target().is_some()
     })
     .await;
-    assert_eq!(w.app.info.istio.as_deref(), Some("1.24.0"));
+    assert_eq!(w.app().info().istio.as_deref(), Some("1.24.0"));
     assert_eq!(
-        w.app
-            .probe_target
+        w.app()
+            .probe_target()
             .as_ref()
             .map(ToString::to_string)
             .as_deref(),
         Some("tcp-echo:9000")
     );
     w.until("IGNORED", LIMIT, |a| {
-        a.split.verdict() == Verdict::Ignored && a.split.total() >= 20
+        a.split().verdict() == Verdict::Ignored && a.split().total() >= 20
     })
     .await;
     let share = w.fresh_share(400).await;
@@ -60,7 +60,7 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
 
     w.key('p');
     w.until("the patch on", LIMIT, |a| {
-        matches!(a.patch, PatchState::On(_))
+        matches!(a.patch(), PatchState::On(_))
     })
     .await;
     // Give the push time to reach the waypoint (taking what comes meanwhile), then
@@ -72,7 +72,7 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
         "patched v1 share {share} over 400 samples"
     );
     w.until("HONOURED", LIMIT, |a| {
-        a.split.verdict() == Verdict::Honoured
+        a.split().verdict() == Verdict::Honoured
     })
     .await;
 
@@ -88,11 +88,11 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
         .await
         .unwrap();
     w.until("the edited weights", LIMIT, |a| {
-        a.split.expected() == [0.5, 0.5]
+        a.split().expected() == [0.5, 0.5]
     })
     .await;
     w.until("the patch re-applied", LIMIT, |a| {
-        matches!(a.patch, PatchState::On(_))
+        matches!(a.patch(), PatchState::On(_))
     })
     .await;
     let filters = w
@@ -117,7 +117,7 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
     // 50/50 over one endpoint each is also what the bug gives: the screen says the two
     // cannot be told apart rather than claim either.
     w.until("AMBIGUOUS at 50/50", LIMIT, |a| {
-        a.split.verdict() == Verdict::Ambiguous
+        a.split().verdict() == Verdict::Ambiguous
     })
     .await;
 
@@ -130,11 +130,11 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
         .await
         .unwrap();
     w.until("90/10 again", LIMIT, |a| {
-        a.split.expected() == [0.9, 0.1] && matches!(a.patch, PatchState::On(_))
+        a.split().expected() == [0.9, 0.1] && matches!(a.patch(), PatchState::On(_))
     })
     .await;
     w.key('p');
-    w.until("the patch off", LIMIT, |a| a.patch == PatchState::Off)
+    w.until("the patch off", LIMIT, |a| *a.patch() == PatchState::Off)
         .await;
     assert!(
         filters
@@ -146,7 +146,7 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     w.key('r');
     w.until("IGNORED again", LIMIT, |a| {
-        a.split.verdict() == Verdict::Ignored
+        a.split().verdict() == Verdict::Ignored
     })
     .await;
 }
@@ -155,11 +155,11 @@ async fn istio_1_24_ignored_then_patched_then_unpatched_then_edited() {
 async fn istio_1_26_honours_the_route_unpatched() {
     let mut w = watch("1.26.0").await;
     w.until("HONOURED", LIMIT, |a| {
-        a.split.verdict() == Verdict::Honoured && a.split.total() >= 40
+        a.split().verdict() == Verdict::Honoured && a.split().total() >= 40
     })
     .await;
-    assert_eq!(w.app.patch, PatchState::Off);
-    assert_eq!(w.app.needs_patch(), Some(false));
+    assert_eq!(*w.app().patch(), PatchState::Off);
+    assert_eq!(w.app().needs_patch(), Some(false));
     let share = w.fresh_share(400).await;
     assert!((share - 0.9).abs() <= 0.05, "1.26 v1 share {share}");
 }
@@ -167,9 +167,9 @@ async fn istio_1_26_honours_the_route_unpatched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_client_pod_is_followed_after_a_gap() {
     let mut w = watch("1.24.0").await;
-    w.until("samples", LIMIT, |a| a.split.total() >= 10).await;
-    let first = match &w.app.probe {
-        splitscope::tui::app::ProbeState::Running { pod, .. } => pod.clone(),
+    w.until("samples", LIMIT, |a| a.split().total() >= 10).await;
+    let first = match w.app().probe() {
+        splitscope::session::app::ProbeState::Running { pod, .. } => pod.clone(),
         other => panic!("probe not running: {other:?}"),
     };
     w.cluster
@@ -177,16 +177,16 @@ async fn a_replaced_client_pod_is_followed_after_a_gap() {
         .delete(&first, &Default::default())
         .await
         .unwrap();
-    w.until("a new pod", LIMIT, |a| matches!(&a.probe, splitscope::tui::app::ProbeState::Running { pod, .. } if *pod != first)).await;
+    w.until("a new pod", LIMIT, |a| matches!(a.probe(), splitscope::session::app::ProbeState::Running { pod, .. } if *pod != first)).await;
     assert!(
-        w.app
-            .markers
+        w.app()
+            .markers()
             .iter()
-            .any(|m| matches!(m, splitscope::tui::app::Marker::Gap(_)))
+            .any(|m| matches!(m, splitscope::session::app::Marker::Gap(_)))
     );
-    let before = w.app.split.total();
+    let before = w.app().split().total();
     w.until("samples from the new pod", LIMIT, |a| {
-        a.split.total() >= before + 10
+        a.split().total() >= before + 10
     })
     .await;
 }

@@ -9,7 +9,7 @@ use common::watch::Watch;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 use splitscope::sandbox::SandboxOptions;
-use splitscope::tui::app::{Key, Msg, PatchState};
+use splitscope::session::app::PatchState;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -30,12 +30,12 @@ async fn watch(options: SandboxOptions, route: Option<&str>, client: &str) -> Wa
 
 /// Presses `p`; the patch must fail, and this is why.
 async fn press_p_and_fail(w: &mut Watch) -> String {
-    w.runtime.handle(&mut w.app, Msg::Key(Key::Char('p')));
+    w.key('p');
     w.until("the patch to fail", LIMIT, |a| {
-        matches!(a.patch, PatchState::Failed(_))
+        matches!(a.patch(), PatchState::Failed(_))
     })
     .await;
-    match &w.app.patch {
+    match w.app().patch() {
         PatchState::Failed(why) => why.to_string(),
         other => panic!("{other:?}"),
     }
@@ -49,7 +49,7 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
     };
     let mut w = watch(options, None, "deploy/curl").await;
     w.until("the route and the waypoint", LIMIT, |a| {
-        a.route.is_some() && a.info.waypoint.name().is_some() && a.patch == PatchState::Off
+        a.route().is_some() && a.info().waypoint.name().is_some() && *a.patch() == PatchState::Off
     })
     .await;
     let why = press_p_and_fail(&mut w).await;
@@ -61,17 +61,17 @@ async fn a_forbidden_patch_says_which_verb_on_which_resource() {
     );
     assert!(why.contains("--read-only"), "{why}");
     // Counting goes on.
-    let before = w.app.split.total();
-    w.until("more samples", LIMIT, |a| a.split.total() > before + 5)
+    let before = w.app().split().total();
+    w.until("more samples", LIMIT, |a| a.split().total() > before + 5)
         .await;
 }
 
 #[tokio::test]
 async fn a_missing_route_names_the_ones_there() {
     let mut w = watch(SandboxOptions::default(), Some("nope"), "deploy/curl").await;
-    w.until("the route error", LIMIT, |a| a.route_error.is_some())
+    w.until("the route error", LIMIT, |a| a.route_error().is_some())
         .await;
-    let err = w.app.route_error.clone().unwrap().to_string();
+    let err = w.app().route_error().unwrap().to_string();
     assert!(
         err.contains("no TCPRoute \"nope\"") && err.contains("tcp-echo-ew"),
         "{err}"
@@ -81,7 +81,7 @@ async fn a_missing_route_names_the_ones_there() {
 #[tokio::test]
 async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
-    w.until("the route", LIMIT, |a| a.route.is_some()).await;
+    w.until("the route", LIMIT, |a| a.route().is_some()).await;
     let routes = w
         .cluster
         .dynamic("gateway.networking.k8s.io", "v1", "TCPRoute");
@@ -96,9 +96,9 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .create(&PostParams::default(), &second)
         .await
         .unwrap();
-    w.until("the ambiguity", LIMIT, |a| a.route_error.is_some())
+    w.until("the ambiguity", LIMIT, |a| a.route_error().is_some())
         .await;
-    let err = w.app.route_error.clone().unwrap().to_string();
+    let err = w.app().route_error().unwrap().to_string();
     assert!(
         err.contains("tcp-echo-ew") && err.contains("tcp-echo-other") && err.contains("--route"),
         "{err}"
@@ -107,7 +107,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .delete("tcp-echo-other", &Default::default())
         .await
         .unwrap();
-    w.until("one route again", LIMIT, |a| a.route_error.is_none())
+    w.until("one route again", LIMIT, |a| a.route_error().is_none())
         .await;
 
     let zero = json!({"spec": {"rules": [{"backendRefs": [
@@ -117,7 +117,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .await
         .unwrap();
     w.until("the zero weights", LIMIT, |a| {
-        a.route_error
+        a.route_error()
             .as_ref()
             .is_some_and(|e| e.to_string().contains("weight 0"))
     })
@@ -127,7 +127,7 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
 #[tokio::test]
 async fn a_backend_without_a_prefix_is_named() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
-    w.until("the route", LIMIT, |a| a.route.is_some()).await;
+    w.until("the route", LIMIT, |a| a.route().is_some()).await;
     let routes = w
         .cluster
         .dynamic("gateway.networking.k8s.io", "v1", "TCPRoute");
@@ -138,53 +138,56 @@ async fn a_backend_without_a_prefix_is_named() {
         .await
         .unwrap();
     w.until("the label problem", LIMIT, |a| {
-        a.label_problems.iter().any(|p| p.contains("backend curl"))
+        a.label_problems()
+            .iter()
+            .any(|p| p.contains("backend curl"))
     })
     .await;
     assert!(
-        w.app.label_problems[0].contains("--label"),
+        w.app().label_problems()[0].contains("--label"),
         "{:?}",
-        w.app.label_problems
+        w.app().label_problems()
     );
 }
 
 #[tokio::test]
 async fn no_client_pod_is_a_gap_with_a_reason() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/nope").await;
-    w.until("the probe gap", LIMIT, |a| matches!(&a.probe, splitscope::tui::app::ProbeState::Gap { reason, .. } if reason.contains("no Deployment nope"))).await;
+    w.until("the probe gap", LIMIT, |a| matches!(a.probe(), splitscope::session::app::ProbeState::Gap { reason, .. } if reason.to_string().contains("no Deployment nope"))).await;
 }
 
 #[tokio::test]
 async fn an_api_that_goes_away_is_retried_and_said() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
-    w.until("samples", LIMIT, |a| a.split.total() >= 5).await;
+    w.until("samples", LIMIT, |a| a.split().total() >= 5).await;
     drop(w.sandbox.take());
     w.until("the unreachable API", LIMIT, |a| {
-        a.problem
+        a.problem()
             .as_ref()
             .is_some_and(|p| p.to_string().contains("unreachable"))
     })
     .await;
     assert!(
-        w.app
-            .problem
+        w.app()
+            .problem()
             .as_ref()
             .unwrap()
             .to_string()
             .contains("retrying")
     );
-    assert!(w.app.route.is_some(), "the last route stays on screen");
+    assert!(w.app().route().is_some(), "the last route stays on screen");
 }
 
 #[tokio::test]
 async fn someone_elses_envoyfilter_under_our_name_is_left_alone_and_named() {
     let mut w = watch(SandboxOptions::default(), None, "deploy/curl").await;
     w.until("the route and the waypoint", LIMIT, |a| {
-        a.route.is_some() && a.info.waypoint.name().is_some() && a.patch == PatchState::Off
+        a.route().is_some() && a.info().waypoint.name().is_some() && *a.patch() == PatchState::Off
     })
     .await;
     // The platform team applied a filter of that name, with our label even.
-    let filter = splitscope::patch::envoy_filter(w.app.route.as_ref().unwrap(), "waypoint", 9000);
+    let filter =
+        splitscope::patch::envoy_filter(w.app().route().as_ref().unwrap(), "waypoint", 9000);
     let filters = w
         .cluster
         .dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter");

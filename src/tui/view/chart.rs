@@ -9,7 +9,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 
 use super::format::duration;
-use crate::tui::app::{App, Marker};
+use crate::session::app::{App, Marker};
 use crate::tui::theme::Theme;
 
 type Line2 = [(f64, f64); 2];
@@ -31,7 +31,7 @@ impl Plot {
         let split = app.shown_split();
         let points = split.history().points();
         let end = app
-            .elapsed(app.frozen.as_ref().map_or(app.now, |f| f.at))
+            .elapsed(app.frozen().as_ref().map_or(app.now(), |f| f.at))
             .max(points.last().map_or(0.0, |p| p.0))
             .max(10.0);
         let start = points.first().map_or(0.0, |p| p.0).min(end - 10.0).max(0.0);
@@ -49,7 +49,7 @@ impl Plot {
             .map(|e| [(start, e * 100.0), (end, e * 100.0)])
             .collect();
         let marks = app
-            .markers
+            .markers()
             .iter()
             .filter_map(|m| {
                 let (t, style) = match m {

@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::app::keymap::{self, BINDINGS};
-use crate::tui::app::{App, ProbeState};
+use crate::session::app::keymap::{self, BINDINGS};
+use crate::session::app::{App, ProbeState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -14,13 +14,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let text = |t: String| Span::styled(t, theme.dim());
     let mut spans = vec![Span::raw(" ")];
     for binding in BINDINGS {
-        if let Some((keys, word)) = keymap::footer_word(binding, app.frozen.is_some()) {
+        if let Some((keys, word)) = keymap::footer_word(binding, app.frozen().is_some()) {
             spans.push(key(keys));
             spans.push(text(format!(" {word} ")));
         }
     }
     spans.push(Span::raw(" "));
-    if app.frozen.is_some() {
+    if app.frozen().is_some() {
         spans.push(Span::styled(
             " FROZEN ",
             theme
@@ -29,19 +29,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
         spans.push(Span::raw(" "));
     }
-    if let Some(problem) = &app.problem {
+    if let Some(problem) = app.problem() {
         spans.push(Span::styled(problem.to_string(), theme.strong(theme.error)));
-    } else if let Some(notice) = &app.notice {
-        spans.push(Span::styled(notice.clone(), theme.fg(theme.undecided)));
+    } else if let Some(notice) = app.notice() {
+        spans.push(Span::styled(notice.to_string(), theme.fg(theme.undecided)));
     } else {
-        match &app.probe {
+        match app.probe() {
             ProbeState::Connecting => spans.push(text("connecting the probe…".into())),
-            ProbeState::Running { pod, .. } if app.settings.replay.is_some() => {
+            ProbeState::Running { pod, .. } if app.settings().replay.is_some() => {
                 spans.push(text(format!("playing the replies of {pod}")));
             }
             ProbeState::Running { pod, .. } => {
                 let target = app
-                    .probe_target
+                    .probe_target()
                     .as_ref()
                     .map_or_else(|| "…".to_string(), ToString::to_string);
                 spans.push(text(format!("probe {pod} → {target}")));

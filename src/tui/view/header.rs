@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::duration;
-use crate::tui::app::{App, PatchState, WaypointInfo};
+use crate::session::app::{App, PatchState, WaypointInfo};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -35,12 +35,12 @@ fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
     let label = |s: &'static str| Span::styled(s, dim);
     let mut first = vec![
-        Span::raw(app.settings.context.clone()),
+        Span::raw(app.settings().context.clone()),
         label(" · "),
-        Span::raw(app.settings.namespace.clone()),
+        Span::raw(app.settings().namespace.clone()),
         label(" · route "),
     ];
-    match (&app.route, &app.route_error) {
+    match (app.route(), app.route_error()) {
         (Some(route), _) => {
             first.push(Span::styled(route.name.clone(), theme.strong(theme.text)));
             first.push(Span::raw(" "));
@@ -65,10 +65,10 @@ fn cluster_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
     let label = |s: &'static str| Span::styled(s, dim);
     let mut second = vec![label("waypoint ")];
-    match &app.info.waypoint {
+    match &app.info().waypoint {
         WaypointInfo::Named(w) => {
             let elsewhere = app
-                .route
+                .route()
                 .as_ref()
                 .is_some_and(|r| !r.namespace.is_empty() && r.namespace != w.namespace);
             second.push(Span::raw(if elsewhere {
@@ -95,7 +95,7 @@ fn cluster_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
 /// The version, its revision, whether it needs the patch, and the proxy's if it differs.
 fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
-    let info = &app.info;
+    let info = app.info();
     let Some(version) = &info.istio else {
         let why = info.istio_unknown.as_deref().unwrap_or("not read yet");
         return vec![Span::styled(format!("version unknown ({why})"), dim)];
@@ -123,9 +123,9 @@ fn patch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
     let mut spans = vec![Span::styled("patch ", dim)];
     let since = |t: &jiff::Timestamp| {
-        duration((app.now.as_millisecond() - t.as_millisecond()) as f64 / 1000.0)
+        duration((app.now().as_millisecond() - t.as_millisecond()) as f64 / 1000.0)
     };
-    let (text, style) = match &app.patch {
+    let (text, style) = match app.patch() {
         PatchState::Unknown => ("…".to_string(), dim),
         PatchState::Off => ("off".to_string(), theme.strong(theme.text)),
         PatchState::Applying(_) => ("applying…".to_string(), theme.strong(theme.undecided)),
@@ -140,11 +140,11 @@ fn patch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
         PatchState::Failed(why) => (format!("failed: {why}"), theme.strong(theme.error)),
     };
     spans.push(Span::styled(text, style));
-    if app.settings.read_only {
+    if app.settings().read_only {
         spans.push(Span::styled(" · read-only", dim));
     }
     // What would make the patch useless, said where the patch is.
-    match app.info.warnings.len() {
+    match app.info().warnings.len() {
         0 => {}
         1 => spans.push(Span::styled(
             " · a backend is not served by the waypoint (see the log)",

@@ -5,8 +5,8 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::tui::app::App;
-use crate::tui::app::keymap::BINDINGS;
+use crate::session::app::App;
+use crate::session::app::keymap::BINDINGS;
 use crate::tui::theme::Theme;
 
 /// What the word, the odds and the intervals mean; also in the README.

@@ -7,13 +7,14 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::tui::app::{App, LineKind};
+use crate::session::app::{App, LineKind};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let title = format!(
         " replies · {} errors · {} unparsable ",
-        app.errors, app.unparsable
+        app.errors(),
+        app.unparsable()
     );
     let block = Block::default()
         .borders(Borders::ALL)

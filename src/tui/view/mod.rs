@@ -1,16 +1,20 @@
 //! The watch screen. One panel per file; this one lays them out.
 //!
 //! ```text
-//! ┌ splitscope ─ context · namespace · route and weights ─────────────────┐  header
-//! │ waypoint · Istio version (needs the patch?) · patch state              │
-//! ├ share over time ───────────────────────┬ split ───────────────────────┤
-//! │ observed window share per backend       │ window bars   [interval] │w  │
-//! │ ─ ─ configured weight                   │ whole-run bars               │
-//! │ ┆ patch toggles, gaps                   │   V E R D I C T              │
-//! ├ replies ────────────────────────────────┴──────────────────────────────┤
-//! │ 12:00:01 one Sun Nov 29 12:00:01 UTC 2026                              │  log
-//! └────────────────────────────────────────────────────────────────────────┘
-//!  p patch · space freeze · r reset · +/- window · ? help · q quit  status   footer
+//! ┌ splitscope ──────────────────────────────────────────────────────────────┐
+//! │context · namespace · route NAME 90/10                                    │  header
+//! │waypoint NAME (why) · Istio 1.24.0 (needs the patch)                      │
+//! │patch on since 01:47:20 UTC (42s)                                         │
+//! ┌ share over time · ┄ configured weight ─┐┌ split · honoured ──────────────┐
+//! │100%│ window share per backend,         ││since … · n=40                  │  chart,
+//! │    │ ┄ weights, ⢸ toggles, gaps,       ││per backend: bar, share [CS] │w │  split
+//! │ 0% │ regime starts                     ││odds each way, decided after …  │
+//! │   0s                              1m22s││  V E R D I C T                 │
+//! └────────────────────────────────────────┘└────────────────────────────────┘
+//! ┌ replies · 1 errors · 1 unparsable ───────────────────────────────────────┐
+//! │01:47:55 one Sat Dec  7 01:47:55 UTC 2024                                 │  log
+//! └──────────────────────────────────────────────────────────────────────────┘
+//!  p patch space freeze … ? help q quit      problem, notice or probe state     footer
 //! ```
 
 pub mod chart;
@@ -26,8 +30,8 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::App;
 use super::theme::Theme;
+use crate::session::App;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
@@ -61,7 +65,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     split::render(frame, split_area, app, theme);
     log::render(frame, log_area, app, theme);
     footer::render(frame, footer_area, app, theme);
-    if app.show_help {
+    if app.show_help() {
         help::render(frame, area, app, theme);
     }
 }

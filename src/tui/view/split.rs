@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::{duration, percent};
+use crate::session::app::App;
 use crate::split::{Share, Split, Verdict};
-use crate::tui::app::App;
 use crate::tui::theme::Theme;
 use crate::verdict::odds;
 
@@ -77,7 +77,7 @@ fn bar(share: &Share, width: usize, color: Style, theme: &Theme) -> Vec<Span<'st
 
 fn bars(shares: &[Share], app: &App, theme: &Theme, width: usize, lines: &mut Vec<Line<'static>>) {
     let names: Vec<String> = app
-        .route
+        .route()
         .as_ref()
         .map(|r| r.backends.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
@@ -198,7 +198,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.fg(theme.unmapped),
         ));
     }
-    for problem in &app.label_problems {
+    for problem in app.label_problems() {
         lines.push(Line::styled(problem.clone(), theme.fg(theme.error)));
     }
     let verdict = split.verdict();

@@ -7,12 +7,12 @@ use splitscope::cluster::Cluster;
 use splitscope::cluster::discover::ClientSpec;
 use splitscope::sample::LineParser;
 use splitscope::sandbox::{Sandbox, SandboxOptions};
-use splitscope::tui::app::{App, Key, Msg, Settings};
-use splitscope::tui::runtime::{Runtime, RuntimeOptions};
+use splitscope::session::{
+    App, Flow, Key, Msg, NoScreen, Runtime, RuntimeOptions, Session, Settings, Stop,
+};
 
 pub struct Watch {
-    pub app: App,
-    pub runtime: Runtime,
+    pub session: Session,
     pub sandbox: Option<Sandbox>,
     pub cluster: Cluster,
 }
@@ -30,19 +30,9 @@ pub async fn start(
         .await
         .unwrap();
     let settings = Settings {
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
-        read_only: false,
-        window: 20,
-        manual_labels: vec![],
         client: client.parse::<ClientSpec>().unwrap(),
-        target: None,
-        alpha: 0.01,
-        settle: std::time::Duration::from_millis(200),
-        shots_dir: std::env::temp_dir(),
-        shot_formats: vec![],
-        record: false,
-        replay: None,
+        settle: Duration::from_millis(200),
+        ..Settings::new(cluster.context.clone(), cluster.namespace.clone())
     };
     let runtime = Runtime::start(
         cluster.clone(),
@@ -54,62 +44,72 @@ pub async fn start(
             poll,
         },
     );
+    let app = App::new(settings, LineParser::default(), jiff::Timestamp::now());
     Watch {
-        app: App::new(settings, LineParser::default(), jiff::Timestamp::now()),
-        runtime,
+        session: Session::new(app, runtime),
         sandbox: Some(sandbox),
         cluster,
     }
 }
 
 impl Watch {
-    /// Runs the loop until `done` holds, or fails after `limit` saying what it saw.
+    pub fn app(&self) -> &App {
+        self.session.app()
+    }
+
+    /// Runs the session until `done` holds, or fails after `limit` saying what it saw.
     pub async fn until(&mut self, what: &str, limit: Duration, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !done(&self.app) {
-            let msg = tokio::time::timeout_at(deadline, self.runtime.next())
-                .await
-                .unwrap_or_else(|_| {
-                    let a = &self.app;
-                    panic!(
-                        "timed out waiting for {what}: verdict {:?}, n={}, patch {:?}, problem {:?}, route error {:?}, labels {:?}, last log {:?}",
-                        a.split.verdict(), a.split.total(), a.patch, a.problem, a.route_error, a.label_problems, a.log.back()
-                    )
-                })
-                .expect("runtime open");
-            assert!(
-                self.runtime.handle(&mut self.app, msg),
-                "the app did not ask to quit"
-            );
-        }
+        let until = Some(tokio::time::Instant::now() + limit);
+        let stop = self
+            .session
+            .run(&mut NoScreen, until, |a, _| done(a).then_some(()))
+            .await;
+        let a = self.session.app();
+        assert!(
+            matches!(stop, Ok(Stop::Done(()))),
+            "waiting for {what}, the session stopped ({stop:?}): verdict {:?}, n={}, patch {:?}, problem {:?}, route error {:?}, labels {:?}, last log {:?}",
+            a.split().verdict(),
+            a.split().total(),
+            a.patch(),
+            a.problem(),
+            a.route_error(),
+            a.label_problems(),
+            a.log().back()
+        );
     }
 
-    /// Runs the loop for `d`, whatever happens.
+    /// Runs the session for `d`, whatever happens.
     pub async fn run_for(&mut self, d: Duration) {
-        let deadline = tokio::time::Instant::now() + d;
-        while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, self.runtime.next()).await {
-            assert!(self.runtime.handle(&mut self.app, msg));
-        }
+        let until = Some(tokio::time::Instant::now() + d);
+        let stop = self
+            .session
+            .run(&mut NoScreen, until, |_, _| None::<()>)
+            .await;
+        assert!(matches!(stop, Ok(Stop::TimedOut)), "{stop:?}");
     }
 
+    /// A key, as the terminal would send it.
     pub fn key(&mut self, c: char) {
-        assert!(self.runtime.handle(&mut self.app, Msg::Key(Key::Char(c))));
+        assert_eq!(
+            self.session.step(Msg::Key(Key::Char(c)), &mut NoScreen),
+            Flow::Go
+        );
     }
 
     /// Resets the counts and collects `n` fresh samples; returns the v1 share.
     pub async fn fresh_share(&mut self, n: u64) -> f64 {
         self.key('r');
         self.until("fresh samples", Duration::from_secs(60), |a| {
-            a.split.total() >= n
+            a.split().total() >= n
         })
         .await;
-        self.app.split.total_shares()[0].share
+        self.app().split().total_shares()[0].share
     }
 }
 
 /// The weights of the route the app shows, in its order.
 pub fn weights(a: &App) -> Vec<u32> {
-    a.route
+    a.route()
         .iter()
         .flat_map(|r| r.backends.iter().map(|b| b.weight))
         .collect()

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::{App, Effect, LineKind, Marker, PatchOutcome, PatchState, WaypointInfo};
+use super::{App, Effect, LineKind, Marker, PatchOutcome, PatchState, PatchWish, WaypointInfo};
 use crate::route::Route;
 use crate::verdict::RegimeCause;
 
@@ -32,6 +32,33 @@ impl App {
                 vec![Effect::RemovePatch { route, namespace }]
             }
             _ => self.apply_patch(&route, self.now),
+        }
+    }
+
+    /// `check --with-patch`: once the route and its waypoint are known, ask for the
+    /// patch; when ours is on already, the evidence counts from now.
+    pub(super) fn pursue_patch(&mut self) -> Vec<Effect> {
+        if self.route.is_none() || self.info.waypoint.name().is_none() {
+            return vec![];
+        }
+        match self.patch {
+            PatchState::On(_) => {
+                self.patch_wish = PatchWish::Asked;
+                self.split
+                    .start_regime(RegimeCause::PatchOn, self.elapsed(self.now));
+                vec![]
+            }
+            PatchState::Off => {
+                let effects = self.toggle_patch();
+                self.patch_wish = match (&self.patch, &self.notice) {
+                    (PatchState::Applying(_), _) => PatchWish::Asked,
+                    (_, Some(why)) => PatchWish::Refused(why.clone()),
+                    _ => PatchWish::Refused("the patch cannot be placed".into()),
+                };
+                effects
+            }
+            // Not known yet, or a change under way: wait for what the cluster says.
+            _ => vec![],
         }
     }
 

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::{App, Effect, LineKind, Marker, ProbeState, Target, seconds};
 use crate::cluster::ClusterError;
-use crate::probe::ProbeEvent;
+use crate::cluster::probe::ProbeEvent;
 use crate::route::Route;
 
 impl App {
@@ -82,6 +82,10 @@ impl App {
                 self.probe = ProbeState::Running { pod, since: at };
             }
             ProbeEvent::Ended { reason, retry_in } => {
+                if self.split.total() == 0 {
+                    self.fruitless.ends += 1;
+                    self.fruitless.last = Some(reason.clone());
+                }
                 let next = if retry_in.is_zero() {
                     "starting again".to_string()
                 } else {

@@ -25,10 +25,7 @@ impl App {
             return vec![];
         }
         match action {
-            Some(Action::Quit) => {
-                self.quitting = true;
-                vec![Effect::Quit]
-            }
+            Some(Action::Quit) => vec![Effect::Quit],
             Some(Action::Help) => {
                 self.show_help = true;
                 vec![]
@@ -68,18 +65,8 @@ impl App {
                 vec![]
             }
             Some(Action::TogglePatch) => self.toggle_patch(),
-            Some(Action::Shot) => {
-                self.pending_shot = true;
-                vec![]
-            }
-            Some(Action::NextTheme) => {
-                self.notice = Some(if self.themes.len() > 1 {
-                    format!("theme: {}", self.themes.advance())
-                } else {
-                    format!("theme: {} (the only one)", self.themes.name())
-                });
-                vec![]
-            }
+            Some(Action::Shot) => vec![Effect::Picture],
+            Some(Action::NextTheme) => vec![Effect::NextTheme],
             Some(Action::Back) | None => vec![],
         }
     }

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use crate::cluster::ClusterError;
 use crate::cluster::discover::ClientSpec;
-use crate::probe::ProbeEvent;
+use crate::cluster::probe::ProbeEvent;
 use crate::route::Route;
 use crate::sample::LineParser;
 use crate::split::Split;
@@ -94,8 +94,12 @@ pub enum Msg {
         at: Timestamp,
         notice: bool,
     },
-    /// What came of a picture of the screen: the files written, or why not.
-    Shot(Result<Vec<String>, String>),
+    /// A line for the notice alone: what came of a picture, a theme, a recording.
+    Notice(String),
+    /// `check --with-patch`: put the patch on as soon as the route and its waypoint are
+    /// known (or count from now if ours is on already), so the verdict is of the mesh
+    /// with the patch.
+    WantPatch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +122,10 @@ pub enum Effect {
         route: Route,
         namespace: String,
     },
+    /// A picture of the screen as it is (`s`); the screen answers with a notice.
+    Picture,
+    /// The next theme (`t`); the screen answers with a notice.
+    NextTheme,
     Quit,
 }
 
@@ -152,8 +160,14 @@ pub struct LogLine {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeState {
     Connecting,
-    Running { pod: String, since: Timestamp },
-    Gap { since: Timestamp, reason: String },
+    Running {
+        pod: String,
+        since: Timestamp,
+    },
+    Gap {
+        since: Timestamp,
+        reason: crate::cluster::probe::ProbeEnd,
+    },
 }
 
 /// A mark on the chart's time axis (seconds since the run began).
@@ -166,7 +180,8 @@ pub enum Marker {
     Regime(f64),
 }
 
-/// What the user asked for on the command line that the screen needs.
+/// What the user asked for on the command line that the session needs. Start from
+/// [`Settings::new`], which holds every default, and change what the flags say.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub context: String,
@@ -181,9 +196,6 @@ pub struct Settings {
     pub target: Option<Target>,
     /// The level of the verdict's tests and the intervals (`--alpha`).
     pub alpha: f64,
-    /// Where `s` writes pictures of the screen, and in which formats.
-    pub shots_dir: std::path::PathBuf,
-    pub shot_formats: Vec<crate::tui::shot::ShotFormat>,
     /// How long after a patch toggle the evidence starts counting: a push takes a moment
     /// to reach the waypoint, and samples from before it would count against the change.
     pub settle: std::time::Duration,
@@ -191,6 +203,36 @@ pub struct Settings {
     pub record: bool,
     /// A replay: the pace it plays at (`4×`, `instant`). Nothing runs in a cluster then.
     pub replay: Option<String>,
+}
+
+/// After a patch toggle, how long until the evidence counts afresh (`--settle`).
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Settings {
+    /// The defaults, for a run in `context` and `namespace`.
+    pub fn new(context: impl Into<String>, namespace: impl Into<String>) -> Settings {
+        Settings {
+            context: context.into(),
+            namespace: namespace.into(),
+            read_only: false,
+            window: crate::split::DEFAULT_WINDOW,
+            manual_labels: Vec::new(),
+            client: ClientSpec::default(),
+            target: None,
+            alpha: crate::verdict::DEFAULT_ALPHA,
+            settle: DEFAULT_SETTLE,
+            record: false,
+            replay: None,
+        }
+    }
+}
+
+/// The probe's ends while it has brought no reply at all: `check` gives up on a client
+/// that never answers, and waits out an API server that cannot answer now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fruitless {
+    pub ends: u32,
+    pub last: Option<crate::cluster::probe::ProbeEnd>,
 }
 
 /// The frozen picture shown while the display is frozen.
@@ -201,45 +243,57 @@ pub struct Frozen {
     pub at: Timestamp,
 }
 
+/// What `check --with-patch` asked of the patch, and how far it got.
+#[derive(Debug, Clone, PartialEq)]
+enum PatchWish {
+    None,
+    /// Waiting for the route and its waypoint.
+    Waiting,
+    /// Asked for (or found on): done.
+    Asked,
+    /// It cannot be placed, and why.
+    Refused(String),
+}
+
+/// The session's state. Its fields are its own: drivers read them through the methods
+/// below and change them only by messages.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub settings: Settings,
-    pub parser: LineParser,
-    pub route: Option<Route>,
-    pub route_error: Option<ClusterError>,
-    pub info: ClusterInfo,
-    pub labels: BTreeMap<String, usize>,
-    pub label_problems: Vec<String>,
+    settings: Settings,
+    parser: LineParser,
+    route: Option<Route>,
+    route_error: Option<ClusterError>,
+    info: ClusterInfo,
+    labels: BTreeMap<String, usize>,
+    label_problems: Vec<String>,
     /// Ready endpoints per backend, as last read: the bug's split.
-    pub endpoints: Vec<u32>,
-    pub split: Split,
-    pub log: VecDeque<LogLine>,
-    pub errors: u64,
-    pub unparsable: u64,
+    endpoints: Vec<u32>,
+    split: Split,
+    log: VecDeque<LogLine>,
+    errors: u64,
+    unparsable: u64,
     /// Gaps in the probe's stream since the start: each one counted once.
-    pub gaps: u64,
-    pub patch: PatchState,
-    pub markers: VecDeque<Marker>,
+    gaps: u64,
+    /// How the probe's attempts went while it has brought no reply at all.
+    fruitless: Fruitless,
+    patch: PatchState,
+    patch_wish: PatchWish,
+    markers: VecDeque<Marker>,
     /// A regime due to begin once a patch toggle has settled.
-    pub pending_regime: Option<(crate::verdict::RegimeCause, Timestamp)>,
-    pub probe: ProbeState,
+    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp)>,
+    probe: ProbeState,
     /// Where the probe connects, once decided.
-    pub probe_target: Option<Target>,
-    pub problem: Option<ClusterError>,
-    pub notice: Option<String>,
-    pub frozen: Option<Frozen>,
-    pub show_help: bool,
-    /// A picture of the screen is due at the next frame (`s`).
-    pub pending_shot: bool,
-    /// Records kept for `--record`, until the runtime writes them.
-    pub records: Vec<record::Record>,
-    /// The themes `t` cycles through, and the one in use.
-    pub themes: crate::tui::theme::Themes,
-    pub quitting: bool,
+    probe_target: Option<Target>,
+    problem: Option<ClusterError>,
+    notice: Option<String>,
+    frozen: Option<Frozen>,
+    show_help: bool,
+    /// Records kept for `--record`, until the session writes them.
+    records: Vec<record::Record>,
     /// The signal that ended the run, if one did.
-    pub signal: Option<i32>,
-    pub started_at: Timestamp,
-    pub now: Timestamp,
+    signal: Option<i32>,
+    started_at: Timestamp,
+    now: Timestamp,
 }
 
 fn seconds(from: Timestamp, to: Timestamp) -> f64 {
@@ -264,7 +318,9 @@ impl App {
             errors: 0,
             unparsable: 0,
             gaps: 0,
+            fruitless: Fruitless::default(),
             patch: PatchState::Unknown,
+            patch_wish: PatchWish::None,
             markers: VecDeque::new(),
             pending_regime: None,
             probe: ProbeState::Connecting,
@@ -273,14 +329,129 @@ impl App {
             notice: None,
             frozen: None,
             show_help: false,
-            pending_shot: false,
             records: Vec::new(),
-            themes: crate::tui::theme::Themes::default(),
-            quitting: false,
             signal: None,
             started_at: now,
             now,
         }
+    }
+
+    /// An app that starts with a notice (a theme that could not be read, say).
+    #[must_use]
+    pub fn with_notice(mut self, notice: Option<String>) -> App {
+        self.notice = notice;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn route(&self) -> Option<&Route> {
+        self.route.as_ref()
+    }
+
+    /// Why there is no route, when there is none.
+    pub fn route_error(&self) -> Option<&ClusterError> {
+        self.route_error.as_ref()
+    }
+
+    /// The waypoint and control plane, as last read.
+    pub fn info(&self) -> &ClusterInfo {
+        &self.info
+    }
+
+    /// Prefix to backend index, as discovered.
+    pub fn labels(&self) -> &BTreeMap<String, usize> {
+        &self.labels
+    }
+
+    /// Backends whose prefix could not be found.
+    pub fn label_problems(&self) -> &[String] {
+        &self.label_problems
+    }
+
+    /// Ready endpoints per backend, as last read.
+    pub fn endpoints(&self) -> &[u32] {
+        &self.endpoints
+    }
+
+    /// The split as counted, live.
+    pub fn split(&self) -> &Split {
+        &self.split
+    }
+
+    /// The log, live.
+    pub fn log(&self) -> &VecDeque<LogLine> {
+        &self.log
+    }
+
+    /// Lines on the probe's standard error.
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// Lines that were not replies.
+    pub fn unparsable(&self) -> u64 {
+        self.unparsable
+    }
+
+    /// Gaps in the probe's stream, each counted once.
+    pub fn gaps(&self) -> u64 {
+        self.gaps
+    }
+
+    pub fn patch(&self) -> &PatchState {
+        &self.patch
+    }
+
+    /// Why `check --with-patch` cannot have its patch, when it cannot.
+    pub fn patch_refused(&self) -> Option<&str> {
+        match &self.patch_wish {
+            PatchWish::Refused(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    pub fn markers(&self) -> &VecDeque<Marker> {
+        &self.markers
+    }
+
+    pub fn probe(&self) -> &ProbeState {
+        &self.probe
+    }
+
+    /// Where the probe connects, once decided.
+    pub fn probe_target(&self) -> Option<&Target> {
+        self.probe_target.as_ref()
+    }
+
+    /// Why the probe has brought no reply yet, while it has brought none: how many of
+    /// its attempts ended, and the last reason.
+    pub fn fruitless(&self) -> &Fruitless {
+        &self.fruitless
+    }
+
+    /// The error of the last background read, until a read clears it.
+    pub fn problem(&self) -> Option<&ClusterError> {
+        self.problem.as_ref()
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub fn frozen(&self) -> Option<&Frozen> {
+        self.frozen.as_ref()
+    }
+
+    pub fn show_help(&self) -> bool {
+        self.show_help
+    }
+
+    /// The time of the latest message.
+    pub fn now(&self) -> Timestamp {
+        self.now
     }
 
     /// The split the screen shows: the frozen one while frozen.
@@ -338,7 +509,17 @@ impl App {
         self.labels.get(label).copied()
     }
 
+    /// Takes one message; returns what the world should do about it.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut effects = self.take(msg);
+        // A wish for the patch is pursued whenever what it waits for may have come.
+        if self.patch_wish == PatchWish::Waiting {
+            effects.extend(self.pursue_patch());
+        }
+        effects
+    }
+
+    fn take(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Start(now) => {
                 self.now = now;
@@ -355,75 +536,75 @@ impl App {
                 self.probe_event(event, at);
                 vec![]
             }
-            Msg::Info(info) => {
-                if info != self.info {
-                    if info.warnings != self.info.warnings {
-                        for warning in &info.warnings {
-                            self.push_log(self.now, LineKind::Error, warning.clone());
-                        }
-                    }
-                    self.info = info;
-                    self.keep(|app| app.cluster_record(app.now));
-                }
-                vec![]
-            }
             Msg::Route(result, at) => self.route_update(result, at),
-            Msg::Labels(labels, problems) => {
-                self.labels = labels;
-                self.label_problems = problems;
-                vec![]
-            }
-            Msg::Endpoints(endpoints) => {
-                if endpoints != self.endpoints {
-                    self.split.set_default(&endpoints);
-                    self.endpoints = endpoints;
-                    if let Some(record) = self.endpoints_record(self.now) {
-                        self.keep(|_| record);
-                    }
-                }
+            Msg::ServicePort(service, port) => self.service_port(service, port),
+            Msg::Patch(outcome, at) => {
+                self.patch_outcome(outcome, at);
                 vec![]
             }
             Msg::PatchObserved(present) => {
                 self.patch_observed(present);
                 vec![]
             }
-            Msg::Patch(outcome, at) => {
-                self.patch_outcome(outcome, at);
-                vec![]
-            }
-            Msg::ServicePort(service, port) => self.service_port(service, port),
-            Msg::Problem(problem) => {
-                self.problem = problem;
-                vec![]
-            }
-            Msg::Sandbox(text, at) => {
-                self.push_log(at, LineKind::Error, text);
+            Msg::WantPatch => {
+                self.patch_wish = PatchWish::Waiting;
                 vec![]
             }
             Msg::Signal(signal) => {
-                self.quitting = true;
                 self.signal = Some(signal);
                 vec![Effect::Quit]
             }
-            Msg::Settle(settle) => {
-                self.settings.settle = settle;
+            other => {
+                self.note(other);
                 vec![]
             }
+        }
+    }
+
+    /// Messages that only change what is shown or kept.
+    fn note(&mut self, msg: Msg) {
+        match msg {
+            Msg::Info(info) => self.cluster_info(info),
+            Msg::Labels(labels, problems) => {
+                self.labels = labels;
+                self.label_problems = problems;
+            }
+            Msg::Endpoints(endpoints) => self.ready_endpoints(endpoints),
+            Msg::Problem(problem) => self.problem = problem,
+            Msg::Sandbox(text, at) => self.push_log(at, LineKind::Error, text),
+            Msg::Settle(settle) => self.settings.settle = settle,
             Msg::Note { text, at, notice } => {
                 if notice {
                     self.notice = Some(text.clone());
                 }
                 self.push_log(at, LineKind::Note, text);
-                vec![]
             }
-            Msg::Shot(saved) => {
-                self.pending_shot = false;
-                self.notice = Some(match saved {
-                    Ok(paths) => format!("saved {}", paths.join(", ")),
-                    Err(why) => format!("no picture: {why}"),
-                });
-                vec![]
+            Msg::Notice(text) => self.notice = Some(text),
+            _ => {}
+        }
+    }
+
+    fn cluster_info(&mut self, info: ClusterInfo) {
+        if info == self.info {
+            return;
+        }
+        if info.warnings != self.info.warnings {
+            for warning in &info.warnings {
+                self.push_log(self.now, LineKind::Error, warning.clone());
             }
+        }
+        self.info = info;
+        self.keep(|app| app.cluster_record(app.now));
+    }
+
+    fn ready_endpoints(&mut self, endpoints: Vec<u32>) {
+        if endpoints == self.endpoints {
+            return;
+        }
+        self.split.set_default(&endpoints);
+        self.endpoints = endpoints;
+        if let Some(record) = self.endpoints_record(self.now) {
+            self.keep(|_| record);
         }
     }
 }

@@ -1,47 +1,52 @@
 //! Carries out what the app asks for and reports what came of it: the probe, reads of
 //! the cluster, the patch. Following the cluster (`follow`) runs beside it; a replay's
-//! feed stands in for both. Everything comes back as a `Msg` on one channel. The terminal loop and
-//! the end-to-end tests drive the same runtime.
+//! source stands in for both. Everything comes back as a `Msg` on one channel.
 
-use std::io::Write;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
-use super::app::{App, Effect, Msg, PatchOutcome, Target};
-use super::cast::Cast;
+use super::app::{Effect, Msg, PatchOutcome, Target};
+use super::source::{Clock, Source};
 use crate::cluster::Cluster;
 use crate::cluster::discover::ClientSpec;
 use crate::cluster::probe::{self, ProbeConfig};
-use crate::replay::feed::{Feed, ReplayClock};
 use crate::task::AbortOnDrop;
+
+/// How often what cannot be watched (RBAC forbids it) is read instead.
+pub const POLL: Duration = Duration::from_secs(2);
+/// Time between probe connections on a cluster, unless `--interval` says otherwise.
+pub const INTERVAL: Duration = Duration::from_secs(2);
+/// The same in the demo, livelier.
+pub const DEMO_INTERVAL: Duration = Duration::from_millis(500);
+/// The remote loop ends by itself after this long (`--deadline`).
+pub const DEADLINE: Duration = Duration::from_secs(3600);
 
 /// How the probe runs and the cluster is followed.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
+    /// The route by name (`--route`); None: the one found.
     pub route: Option<String>,
+    /// Time between the probe's connections.
     pub interval: Duration,
+    /// The remote loop ends by itself after this long.
     pub deadline: Duration,
     /// The container the probe runs in (`--container`); None: the first that is not
     /// istio-proxy.
     pub container: Option<String>,
-    /// How often what cannot be watched (RBAC forbids it) is read again.
+    /// How often what cannot be watched is read instead.
     pub poll: Duration,
 }
 
-/// The time the screen shows: the wall clock, or a replay's.
-#[derive(Debug, Clone)]
-pub enum Clock {
-    Wall,
-    Replay(ReplayClock),
-}
-
-impl Clock {
-    pub fn now(&self) -> Timestamp {
-        match self {
-            Clock::Wall => Timestamp::now(),
-            Clock::Replay(clock) => clock.now(),
+impl Default for RuntimeOptions {
+    fn default() -> RuntimeOptions {
+        RuntimeOptions {
+            route: None,
+            interval: INTERVAL,
+            deadline: DEADLINE,
+            container: None,
+            poll: POLL,
         }
     }
 }
@@ -57,11 +62,7 @@ pub struct Runtime {
     _follow: Option<AbortOnDrop>,
     probe: Option<AbortOnDrop>,
     /// A replay's messages, played at their pace.
-    feed: Option<Feed>,
-    /// Where `--record` writes the app's records, one JSON object a line.
-    recording: Option<std::io::BufWriter<std::fs::File>>,
-    /// Where `--record-cast` writes what the screen showed.
-    cast: Option<Cast>,
+    source: Option<Box<dyn Source>>,
 }
 
 impl Runtime {
@@ -85,62 +86,30 @@ impl Runtime {
             pods,
             _follow: Some(follow),
             probe: None,
-            feed: None,
-            recording: None,
-            cast: None,
+            source: None,
         }
     }
 
-    /// A runtime that plays `feed` and touches no cluster.
-    pub fn replay(feed: Feed) -> Runtime {
+    /// A runtime that plays `source` and touches no cluster.
+    pub fn replay(source: Box<dyn Source>) -> Runtime {
         let (tx, rx) = mpsc::unbounded_channel();
         Runtime {
             cluster: None,
             pods: watch::channel(0).0,
-            options: RuntimeOptions {
-                route: None,
-                interval: Duration::from_secs(1),
-                deadline: Duration::from_secs(1),
-                container: None,
-                poll: Duration::from_secs(2),
-            },
+            options: RuntimeOptions::default(),
             tx,
             rx,
             _follow: None,
             probe: None,
-            feed: Some(feed),
-            recording: None,
-            cast: None,
+            source: Some(source),
         }
     }
 
     /// The time the screen's ticks carry.
     pub fn clock(&self) -> Clock {
-        match &self.feed {
-            Some(feed) => Clock::Replay(feed.clock()),
-            None => Clock::Wall,
-        }
-    }
-
-    /// Writes the app's records (`--record`) to `file` from now on.
-    pub fn record_to(&mut self, file: std::fs::File) {
-        self.recording = Some(std::io::BufWriter::new(file));
-    }
-
-    /// Writes every frame drawn (`--record-cast`) to `cast` from now on.
-    pub fn record_cast_to(&mut self, cast: Cast) {
-        self.cast = Some(cast);
-    }
-
-    /// A frame was drawn: the recording of the screen gets it. A recording that cannot be
-    /// written stops, and the notice says why; the screen goes on.
-    pub fn frame_drawn(&mut self, buffer: &ratatui::buffer::Buffer, app: &mut App) {
-        if let Some(cast) = &mut self.cast
-            && let Err(e) = cast.frame(buffer)
-        {
-            app.notice = Some(format!("screen recording stopped: {e}"));
-            self.cast = None;
-        }
+        self.source
+            .as_ref()
+            .map_or_else(Clock::default, |s| s.clock())
     }
 
     /// A sender for other sources of messages (keys, ticks).
@@ -150,13 +119,13 @@ impl Runtime {
 
     /// The next message; None only if every sender is gone.
     pub async fn next(&mut self) -> Option<Msg> {
-        match &mut self.feed {
+        match &mut self.source {
             None => self.rx.recv().await,
             // Keys first: a quick replay must not starve them.
-            Some(feed) => tokio::select! {
+            Some(source) => tokio::select! {
                 biased;
                 msg = self.rx.recv() => msg,
-                msg = feed.next() => Some(msg),
+                msg = source.next() => Some(msg),
             },
         }
     }
@@ -165,44 +134,15 @@ impl Runtime {
         if let Ok(msg) = self.rx.try_recv() {
             return Some(msg);
         }
-        self.feed.as_mut()?.try_next()
+        self.source.as_mut()?.try_next()
     }
 
-    /// Feeds one message to the app and carries out its effects. Returns false once the
-    /// app asked to quit.
-    pub fn handle(&mut self, app: &mut App, msg: Msg) -> bool {
-        let mut keep_going = true;
-        for effect in app.update(msg) {
-            match effect {
-                Effect::Quit => keep_going = false,
-                Effect::StartProbe { client, target } => self.start_probe(client, target),
-                other => self.spawn_effect(other),
-            }
-        }
-        self.write_records(app);
-        if !keep_going {
-            if let Some(w) = &mut self.recording {
-                let _ = std::io::Write::flush(w);
-            }
-            if let Some(cast) = &mut self.cast {
-                let _ = cast.finish();
-            }
-        }
-        keep_going
-    }
-
-    fn write_records(&mut self, app: &mut App) {
-        // Drained either way: nothing piles up in the app.
-        let records = app.take_records();
-        let Some(writer) = &mut self.recording else {
-            return;
-        };
-        for record in records {
-            if let Err(e) = writeln!(writer, "{}", record.json()) {
-                app.notice = Some(format!("recording stopped: {e}"));
-                self.recording = None;
-                return;
-            }
+    /// Carries out one of the app's effects on the cluster; its outcome comes back as a
+    /// message. A replay has no cluster: nothing happens.
+    pub fn carry_out(&mut self, effect: Effect) {
+        match effect {
+            Effect::StartProbe { client, target } => self.start_probe(client, target),
+            other => self.spawn_effect(other),
         }
     }
 
@@ -253,7 +193,10 @@ impl Runtime {
                     let port = cluster.service_port(&service).await;
                     Msg::ServicePort(service, port)
                 }
-                Effect::StartProbe { .. } | Effect::Quit => return,
+                // The session carries these out itself.
+                Effect::StartProbe { .. } | Effect::Quit | Effect::Picture | Effect::NextTheme => {
+                    return;
+                }
             };
             let _ = tx.send(msg);
         });
