@@ -1,14 +1,15 @@
 //! Following the cluster with watches rather than polls: each watched kind says when it
-//! changed, and the runtime reads what it shows again. A watch lists once for a version to
-//! start from, then follows events, bookmarks and timeouts; a 410 or a dropped stream
-//! lists again. Where watching is forbidden, the caller polls instead.
+//! changed, and the follower reads what it shows again. kube's `runtime::watcher` lists
+//! for a version to start from, then follows events, bookmarks and timeouts; a 410 or a
+//! dropped stream lists again, after a backoff. Where watching is forbidden, the caller
+//! polls instead.
 
-use std::time::Duration;
-
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, WatchEvent, WatchParams};
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event, watcher};
 use tokio::sync::mpsc;
 
 use super::discover::GATEWAY_GROUP;
@@ -36,6 +37,8 @@ pub struct Watched {
     pub api: Api<DynamicObject>,
     pub fields: Option<String>,
     pub labels: Option<String>,
+    /// How long the server keeps one watch open before it is started again.
+    pub timeout: u32,
 }
 
 /// Why a watch stopped for good.
@@ -47,8 +50,6 @@ pub enum Unwatchable {
     NotServed,
 }
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// The server ends a watch after this long; it is started again from where it was.
 const WATCH_SECONDS: u32 = 290;
 
@@ -66,6 +67,7 @@ impl Cluster {
                 api: self.dynamic(GATEWAY_GROUP, version, "TCPRoute"),
                 fields: None,
                 labels: None,
+                timeout: WATCH_SECONDS,
             })
             .collect();
         out.push(Watched {
@@ -74,6 +76,7 @@ impl Cluster {
             api: self.dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter"),
             fields: None,
             labels: None,
+            timeout: WATCH_SECONDS,
         });
         let typed = |ar: ApiResource, ns: Option<&str>| match ns {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
@@ -85,6 +88,7 @@ impl Cluster {
             api: typed(ApiResource::erase::<Pod>(&()), Some(ns)),
             fields: None,
             labels: None,
+            timeout: WATCH_SECONDS,
         });
         out.push(Watched {
             topic: Topic::Facts,
@@ -92,6 +96,7 @@ impl Cluster {
             api: self.dynamic(GATEWAY_GROUP, "v1", "Gateway"),
             fields: None,
             labels: None,
+            timeout: WATCH_SECONDS,
         });
         out.push(Watched {
             topic: Topic::Facts,
@@ -99,6 +104,7 @@ impl Cluster {
             api: typed(ApiResource::erase::<Namespace>(&()), None),
             fields: Some(format!("metadata.name={ns}")),
             labels: None,
+            timeout: WATCH_SECONDS,
         });
         // The Service's labels choose the waypoint; istiod's Deployments say the version.
         out.push(Watched {
@@ -107,6 +113,7 @@ impl Cluster {
             api: typed(ApiResource::erase::<Service>(&()), Some(ns)),
             fields: None,
             labels: None,
+            timeout: WATCH_SECONDS,
         });
         let istio_ns = self.istio_namespace.as_deref().unwrap_or(ISTIO_NAMESPACE);
         out.push(Watched {
@@ -115,132 +122,61 @@ impl Cluster {
             api: typed(ApiResource::erase::<Deployment>(&()), Some(istio_ns)),
             fields: None,
             labels: Some(ISTIOD_SELECTOR.into()),
+            timeout: WATCH_SECONDS,
         });
         out
     }
 }
 
 impl Watched {
-    /// Follows the kind until the receiver goes, or until it cannot be watched. Every
-    /// change, and every fresh list, sends the topic.
+    /// Follows the kind with kube's watcher (it lists, watches from there, follows
+    /// bookmarks, lists again on a 410 and backs off after a failure) until the receiver
+    /// goes, or until the kind cannot be watched. Every change, and every fresh list, sends
+    /// the topic; so does every failure, so the read that follows shows why.
     pub async fn run(self, tx: mpsc::UnboundedSender<Topic>) -> Unwatchable {
-        let mut backoff = FIRST_BACKOFF;
-        let mut from: Option<String> = None;
-        loop {
-            let rv = match from.take() {
-                Some(rv) => rv,
-                None => match self.list().await {
-                    Ok(rv) => {
-                        // Whatever happened while we did not watch is read again.
-                        if tx.send(self.topic).is_err() {
-                            return Unwatchable::NotServed;
-                        }
-                        rv
-                    }
-                    Err(Some(gone)) => return gone,
-                    Err(None) => {
-                        // The read that follows shows why (an unreachable API, say).
-                        let _ = tx.send(self.topic);
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                        continue;
-                    }
-                },
-            };
-            match self.follow(&rv, &tx).await {
-                Followed::TimedOut(rv) => {
-                    backoff = FIRST_BACKOFF;
-                    from = Some(rv);
-                }
-                Followed::Relist => {}
-                Followed::Failed => {
-                    let _ = tx.send(self.topic);
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                Followed::Gone(why) => return why,
-            }
-        }
-    }
-
-    fn params(&self) -> (ListParams, WatchParams) {
-        let mut list = ListParams::default();
-        let mut watch = WatchParams::default().timeout(WATCH_SECONDS);
+        let mut config = watcher::Config::default().timeout(self.timeout);
         if let Some(fields) = &self.fields {
-            list = list.fields(fields);
-            watch = watch.fields(fields);
+            config = config.fields(fields);
         }
         if let Some(labels) = &self.labels {
-            list = list.labels(labels);
-            watch = watch.labels(labels);
+            config = config.labels(labels);
         }
-        (list, watch)
+        let mut events = watcher(self.api.clone(), config).default_backoff().boxed();
+        while let Some(event) = events.next().await {
+            match event {
+                // A fresh list is read once it is whole.
+                Ok(Event::Init | Event::InitApply(_)) => continue,
+                Ok(Event::InitDone | Event::Apply(_) | Event::Delete(_)) => {}
+                Err(e) => {
+                    if let Some(gone) = self.gone(e) {
+                        return gone;
+                    }
+                }
+            }
+            if tx.send(self.topic).is_err() {
+                break;
+            }
+        }
+        Unwatchable::NotServed
     }
 
-    /// The version to watch from; Err(Some) when the kind cannot be watched at all,
-    /// Err(None) for a failure worth retrying.
-    async fn list(&self) -> Result<String, Option<Unwatchable>> {
-        let (list, _) = self.params();
-        match self.api.list(&list.limit(1)).await {
-            Ok(list) => Ok(list.metadata.resource_version.unwrap_or_default()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Err(Some(Unwatchable::NotServed)),
-            Err(e @ kube::Error::Api(_)) if is_forbidden(&e) => {
-                Err(Some(Unwatchable::Forbidden(self.error(e, "list"))))
-            }
-            Err(_) => Err(None),
-        }
-    }
-
-    async fn follow(&self, rv: &str, tx: &mpsc::UnboundedSender<Topic>) -> Followed {
-        let (_, params) = self.params();
-        let stream = match self.api.watch(&params, rv).await {
-            Ok(stream) => stream,
-            Err(e) if is_forbidden(&e) => {
-                return Followed::Gone(Unwatchable::Forbidden(self.error(e, "watch")));
-            }
-            Err(_) => return Followed::Failed,
+    /// Whether a failure means the kind cannot be watched here at all.
+    fn gone(&self, e: watcher::Error) -> Option<Unwatchable> {
+        let (e, verb) = match e {
+            watcher::Error::InitialListFailed(e) => (e, "list"),
+            watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => (e, "watch"),
+            watcher::Error::WatchError(status) => (kube::Error::Api(status), "watch"),
+            watcher::Error::NoResourceVersion => return None,
         };
-        let mut stream = stream.boxed();
-        let mut rv = rv.to_string();
-        loop {
-            match stream.try_next().await {
-                Ok(Some(
-                    WatchEvent::Added(obj) | WatchEvent::Modified(obj) | WatchEvent::Deleted(obj),
-                )) => {
-                    if let Some(v) = obj.metadata.resource_version {
-                        rv = v;
-                    }
-                    if tx.send(self.topic).is_err() {
-                        return Followed::Gone(Unwatchable::NotServed);
-                    }
-                }
-                Ok(Some(WatchEvent::Bookmark(b))) => rv = b.metadata.resource_version,
-                // 410: the version is too old; list again. Anything else: back off first.
-                Ok(Some(WatchEvent::Error(e))) if e.code == 410 => return Followed::Relist,
-                Ok(Some(WatchEvent::Error(e))) if e.code == 403 => {
-                    let e = kube::Error::Api(e);
-                    return Followed::Gone(Unwatchable::Forbidden(self.error(e, "watch")));
-                }
-                Ok(Some(WatchEvent::Error(_))) | Err(_) => return Followed::Failed,
-                Ok(None) => return Followed::TimedOut(rv),
+        match &e {
+            kube::Error::Api(s) if s.code == 404 && verb == "list" => Some(Unwatchable::NotServed),
+            kube::Error::Api(s) if s.code == 403 => {
+                let ns = self.api.namespace().unwrap_or("all namespaces").to_string();
+                Some(Unwatchable::Forbidden(ClusterError::from_kube(
+                    e, verb, self.what, &ns,
+                )))
             }
+            _ => None,
         }
     }
-
-    fn error(&self, e: kube::Error, verb: &str) -> ClusterError {
-        let ns = self.api.namespace().unwrap_or("all namespaces").to_string();
-        ClusterError::from_kube(e, verb, self.what, &ns)
-    }
-}
-
-enum Followed {
-    /// The server ended the watch: start again from this version.
-    TimedOut(String),
-    Relist,
-    Failed,
-    Gone(Unwatchable),
-}
-
-fn is_forbidden(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 403)
 }

@@ -1,13 +1,19 @@
 //! Following the cluster: watches carry a route edit to the screen, a forbidden watch
-//! falls back to polling and says so once, and the probe resumes in a replacement pod at
-//! once, however many came before it.
+//! falls back to polling and says so once, a watch keeps to its selector and comes back
+//! after a 410, and the probe resumes in a replacement pod at once, however many came
+//! before it.
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::json;
+use splitscope::cluster::follow::{Topic, Watched};
 use splitscope::sandbox::SandboxOptions;
+use splitscope::sandbox::drills::Faults;
+use splitscope::sandbox::storage::catalogue::SERVICEACCOUNTS;
 use splitscope::session::app::{App, Marker, ProbeState};
+use splitscope::task::{AbortOnDrop, lock};
 
 use crate::common::watch::{Watch, start, weights};
 
@@ -190,5 +196,103 @@ async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff()
         1,
         "one gap, however many tries: {:?}",
         w.app().markers()
+    );
+}
+
+/// The next topic the watch sends, if one comes within `within`.
+async fn topic(
+    topics: &mut tokio::sync::mpsc::UnboundedReceiver<Topic>,
+    within: Duration,
+) -> Option<Topic> {
+    tokio::time::timeout(within, topics.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Takes what is waiting.
+fn drain(topics: &mut tokio::sync::mpsc::UnboundedReceiver<Topic>) {
+    while topics.try_recv().is_ok() {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_followers_watch_keeps_to_its_selector_and_lists_again_after_a_410() {
+    let w = start(options(&[]), None, "deploy/curl", NEVER, NEVER).await;
+    let sandbox = w.sandbox.as_ref().unwrap();
+    let resource = ApiResource::erase::<ServiceAccount>(&());
+    let accounts: Api<DynamicObject> =
+        Api::namespaced_with(w.cluster.client.clone(), &w.cluster.namespace, &resource);
+    let account = |name: &str, labels: serde_json::Value| {
+        serde_json::from_value::<DynamicObject>(json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "labels": labels}
+        }))
+        .unwrap()
+    };
+    // One-second watches, so the server ends them often and the watcher starts again
+    // from the version it got to.
+    let watched = Watched {
+        topic: Topic::Pods,
+        what: "serviceaccounts",
+        api: accounts.clone(),
+        fields: None,
+        labels: Some("watched=yes".into()),
+        timeout: 1,
+    };
+    let (tx, mut topics) = tokio::sync::mpsc::unbounded_channel();
+    let _run = AbortOnDrop::spawn(async move {
+        watched.run(tx).await;
+    });
+    assert_eq!(
+        topic(&mut topics, LIMIT).await,
+        Some(Topic::Pods),
+        "the first list"
+    );
+    // Outside the selector: nothing. Inside: a topic.
+    let create = PostParams::default();
+    accounts
+        .create(&create, &account("other", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(topic(&mut topics, Duration::from_millis(1500)).await, None);
+    accounts
+        .create(&create, &account("mine", json!({"watched": "yes"})))
+        .await
+        .unwrap();
+    assert_eq!(topic(&mut topics, LIMIT).await, Some(Topic::Pods));
+    // The API fails every call while more changes land than the server keeps: the watch
+    // can only come back from a version the server has forgotten.
+    let before = lock(&sandbox.store()).revision();
+    sandbox.drills().set(Faults {
+        api_errors: vec![(500, 1.0)],
+        ..Faults::default()
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    {
+        let store = sandbox.store();
+        let mut store = lock(&store);
+        for i in 0..4100 {
+            let obj = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "other", "labels": {"n": i.to_string()}}});
+            store
+                .replace(&SERVICEACCOUNTS, "v1", &w.cluster.namespace, "other", obj)
+                .unwrap();
+        }
+        assert!(store.changes_since(before).is_err(), "the journal forgot");
+    }
+    sandbox.drills().set(Faults::default());
+    // Back: it lists again (a topic), and follows the selected object as before.
+    assert_eq!(topic(&mut topics, LIMIT).await, Some(Topic::Pods));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drain(&mut topics);
+    let edit = Patch::Merge(json!({"metadata": {"annotations": {"seen": "yes"}}}));
+    accounts
+        .patch("mine", &PatchParams::default(), &edit)
+        .await
+        .unwrap();
+    assert_eq!(
+        topic(&mut topics, LIMIT).await,
+        Some(Topic::Pods),
+        "followed after the 410"
     );
 }
