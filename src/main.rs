@@ -137,10 +137,10 @@ async fn check(args: CheckArgs) -> ExitCode {
     report_check(run_check(args).await, output)
 }
 
-fn report_check(result: anyhow::Result<CheckReport>, output: OutputFormat) -> ExitCode {
+fn report_check(result: Result<CheckReport, CheckFailure>, output: OutputFormat) -> ExitCode {
+    let json = output == OutputFormat::Json;
     match result {
         Ok(report) => {
-            let json = output == OutputFormat::Json;
             println!(
                 "{}",
                 if json {
@@ -151,6 +151,10 @@ fn report_check(result: anyhow::Result<CheckReport>, output: OutputFormat) -> Ex
             );
             ExitCode::from(report.exit_code())
         }
+        Err(CheckFailure::Check(e)) if json => {
+            println!("{}", e.json());
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("splitscope check: {e:#}");
             ExitCode::from(2)
@@ -158,14 +162,36 @@ fn report_check(result: anyhow::Result<CheckReport>, output: OutputFormat) -> Ex
     }
 }
 
+/// Why a check ended without a verdict: a check's own failure (which `--output json`
+/// reports as JSON), or one before it could start (the flags, the kubeconfig).
+#[derive(Debug, thiserror::Error)]
+enum CheckFailure {
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
+    #[error(transparent)]
+    Start(#[from] anyhow::Error),
+}
+
+impl From<splitscope::cluster::ClusterError> for CheckFailure {
+    fn from(e: splitscope::cluster::ClusterError) -> CheckFailure {
+        CheckFailure::Check(check::CheckError::Cluster(e))
+    }
+}
+
+impl From<splitscope::sample::LineRegexError> for CheckFailure {
+    fn from(e: splitscope::sample::LineRegexError) -> CheckFailure {
+        CheckFailure::Check(check::CheckError::Usage(e.to_string()))
+    }
+}
+
 /// `check --from`: a transcript, read without the async runtime.
-fn run_transcript(args: &CheckArgs) -> anyhow::Result<CheckReport> {
+fn run_transcript(args: &CheckArgs) -> Result<CheckReport, CheckFailure> {
     let parser = LineParser::new(args.screen.line_regex.as_deref())?;
     let from = args.from.as_deref().unwrap_or(std::path::Path::new("-"));
     Ok(check_transcript(args, from, &parser)?)
 }
 
-async fn run_check(args: CheckArgs) -> anyhow::Result<CheckReport> {
+async fn run_check(args: CheckArgs) -> Result<CheckReport, CheckFailure> {
     let parser = LineParser::new(args.screen.line_regex.as_deref())?;
     let cluster = args.cluster.connect().await?;
     let settings = args.probe.settings(&cluster, &args.screen);

@@ -101,11 +101,10 @@ fn report(app: &App) -> CheckReport {
 /// Runs the session until a verdict the check may stop at, a limit, or an error.
 async fn drive(session: &mut Session, options: &LiveOptions) -> Result<(), CheckError> {
     let until = options.timeout.map(|t| Instant::now() + t);
-    // Since when the cluster has not answered (unreachable, 5xx, 429).
-    let mut troubled: Option<Instant> = None;
+    let mut trouble = Trouble::default();
     let stop = session
         .run(&mut NoScreen, until, |app, _| {
-            verdict_or_trouble(app, options, &mut troubled)
+            verdict_or_trouble(app, options, &mut trouble)
         })
         .await;
     match stop {
@@ -115,12 +114,34 @@ async fn drive(session: &mut Session, options: &LiveOptions) -> Result<(), Check
     }
 }
 
+/// How long the check has gone without progress while the cluster could not answer.
+#[derive(Default)]
+struct Trouble {
+    /// Since when the cluster has not answered (unreachable, 5xx, 429) and no sample came.
+    since: Option<Instant>,
+    /// Samples counted when last looked.
+    samples: u64,
+}
+
+impl Trouble {
+    /// Whether a cluster that cannot answer now has held the check up for longer than
+    /// PATIENCE. Samples still arriving are progress: the verdict does not wait on the
+    /// reads that failed.
+    fn too_long(&mut self, samples: u64) -> bool {
+        if samples > self.samples {
+            self.samples = samples;
+            self.since = None;
+        }
+        self.since.get_or_insert_with(Instant::now).elapsed() > PATIENCE
+    }
+}
+
 /// Some once the check may stop: Ok at a verdict or a limit, Err when the cluster or
 /// the probe cannot be used.
 fn verdict_or_trouble(
     app: &App,
     options: &LiveOptions,
-    troubled: &mut Option<Instant>,
+    trouble: &mut Trouble,
 ) -> Option<Result<(), CheckError>> {
     let fruitless = app.fruitless();
     let probe_trouble = if app.split().total() == 0 {
@@ -136,23 +157,24 @@ fn verdict_or_trouble(
         ))));
     }
     // A server that cannot answer now is given PATIENCE; anything else ends the check.
+    let samples = app.split().total();
     let cluster_trouble = app.route_error().or(app.problem()).cloned();
     match cluster_trouble {
         Some(e) if !e.is_transient() => return Some(Err(CheckError::Cluster(e))),
         Some(e) => {
-            if troubled.get_or_insert_with(Instant::now).elapsed() > PATIENCE {
+            if trouble.too_long(samples) {
                 return Some(Err(CheckError::Cluster(e)));
             }
         }
         None => match probe_trouble.filter(|e| e.is_transient()) {
             Some(end) => {
-                if troubled.get_or_insert_with(Instant::now).elapsed() > PATIENCE {
+                if trouble.too_long(samples) {
                     return Some(Err(CheckError::Probe(format!(
                         "the probe found no replies: {end}"
                     ))));
                 }
             }
-            None => *troubled = None,
+            None => trouble.since = None,
         },
     }
     if options.with_patch {

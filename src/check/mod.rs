@@ -22,3 +22,27 @@ pub enum CheckError {
     #[error("interrupted{0}")]
     Interrupted(String),
 }
+
+impl CheckError {
+    /// What kind of failure, for programs: usage, read, cluster, probe or interrupted.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckError::Usage(_) => "usage",
+            CheckError::Read { .. } => "read",
+            CheckError::Cluster(_) => "cluster",
+            CheckError::Probe(_) => "probe",
+            CheckError::Interrupted(_) => "interrupted",
+        }
+    }
+
+    /// The failure as `--output json` gives it: no verdict, exit 2, and why.
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "verdict": serde_json::Value::Null,
+            "exit": 2,
+            "error": self.kind(),
+            "reason": self.to_string(),
+        })
+        .to_string()
+    }
+}

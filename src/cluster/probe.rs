@@ -115,6 +115,9 @@ async fn forward_lines<R: AsyncRead + Unpin>(
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest wait after the API server could not answer (kube's client already honours
+/// a 429's Retry-After).
+const BUSY_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How one attempt ended.
 enum Attempt {
@@ -147,6 +150,12 @@ pub async fn run(
             Attempt::Streamed { reason, lines } if lines > 0 => {
                 backoff = FIRST_BACKOFF;
                 (reason, Duration::ZERO)
+            }
+            // A server that could not answer now (5xx, 429) usually can a moment later:
+            // its waits stay short.
+            Attempt::Failed(reason) if reason.is_transient() => {
+                let wait = backoff.min(BUSY_BACKOFF);
+                (reason, wait)
             }
             Attempt::Streamed { reason, .. } | Attempt::Failed(reason) => (reason, backoff),
         };

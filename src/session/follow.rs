@@ -21,6 +21,9 @@ const ALL: [Topic; 4] = [Topic::Route, Topic::Patch, Topic::Pods, Topic::Facts];
 const GATHER: Duration = Duration::from_millis(100);
 /// Everything is read again this often, whatever the watches say.
 const RESYNC: Duration = Duration::from_secs(60);
+/// A part whose read failed is read again this often until it succeeds: a server that
+/// could not answer once (a 5xx) usually can a moment later.
+const RETRY: Duration = Duration::from_secs(1);
 
 struct Reader {
     cluster: Cluster,
@@ -73,8 +76,10 @@ pub async fn follow(
     let every = poll;
     let mut poll = tokio::time::interval(every);
     let mut resync = tokio::time::interval(RESYNC);
+    let mut retry = tokio::time::interval(RETRY);
     poll.tick().await;
     resync.tick().await;
+    retry.tick().await;
     while !reader.tx.is_closed() {
         tokio::select! {
             Some(topic) = topics.recv() => {
@@ -91,6 +96,8 @@ pub async fn follow(
                 reader.read(&due).await;
             }
             _ = resync.tick() => reader.read(&ALL).await,
+            // `read` takes the parts that failed along with what it is given.
+            _ = retry.tick(), if !reader.problems.is_empty() => reader.read(&[]).await,
         }
     }
 }
