@@ -1,7 +1,7 @@
 //! `--record-cast FILE`: what the terminal showed, as an asciicast v2 file that asciinema
 //! plays. Each frame is written as the escape sequences that turn the frame before into
 //! it, the same ones the live terminal receives, so a tape without a terminal records the
-//! same show as a run in one.
+//! same show as a run in one. Each frame reaches the file as it is drawn.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -71,7 +71,9 @@ impl Cast {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.event(t, "o", &String::from_utf8_lossy(&bytes))
+        self.event(t, "o", &String::from_utf8_lossy(&bytes))?;
+        // On disk frame by frame: a run killed at any moment keeps what it showed.
+        self.out.flush()
     }
 
     fn event(&mut self, t: f64, kind: &str, data: &str) -> io::Result<()> {

@@ -22,6 +22,7 @@ mod crd_schema;
 mod drills;
 mod follow;
 mod kubectl;
+mod records;
 mod replay;
 mod sandbox_errors;
 mod sandbox_kube;

@@ -1,0 +1,102 @@
+//! Records that lose nothing: `--record` and `--record-cast` reach the disk as the run
+//! goes, so `tail -f` follows them and a `kill -9` loses no more than the last moment.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::common::QUICK_DEMO;
+
+/// The sample records in `text`, by the time each arrived.
+fn sample_times(text: &str) -> Vec<Timestamp> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["kind"] == "sample")
+        .map(|r| r["at"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The output events of an asciicast, by their time.
+fn cast_times(text: &str) -> Vec<f64> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e[0].as_f64().unwrap())
+        .collect()
+}
+
+fn seconds_since(at: Timestamp) -> f64 {
+    (Timestamp::now().as_millisecond() - at.as_millisecond()) as f64 / 1000.0
+}
+
+#[test]
+fn records_reach_the_disk_as_the_run_goes_and_a_kill_loses_at_most_a_moment() {
+    let dir = std::env::temp_dir().join(format!("splitscope-records-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tape, record, cast) = (dir.join("t.tape"), dir.join("r.jsonl"), dir.join("r.cast"));
+    std::fs::write(&tape, "wait ignored 60s\nsleep 120s\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+        .arg("demo")
+        .args(QUICK_DEMO)
+        .arg("--tape")
+        .arg(&tape)
+        .arg("--record")
+        .arg(&record)
+        .arg("--record-cast")
+        .arg(&cast)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+    while sample_times(&read(&record)).len() < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no samples recorded"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // While it runs: how far behind the file is, read as `tail -f` would.
+    let mut behind: Vec<f64> = Vec::new();
+    let mut frames = Vec::new();
+    for _ in 0..15 {
+        std::thread::sleep(Duration::from_millis(200));
+        let last = *sample_times(&read(&record)).last().unwrap();
+        behind.push(seconds_since(last));
+        frames.push(cast_times(&read(&cast)).len());
+    }
+    behind.sort_by(f64::total_cmp);
+    eprintln!("the record file behind the run, seconds: {behind:.3?}");
+    assert!(behind[behind.len() - 1] < 1.0, "{behind:?}");
+    assert!(
+        frames.windows(5).all(|w| w[4] > w[0]),
+        "the cast grows: {frames:?}"
+    );
+    // kill -9: no exit path runs, yet the files hold the run up to the last moment.
+    child.kill().unwrap();
+    let killed = Timestamp::now();
+    let killed_after = started.elapsed().as_secs_f64();
+    child.wait().unwrap();
+    let records = read(&record);
+    for line in records.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    let last = *sample_times(&records).last().unwrap();
+    let lost = (killed.as_millisecond() - last.as_millisecond()) as f64 / 1000.0;
+    let cast_text = read(&cast);
+    let last_frame = *cast_times(&cast_text).last().unwrap();
+    eprintln!(
+        "after kill -9: the last sample {lost:.3}s before the kill, the last frame at {last_frame:.2}s of {killed_after:.2}s"
+    );
+    assert!(lost < 1.0, "{lost}");
+    assert!(
+        killed_after - last_frame < 1.5,
+        "{last_frame} of {killed_after}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
