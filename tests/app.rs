@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use splitscope::cluster::ClusterError;
 use splitscope::cluster::probe::{ProbeEnd, ProbeEvent};
+use splitscope::cluster::{ClusterError, RouteChoice};
 use splitscope::route::Route;
 use splitscope::sample::LineParser;
 use splitscope::session::app::report::PatchLeft;
@@ -46,6 +46,7 @@ fn forbidden(verb: &str, resource: &str) -> ClusterError {
         resource: resource.into(),
         namespace: "ns".into(),
         hint: String::new(),
+        source: None,
     }
 }
 
@@ -220,9 +221,11 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     assert!(app.update(Msg::Route(Ok(route(50, 50)), t(31))).is_empty());
     // A route that disappears is reported, and the last one is kept.
     app.update(Msg::Route(
-        Err(ClusterError::Route(
-            "no TCPRoute \"tcp-echo-ew\" in namespace ns".into(),
-        )),
+        Err(ClusterError::Route(RouteChoice::Missing {
+            name: "tcp-echo-ew".into(),
+            namespace: "ns".into(),
+            known: vec![],
+        })),
         t(32),
     ));
     assert!(app.route_error().is_some());

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
-use super::{Cluster, ClusterError};
+use super::{ClientProblem, Cluster, ClusterError, RouteChoice};
 use crate::route::{Route, RouteError};
 
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
@@ -88,10 +88,10 @@ impl Cluster {
                 Err(e) => return Err(self.err(e, "list", "tcproutes")),
             }
         }
-        Err(ClusterError::Route(format!(
-            "this cluster serves no TCPRoute API ({}); install the Gateway API experimental CRDs",
-            last.unwrap_or_default()
-        )))
+        Err(RouteChoice::NoApi {
+            detail: last.unwrap_or_default(),
+        }
+        .into())
     }
 
     /// The route to watch: the named one, or the one TCPRoute whose parent is a Service.
@@ -102,19 +102,13 @@ impl Cluster {
             let obj = routes
                 .iter()
                 .find(|r| r.metadata.name.as_deref() == Some(name))
-                .ok_or_else(|| {
-                    let known: Vec<&str> = routes
+                .ok_or_else(|| RouteChoice::Missing {
+                    name: name.to_string(),
+                    namespace: ns.clone(),
+                    known: routes
                         .iter()
-                        .filter_map(|r| r.metadata.name.as_deref())
-                        .collect();
-                    ClusterError::Route(format!(
-                        "no TCPRoute {name:?} in namespace {ns}{}",
-                        if known.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; it has: {}", known.join(", "))
-                        }
-                    ))
+                        .filter_map(|r| r.metadata.name.clone())
+                        .collect(),
                 })?;
             return Ok(Route::from_object(&to_value(obj))?);
         }
@@ -132,25 +126,21 @@ impl Cluster {
             .filter(|(_, r)| !matches!(r, Err(RouteError::NoServiceParent(_))))
             .collect();
         match with_service_parent.as_slice() {
-            [] => Err(ClusterError::Route(if candidates.is_empty() {
-                format!(
-                    "no TCPRoute in namespace {ns}; create one whose parentRef is a Service, or pass --namespace"
-                )
-            } else {
-                let names: Vec<&str> = candidates.iter().map(|(n, _)| n.as_str()).collect();
-                format!(
-                    "no TCPRoute in namespace {ns} has a Service parent (found: {})",
-                    names.join(", ")
-                )
-            })),
-            [(_, route)] => Ok(route.clone()?),
-            many => {
-                let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
-                Err(ClusterError::Route(format!(
-                    "several TCPRoutes in namespace {ns} have a Service parent: {}; choose one with --route",
-                    names.join(", ")
-                )))
+            [] if candidates.is_empty() => Err(RouteChoice::None {
+                namespace: ns.clone(),
             }
+            .into()),
+            [] => Err(RouteChoice::NoServiceParent {
+                namespace: ns.clone(),
+                found: candidates.iter().map(|(n, _)| n.clone()).collect(),
+            }
+            .into()),
+            [(_, route)] => Ok(route.clone()?),
+            many => Err(RouteChoice::Several {
+                namespace: ns.clone(),
+                names: many.iter().map(|(n, _)| n.clone()).collect(),
+            }
+            .into()),
         }
     }
 
@@ -238,7 +228,9 @@ impl Cluster {
         svc.spec
             .and_then(|s| s.ports?.first().map(|p| p.port))
             .and_then(|p| u16::try_from(p).ok())
-            .ok_or_else(|| ClusterError::NotFound(format!("Service {name} has no ports")))
+            .ok_or_else(|| ClusterError::NoPorts {
+                service: name.to_string(),
+            })
     }
 
     /// A Running pod for the client spec, and the container to run the probe in:
@@ -261,9 +253,11 @@ impl Cluster {
                     .and_then(|s| s.phase.clone())
                     .unwrap_or_default();
                 if phase != "Running" {
-                    return Err(ClusterError::Api(format!(
-                        "client pod {name} is {phase}, not Running"
-                    )));
+                    return Err(ClientProblem::NotRunning {
+                        pod: name.clone(),
+                        phase,
+                    }
+                    .into());
                 }
                 pod
             }
@@ -281,11 +275,12 @@ impl Cluster {
         };
         match chosen {
             Some(c) => Ok((name, c.clone())),
-            None => Err(ClusterError::Api(format!(
-                "pod {name} has no container {}; its containers: {} (pass --container NAME)",
-                container.unwrap_or("other than istio-proxy"),
-                containers.join(", ")
-            ))),
+            None => Err(ClientProblem::NoContainer {
+                pod: name,
+                wanted: container.map(String::from),
+                containers,
+            }
+            .into()),
         }
     }
 
@@ -295,15 +290,18 @@ impl Cluster {
         name: &str,
     ) -> Result<k8s_openapi::api::core::v1::Pod, ClusterError> {
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
-        let deploy = deployments.get(name).await.map_err(|e| {
-            match self.err(e, "get", "deployments") {
-                ClusterError::NotFound(_) => ClusterError::NotFound(format!(
-                    "no Deployment {name} in namespace {}; pass --client deploy/NAME or pod/NAME",
-                    self.namespace
-                )),
-                other => other,
-            }
-        })?;
+        let deploy =
+            deployments
+                .get(name)
+                .await
+                .map_err(|e| match self.err(e, "get", "deployments") {
+                    ClusterError::NotFound { .. } => ClientProblem::NoDeployment {
+                        name: name.to_string(),
+                        namespace: self.namespace.clone(),
+                    }
+                    .into(),
+                    other => other,
+                })?;
         let selector = deploy.spec.selector.match_labels.unwrap_or_default();
         let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let pods = self
@@ -315,7 +313,12 @@ impl Cluster {
             .into_iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-            .ok_or_else(|| ClusterError::Api(format!("deploy/{name} has no Running pod")))
+            .ok_or_else(|| {
+                ClientProblem::NoRunningPod {
+                    deployment: name.to_string(),
+                }
+                .into()
+            })
     }
 }
 

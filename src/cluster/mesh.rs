@@ -316,7 +316,9 @@ impl Cluster {
         };
         match pick(&istiods, rev.as_deref()).map(Istiod::version) {
             Ok(Ok(version)) => plane.version = Some(version),
-            Ok(Err(why)) | Err(why) => plane.unknown = Some(why),
+            // Why in words: the header says it where the version would be.
+            Ok(Err(why)) => plane.unknown = Some(why.to_string()),
+            Err(why) => plane.unknown = Some(why.to_string()),
         }
         if let Some(w) = waypoint
             && let Some(proxy) = self.proxy_version(w).await

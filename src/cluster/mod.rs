@@ -8,11 +8,46 @@ pub mod patch;
 pub mod probe;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+
+/// kube's error, kept as the source of ours. Shared, so an error can travel in the
+/// session's messages, which are cloned; two are equal when they read the same.
+#[derive(Debug, Clone)]
+pub struct KubeError(pub Arc<kube::Error>);
+
+impl PartialEq for KubeError {
+    fn eq(&self, other: &KubeError) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl KubeError {
+    /// Why the server could not be reached, as the transport says it.
+    fn unreachable(&self) -> String {
+        match &*self.0 {
+            kube::Error::HyperError(e) => e.to_string(),
+            kube::Error::Service(e) => e.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for KubeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for KubeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClusterError {
@@ -26,12 +61,24 @@ pub enum ClusterError {
         resource: String,
         namespace: String,
         hint: String,
+        #[source]
+        source: Option<KubeError>,
     },
-    #[error("{0}")]
-    NotFound(String),
-    /// No route to watch, or more than one: what was found and what to pass.
-    #[error("{0}")]
-    Route(String),
+    /// The server has no such object.
+    #[error("{message}")]
+    NotFound {
+        message: String,
+        #[source]
+        source: KubeError,
+    },
+    /// The route cannot be chosen: none, the one named is missing, or several.
+    #[error(transparent)]
+    Route(#[from] RouteChoice),
+    /// The client pod cannot run the probe.
+    #[error(transparent)]
+    Client(#[from] ClientProblem),
+    #[error("Service {service} has no ports")]
+    NoPorts { service: String },
     /// The route exists but splitscope cannot read it.
     #[error(transparent)]
     InvalidRoute(#[from] crate::route::RouteError),
@@ -44,17 +91,89 @@ pub enum ClusterError {
         namespace: String,
         owner: String,
     },
-    #[error("the API server is unreachable ({0}); retrying")]
-    Unreachable(String),
+    #[error("the API server is unreachable ({}); retrying", .source.unreachable())]
+    Unreachable {
+        #[source]
+        source: KubeError,
+    },
     /// A 5xx or 429: the server is there but cannot answer now.
     #[error("the API server answered {code} to {action} ({message}); retrying")]
     Busy {
         code: u16,
         action: String,
         message: String,
+        #[source]
+        source: KubeError,
     },
-    #[error("{0}")]
-    Api(String),
+    /// Any other refusal or failure of a call.
+    #[error("{action}: {detail}")]
+    Api {
+        action: String,
+        detail: String,
+        #[source]
+        source: KubeError,
+    },
+}
+
+/// Why no route can be watched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteChoice {
+    #[error(
+        "this cluster serves no TCPRoute API ({detail}); install the Gateway API experimental CRDs"
+    )]
+    NoApi { detail: String },
+    #[error("no TCPRoute {name:?} in namespace {namespace}{}", known_list(.known))]
+    Missing {
+        name: String,
+        namespace: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "no TCPRoute in namespace {namespace}; create one whose parentRef is a Service, or pass --namespace"
+    )]
+    None { namespace: String },
+    #[error("no TCPRoute in namespace {namespace} has a Service parent (found: {})", .found.join(", "))]
+    NoServiceParent {
+        namespace: String,
+        found: Vec<String>,
+    },
+    #[error(
+        "several TCPRoutes in namespace {namespace} have a Service parent: {}; choose one with --route",
+        .names.join(", ")
+    )]
+    Several {
+        namespace: String,
+        names: Vec<String>,
+    },
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; it has: {}", known.join(", "))
+    }
+}
+
+/// Why the client pod cannot run the probe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientProblem {
+    #[error("no Deployment {name} in namespace {namespace}; pass --client deploy/NAME or pod/NAME")]
+    NoDeployment { name: String, namespace: String },
+    #[error("deploy/{deployment} has no Running pod")]
+    NoRunningPod { deployment: String },
+    #[error("client pod {pod} is {phase}, not Running")]
+    NotRunning { pod: String, phase: String },
+    #[error(
+        "pod {pod} has no container {}; its containers: {} (pass --container NAME)",
+        .wanted.as_deref().unwrap_or("other than istio-proxy"),
+        .containers.join(", ")
+    )]
+    NoContainer {
+        pod: String,
+        wanted: Option<String>,
+        containers: Vec<String>,
+    },
 }
 
 impl ClusterError {
@@ -63,14 +182,24 @@ impl ClusterError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ClusterError::Unreachable(_) | ClusterError::Busy { .. }
+            ClusterError::Unreachable { .. } | ClusterError::Busy { .. }
         )
     }
 
     /// Reads a kube error for an action (`verb` on `resource`), so a 403 names both.
     pub fn from_kube(e: kube::Error, verb: &str, resource: &str, namespace: &str) -> ClusterError {
-        match e {
-            kube::Error::Api(status) if status.code == 403 => ClusterError::Forbidden {
+        let status = match &e {
+            kube::Error::Api(status) => Some((status.code, status.message.clone())),
+            _ => None,
+        };
+        let unreachable = matches!(e, kube::Error::HyperError(_) | kube::Error::Service(_));
+        let detail = match &status {
+            Some((code, message)) => format!("{message} ({code})"),
+            None => e.to_string(),
+        };
+        let source = KubeError(Arc::new(e));
+        match status {
+            Some((403, _)) => ClusterError::Forbidden {
                 verb: verb.into(),
                 resource: resource.into(),
                 namespace: namespace.into(),
@@ -79,24 +208,21 @@ impl ClusterError {
                 } else {
                     String::new()
                 },
+                source: Some(source),
             },
-            kube::Error::Api(status) if status.code == 404 => {
-                ClusterError::NotFound(status.message.clone())
-            }
-            kube::Error::Api(status) if status.code == 429 || status.code >= 500 => {
-                ClusterError::Busy {
-                    code: status.code,
-                    action: format!("{verb} {resource}"),
-                    message: status.message.clone(),
-                }
-            }
-            kube::Error::Api(status) => ClusterError::Api(format!(
-                "{verb} {resource}: {} ({})",
-                status.message, status.code
-            )),
-            kube::Error::HyperError(e) => ClusterError::Unreachable(e.to_string()),
-            kube::Error::Service(e) => ClusterError::Unreachable(e.to_string()),
-            other => ClusterError::Api(format!("{verb} {resource}: {other}")),
+            Some((404, message)) => ClusterError::NotFound { message, source },
+            Some((code, message)) if code == 429 || code >= 500 => ClusterError::Busy {
+                code,
+                action: format!("{verb} {resource}"),
+                message,
+                source,
+            },
+            _ if unreachable => ClusterError::Unreachable { source },
+            _ => ClusterError::Api {
+                action: format!("{verb} {resource}"),
+                detail,
+                source,
+            },
         }
     }
 }

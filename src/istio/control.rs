@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::image_version;
+use super::{NoVersion, image_version};
 
 pub const REV_LABEL: &str = "istio.io/rev";
 /// How istiod's Deployments are labelled, in whichever namespace Istio runs.
@@ -59,10 +59,10 @@ impl Istiod {
     }
 
     /// Its version, or why it cannot be told.
-    pub fn version(&self) -> Result<String, String> {
+    pub fn version(&self) -> Result<String, NoVersion> {
         match &self.image {
             Some(image) => image_version(image),
-            None => Err(format!("istiod {} names no image", self.name)),
+            None => Err(NoVersion::NoImage(self.name.clone())),
         }
     }
 }
@@ -74,29 +74,40 @@ fn str_of(obj: &Value, pointer: &str) -> String {
         .to_string()
 }
 
+/// No istiod serves the revision wanted (None: the default); the ones there are, by
+/// name and revision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", no_istiod(.wanted.as_deref(), .have))]
+pub struct NoIstiod {
+    pub wanted: Option<String>,
+    pub have: Vec<(String, Option<String>)>,
+}
+
+fn no_istiod(wanted: Option<&str>, have: &[(String, Option<String>)]) -> String {
+    let wanted = wanted.map_or("the default revision".to_string(), |r| {
+        format!("revision {r}")
+    });
+    if have.is_empty() {
+        return format!("no istiod Deployment ({ISTIOD_SELECTOR}) found for {wanted}");
+    }
+    let have: Vec<String> = have
+        .iter()
+        .map(|(name, rev)| format!("{name} ({})", rev.as_deref().unwrap_or("default")))
+        .collect();
+    format!("no istiod serves {wanted}; there are {}", have.join(", "))
+}
+
 /// The istiod that serves `revision` (None: the default): the one labelled with it; for
 /// the default, the unlabelled one, or the only one there is.
-pub fn pick<'a>(istiods: &'a [Istiod], revision: Option<&str>) -> Result<&'a Istiod, String> {
+pub fn pick<'a>(istiods: &'a [Istiod], revision: Option<&str>) -> Result<&'a Istiod, NoIstiod> {
     let found = istiods.iter().find(|i| i.revision.as_deref() == revision);
     let only = (revision.is_none() && istiods.len() == 1).then(|| &istiods[0]);
-    found.or(only).ok_or_else(|| {
-        let wanted = revision.map_or("the default revision".to_string(), |r| {
-            format!("revision {r}")
-        });
-        if istiods.is_empty() {
-            return format!("no istiod Deployment ({ISTIOD_SELECTOR}) found for {wanted}");
-        }
-        let have: Vec<String> = istiods
+    found.or(only).ok_or_else(|| NoIstiod {
+        wanted: revision.map(String::from),
+        have: istiods
             .iter()
-            .map(|i| {
-                format!(
-                    "{} ({})",
-                    i.name,
-                    i.revision.as_deref().unwrap_or("default")
-                )
-            })
-            .collect();
-        format!("no istiod serves {wanted}; there are {}", have.join(", "))
+            .map(|i| (i.name.clone(), i.revision.clone()))
+            .collect(),
     })
 }
 
@@ -142,7 +153,7 @@ mod tests {
         assert_eq!(canary.name, "istiod-1-24-3");
         assert_eq!(canary.version().unwrap(), "1.24.3");
         assert_eq!(pick(&all, None).unwrap().version().unwrap(), "1.26.0");
-        let why = pick(&all, Some("1-25-0")).unwrap_err();
+        let why = pick(&all, Some("1-25-0")).unwrap_err().to_string();
         assert!(
             why.contains("istiod-1-24-3 (1-24-3)") && why.contains("istiod (default)"),
             "{why}"
@@ -157,6 +168,7 @@ mod tests {
         assert!(
             pick(&[], None)
                 .unwrap_err()
+                .to_string()
                 .contains("no istiod Deployment")
         );
     }

@@ -26,11 +26,24 @@ pub fn needs_patch(tag: &str) -> Option<bool> {
     parse_version(tag).map(|v| v < FIXED_IN)
 }
 
+/// Why a control plane's version cannot be told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoVersion {
+    #[error("image {0} is pinned by digest alone")]
+    DigestOnly(String),
+    #[error("image {0} has no tag")]
+    NoTag(String),
+    #[error("image tag {0} is not a version")]
+    NotAVersion(String),
+    #[error("istiod {0} names no image")]
+    NoImage(String),
+}
+
 /// The Istio version an image reference carries, from any registry (a port in its host
 /// too), with a digest or without, and without a variant suffix such as `-distroless`:
 /// `gcr.io:443/istio-release/pilot:1.24.3-distroless@sha256:…` is `1.24.3`. An image
 /// named by digest alone says no version: the reason is the error.
-pub fn image_version(image: &str) -> Result<String, String> {
+pub fn image_version(image: &str) -> Result<String, NoVersion> {
     let (named, digest) = match image.split_once('@') {
         Some((named, digest)) => (named, Some(digest)),
         None => (image, None),
@@ -39,14 +52,14 @@ pub fn image_version(image: &str) -> Result<String, String> {
     let last = named.rsplit('/').next().unwrap_or(named);
     let Some((_, tag)) = last.rsplit_once(':') else {
         return Err(match digest {
-            Some(_) => format!("image {image} is pinned by digest alone"),
-            None => format!("image {image} has no tag"),
+            Some(_) => NoVersion::DigestOnly(image.to_string()),
+            None => NoVersion::NoTag(image.to_string()),
         });
     };
     let version = tag.trim_start_matches('v');
     let core: String = version.split('-').next().unwrap_or(version).to_string();
     if parse_version(&core).is_none() {
-        return Err(format!("image tag {tag} is not a version"));
+        return Err(NoVersion::NotAVersion(tag.to_string()));
     }
     Ok(core)
 }
@@ -78,7 +91,7 @@ mod tests {
             ok("gcr.io/istio-release/pilot:1.24.3-distroless@sha256:ab"),
             "1.24.3"
         );
-        let why = |image: &str| image_version(image).unwrap_err();
+        let why = |image: &str| image_version(image).unwrap_err().to_string();
         assert!(why("docker.io/istio/pilot@sha256:0123").contains("digest alone"));
         assert!(why("registry.local:5000/istio/pilot").contains("no tag"));
         assert!(why("istio/pilot:latest").contains("not a version"));

@@ -82,13 +82,16 @@ pub fn choose(service_ns: &str, service: Option<&Value>, namespace: Option<&Valu
     Choice::Unlabelled
 }
 
+/// A waypoint whose `istio.io/waypoint-for` keeps Services out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its {WAYPOINT_FOR} is {0}, so it serves no Services")]
+pub struct ServesNoServices(pub String);
+
 /// Whether a waypoint Gateway (by its labels) takes traffic addressed to Services.
-pub fn serves_services(gateway_labels: Option<&Value>) -> Result<(), String> {
+pub fn serves_services(gateway_labels: Option<&Value>) -> Result<(), ServesNoServices> {
     match label(gateway_labels, WAYPOINT_FOR).unwrap_or("service") {
         "service" | "all" => Ok(()),
-        other => Err(format!(
-            "its {WAYPOINT_FOR} is {other}, so it serves no Services"
-        )),
+        other => Err(ServesNoServices(other.to_string())),
     }
 }
 
@@ -155,7 +158,9 @@ mod tests {
     fn waypoint_for_decides_whether_services_are_served() {
         assert!(serves_services(None).is_ok());
         assert!(serves_services(Some(&json!({WAYPOINT_FOR: "all"}))).is_ok());
-        let why = serves_services(Some(&json!({WAYPOINT_FOR: "workload"}))).unwrap_err();
+        let why = serves_services(Some(&json!({WAYPOINT_FOR: "workload"})))
+            .unwrap_err()
+            .to_string();
         assert!(why.contains("workload"), "{why}");
         assert!(serves_services(Some(&json!({WAYPOINT_FOR: "none"}))).is_err());
     }

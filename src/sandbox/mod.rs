@@ -100,9 +100,9 @@ pub enum SandboxError {
     )]
     Bind { port: u16, source: std::io::Error },
     #[error("cannot seed the sandbox: {0}")]
-    Seed(String),
-    #[error("{0}")]
-    Tls(String),
+    Seed(#[from] seed::SeedError),
+    #[error(transparent)]
+    Tls(#[from] apiserver::tls::TlsError),
 }
 
 fn new_token() -> String {

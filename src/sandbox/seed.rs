@@ -113,18 +113,29 @@ fn namespace_labels(scenario: Scenario, istio: &str) -> Value {
     labels
 }
 
+/// An object of the seed that the store refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("seeding {plural}: {message}")]
+pub struct SeedError {
+    pub plural: &'static str,
+    pub message: String,
+}
+
 /// Fills an empty store.
 #[expect(
     clippy::too_many_lines,
     reason = "the seeded objects read best as one list"
 )]
-pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), String> {
+pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
     let (istio, weights, scenario) = (seed.istio, seed.weights, seed.scenario);
-    let mut put = |res: &Resource, ns: &str, obj: Value| -> Result<(), String> {
+    let mut put = |res: &Resource, ns: &str, obj: Value| -> Result<(), SeedError> {
         store
             .create(res, res.versions[0], ns, obj)
             .map(|_| ())
-            .map_err(|e| format!("seeding {}: {}", res.plural, e.message))
+            .map_err(|e| SeedError {
+                plural: res.plural,
+                message: e.message,
+            })
     };
     for ns in ["default", "kube-system", "istio-system"] {
         put(

@@ -211,6 +211,25 @@ pub fn html(buffer: &Buffer, theme: &Theme) -> String {
     out
 }
 
+/// Why a picture was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum ShotError {
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("too many pictures in {0} this second")]
+    TooMany(String),
+}
+
 /// Writes the screen in each format to `dir`, named by the time; returns the paths
 /// written, or why not.
 pub fn save(
@@ -219,8 +238,11 @@ pub fn save(
     dir: &std::path::Path,
     formats: &[ShotFormat],
     now: jiff::Timestamp,
-) -> Result<Vec<String>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+) -> Result<Vec<String>, ShotError> {
+    std::fs::create_dir_all(dir).map_err(|source| ShotError::Create {
+        path: dir.display().to_string(),
+        source,
+    })?;
     let stamp = now.strftime("%Y%m%d-%H%M%S").to_string();
     // Two pictures in one second get their own names.
     let stem = (1..100)
@@ -236,12 +258,14 @@ pub fn save(
                 .iter()
                 .all(|f| !dir.join(format!("{stem}.{}", f.extension())).exists())
         })
-        .ok_or_else(|| format!("too many pictures in {} this second", dir.display()))?;
+        .ok_or_else(|| ShotError::TooMany(dir.display().to_string()))?;
     let mut written = Vec::new();
     for format in formats {
         let path = dir.join(format!("{stem}.{}", format.extension()));
-        std::fs::write(&path, format.render(buffer, theme))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, format.render(buffer, theme)).map_err(|source| ShotError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
         written.push(path.display().to_string());
     }
     Ok(written)

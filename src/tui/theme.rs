@@ -113,10 +113,30 @@ pub struct Theme {
     pub paper: String,
 }
 
-fn color(name: &str, truecolor: bool) -> Result<Color, String> {
+/// Why a theme cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("{0:?} is not a colour: write #RRGGBB, like #0072b2")]
+    Hex(String),
+    #[error("{0:?} is not one of the 16 ANSI colour names, nor #RRGGBB")]
+    Name(String),
+    #[error("background {0:?}: write #RRGGBB")]
+    Background(String),
+    #[error("backends needs at least one colour")]
+    NoBackends,
+    #[error("{0}")]
+    Yaml(#[from] serde_saphyr::Error),
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn color(name: &str, truecolor: bool) -> Result<Color, ThemeError> {
     if name.trim().starts_with('#') {
-        return hex(name.trim(), truecolor)
-            .ok_or_else(|| format!("{name:?} is not a colour: write #RRGGBB, like #0072b2"));
+        return hex(name.trim(), truecolor).ok_or_else(|| ThemeError::Hex(name.to_string()));
     }
     Ok(
         match name
@@ -142,27 +162,23 @@ fn color(name: &str, truecolor: bool) -> Result<Color, String> {
             "lightcyan" => Color::LightCyan,
             "white" => Color::White,
             "reset" | "default" => Color::Reset,
-            other => {
-                return Err(format!(
-                    "{other:?} is not one of the 16 ANSI colour names, nor #RRGGBB"
-                ));
-            }
+            other => return Err(ThemeError::Name(other.to_string())),
         },
     )
 }
 
 impl Theme {
     /// Parses a theme file's text, for a terminal with 16 colours.
-    pub fn parse(text: &str) -> Result<Theme, String> {
+    pub fn parse(text: &str) -> Result<Theme, ThemeError> {
         Theme::parse_for(text, false)
     }
 
     /// Parses a theme file's text; `truecolor` keeps `#RRGGBB` as it is.
-    pub fn parse_for(text: &str, truecolor: bool) -> Result<Theme, String> {
+    pub fn parse_for(text: &str, truecolor: bool) -> Result<Theme, ThemeError> {
         let color = |name: &str| color(name, truecolor);
-        let file: ThemeFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        let file: ThemeFile = serde_saphyr::from_str(text)?;
         if file.backends.is_empty() {
-            return Err("backends needs at least one colour".into());
+            return Err(ThemeError::NoBackends);
         }
         Ok(Theme {
             backends: file
@@ -184,7 +200,7 @@ impl Theme {
             monochrome: false,
             paper: match &file.background {
                 Some(bg) if hex(bg, true).is_some() => bg.clone(),
-                Some(bg) => return Err(format!("background {bg:?}: write #RRGGBB")),
+                Some(bg) => return Err(ThemeError::Background(bg.clone())),
                 None => DARK_PAPER.into(),
             },
         })
@@ -338,8 +354,11 @@ impl Themes {
     }
 }
 
-fn read_theme(path: &std::path::Path, truecolor: bool) -> Result<Theme, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_theme(path: &std::path::Path, truecolor: bool) -> Result<Theme, ThemeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     Theme::parse_for(&text, truecolor)
 }
 
@@ -390,6 +409,7 @@ mod tests {
         assert!(
             Theme::parse(&DEFAULT_THEME.replace("unmapped: gray", "unmapped: chartreuse"))
                 .unwrap_err()
+                .to_string()
                 .contains("chartreuse")
         );
         assert!(Theme::parse(&format!("{DEFAULT_THEME}\nsparkle: true\n")).is_err());
@@ -431,7 +451,12 @@ mod tests {
         assert_eq!(hex("#fe0101", false), Some(Color::LightRed));
         assert_eq!(hex("#000010", false), Some(Color::Black));
         assert_eq!(hex("#12345", false), None);
-        assert!(color("#zzzzzz", true).unwrap_err().contains("#RRGGBB"));
+        assert!(
+            color("#zzzzzz", true)
+                .unwrap_err()
+                .to_string()
+                .contains("#RRGGBB")
+        );
     }
 
     #[test]

@@ -17,11 +17,23 @@ pub struct Tls {
     pub config: Arc<ServerConfig>,
 }
 
-pub fn generate() -> Result<Tls, String> {
-    let fail =
-        |what: &str, e: &dyn std::fmt::Display| format!("cannot make the sandbox's {what}: {e}");
-    let ca_key = KeyPair::generate().map_err(|e| fail("CA key", &e))?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(|e| fail("CA", &e))?;
+/// Why the sandbox could not make its certificates or TLS setup.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot make the sandbox's {what}: {source}")]
+    Certificate {
+        what: &'static str,
+        #[source]
+        source: rcgen::Error,
+    },
+    #[error("cannot make the sandbox's TLS setup: {0}")]
+    Setup(#[from] rustls::Error),
+}
+
+pub fn generate() -> Result<Tls, TlsError> {
+    let fail = |what: &'static str, source: rcgen::Error| TlsError::Certificate { what, source };
+    let ca_key = KeyPair::generate().map_err(|e| fail("CA key", e))?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(|e| fail("CA", e))?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
@@ -31,11 +43,11 @@ pub fn generate() -> Result<Tls, String> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(|e| fail("CA", &e))?;
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(|e| fail("CA", e))?;
 
-    let key = KeyPair::generate().map_err(|e| fail("serving key", &e))?;
+    let key = KeyPair::generate().map_err(|e| fail("serving key", e))?;
     let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .map_err(|e| fail("serving certificate", &e))?;
+        .map_err(|e| fail("serving certificate", e))?;
     params
         .distinguished_name
         .push(DnType::CommonName, "splitscope-sandbox");
@@ -46,17 +58,15 @@ pub fn generate() -> Result<Tls, String> {
     ];
     let cert = params
         .signed_by(&key, &ca)
-        .map_err(|e| fail("serving certificate", &e))?;
+        .map_err(|e| fail("serving certificate", e))?;
 
     let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), ca.der().clone()];
     let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| fail("TLS setup", &e))?
+        .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(chain, private)
-        .map_err(|e| fail("TLS setup", &e))?;
+        .with_single_cert(chain, private)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Tls {
         ca_pem: ca.pem(),
