@@ -305,6 +305,33 @@ fn a_tape_makes_its_pictures_and_a_failed_wait_names_its_line() {
     assert_eq!(narrow.lines().count(), 24);
     assert!(narrow.lines().all(|l| l.chars().count() <= 80));
 
+    // `s` under a tape, as in the terminal: the picture goes to --shots-dir and the
+    // notice says where.
+    let shots = dir.join("shots");
+    std::fs::write(
+        &tape,
+        format!(
+            "wait ignored 60s\npress s\nshot {d}/after-s.txt\nwait /saved / 5s\nquit\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let shots_arg = shots.to_string_lossy().into_owned();
+    let mut args = vec!["demo", "--tape", &tape_arg, "--shots-dir", &shots_arg];
+    args.extend(QUICK_DEMO);
+    let (code, out, err) = splitscope(&args, None);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut written: Vec<String> = std::fs::read_dir(&shots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written.len(), 2, "{written:?}");
+    assert!(written[0].starts_with("splitscope-") && written[0].ends_with(".svg"));
+    assert!(written[1].ends_with(".txt"), "{written:?}");
+    let text = std::fs::read_to_string(shots.join(&written[1])).unwrap();
+    assert!(text.contains("split · ignored"), "{text}");
+
     std::fs::write(&tape, "press p\nwait /words that never show/ 1s\nquit\n").unwrap();
     let (code, _, err) = splitscope(&["demo", "--tape", &tape_arg], None);
     assert_ne!(code, 0);
