@@ -286,31 +286,37 @@ fn scenario(name: &str) -> anyhow::Result<Option<Scenario>> {
 
 #[cfg(feature = "sandbox")]
 async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
-    let Some(scenario) = scenario(&args.sandbox.scenario)? else {
+    let defaults = SandboxOptions::default();
+    let named = args.sandbox.scenario.as_deref();
+    let Some(scenario) = named.map_or(Ok(Some(defaults.scenario)), scenario)? else {
         let lines: Vec<String> = Scenario::ALL
             .iter()
             .map(|s| format!("{:<17} {}", s.name(), s.describe()))
             .collect();
         return Ok(RunEnd::from(lines.join("\n")));
     };
+    let given = &args.sandbox;
     let options = SandboxOptions {
         scenario,
-        istio: args.sandbox.istio.clone(),
-        weights: args.sandbox.weights,
-        propagation_delay: args.sandbox.propagation_delay,
-        port: args.sandbox.port,
-        forbidden: args.sandbox.forbid.clone(),
-        seed: args.sandbox.seed,
+        istio: given.istio.clone().unwrap_or(defaults.istio),
+        weights: given.weights.unwrap_or(defaults.weights),
+        propagation_delay: given
+            .propagation_delay
+            .unwrap_or(defaults.propagation_delay),
+        port: given.port.unwrap_or(defaults.port),
+        forbidden: given.forbid.clone(),
+        seed: given.seed,
         faults: splitscope::sandbox::drills::Faults {
-            cut_exec_every: args.sandbox.cut_exec_every,
-            api_errors: args.sandbox.api_fault.clone(),
-            latency: args.sandbox.api_latency,
+            cut_exec_every: given.cut_exec_every,
+            api_errors: given.api_fault.clone(),
+            latency: given.api_latency.unwrap_or(defaults.faults.latency),
         },
     };
     let shares: f64 = options.faults.api_errors.iter().map(|(_, s)| s).sum();
     if shares > 1.0 {
         anyhow::bail!("the --api-fault shares add up to {shares}: they must add up to 1 at most");
     }
+    let options_said = (options.istio.clone(), options.weights, options.scenario);
     let sandbox = Sandbox::start(options).await?;
     if let Some(path) = &args.write_kubeconfig {
         sandbox.write_kubeconfig(path).map_err(|e| {
@@ -326,7 +332,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
                 }
             })
         });
-        return serve(&sandbox, &args).await.map(RunEnd::from);
+        return serve(&sandbox, &options_said, &args)
+            .await
+            .map(RunEnd::from);
     }
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig())?;
     let cluster = Cluster::from_kubeconfig(kubeconfig, None, None).await?;
@@ -354,11 +362,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<RunEnd> {
 }
 
 #[cfg(feature = "sandbox")]
-async fn serve(sandbox: &Sandbox, args: &DemoArgs) -> anyhow::Result<String> {
-    let (w1, w2) = args.sandbox.weights;
+async fn serve(
+    sandbox: &Sandbox,
+    (istio, (w1, w2), scenario): &(String, (u32, u32), Scenario),
+    args: &DemoArgs,
+) -> anyhow::Result<String> {
     println!(
-        "splitscope sandbox: Istio {} ambient mesh, TCPRoute {ROUTE} weights tcp-echo-v1={w1} tcp-echo-v2={w2}, scenario {}",
-        args.sandbox.istio, args.sandbox.scenario
+        "splitscope sandbox: Istio {istio} ambient mesh, TCPRoute {ROUTE} weights tcp-echo-v1={w1} tcp-echo-v2={w2}, scenario {}",
+        scenario.name()
     );
     println!("API server: {} (namespace {NAMESPACE})", sandbox.url());
     match &args.write_kubeconfig {

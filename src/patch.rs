@@ -7,19 +7,19 @@ use serde_json::{Value, json};
 use crate::istio::waypoint::{GATEWAY_NAME_LABEL, WaypointRef};
 use crate::route::Route;
 
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGER: &str = "splitscope";
-pub const ROUTE_ANNOTATION: &str = "splitscope.io/route";
-pub const API_VERSION: &str = "networking.istio.io/v1alpha3";
+pub(crate) const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGER: &str = "splitscope";
+pub(crate) const ROUTE_ANNOTATION: &str = "splitscope.io/route";
+pub(crate) const API_VERSION: &str = "networking.istio.io/v1alpha3";
 
 /// `inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local`: a waypoint's name for a
 /// Service port's filter chain and for the cluster that reaches it.
-pub fn vip_name(service: &str, namespace: &str, port: u16) -> String {
+pub(crate) fn vip_name(service: &str, namespace: &str, port: u16) -> String {
     format!("inbound-vip|{port}|tcp|{service}.{namespace}.svc.cluster.local")
 }
 
 /// The patch's name in the route's own namespace.
-pub fn name_for(route: &Route) -> String {
+pub(crate) fn name_for(route: &Route) -> String {
     format!("splitscope-{}", route.name)
 }
 

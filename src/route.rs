@@ -118,7 +118,7 @@ impl Route {
 
     /// Whether `other` is this route with other weights at most: the same name and the
     /// same backends, in order.
-    pub fn same_backends(&self, other: &Route) -> bool {
+    pub(crate) fn same_backends(&self, other: &Route) -> bool {
         self.name == other.name
             && self.backends.len() == other.backends.len()
             && self
@@ -128,7 +128,7 @@ impl Route {
                 .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.port == y.port)
     }
 
-    pub fn total_weight(&self) -> u64 {
+    pub(crate) fn total_weight(&self) -> u64 {
         self.backends.iter().map(|b| b.weight as u64).sum()
     }
 

@@ -9,11 +9,11 @@ use std::collections::VecDeque;
 use crate::verdict::{DEFAULT_ALPHA, Evidence, Judge, Regime, RegimeCause, confidence_sequence};
 pub use crate::verdict::{Interval, Verdict};
 
-pub const MIN_WINDOW: usize = 5;
-pub const MAX_WINDOW: usize = 1000;
-pub const DEFAULT_WINDOW: usize = 20;
+pub(crate) const MIN_WINDOW: usize = 5;
+pub(crate) const MAX_WINDOW: usize = 1000;
+pub(crate) const DEFAULT_WINDOW: usize = 20;
 /// Points the chart history keeps before it halves its resolution.
-pub const HISTORY_POINTS: usize = 1024;
+pub(crate) const HISTORY_POINTS: usize = 1024;
 
 /// One backend's figures over some set of samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,7 +28,7 @@ pub struct Share {
 
 impl Share {
     /// Whether the configured share lies inside the interval (true without one).
-    pub fn inside(&self) -> bool {
+    pub(crate) fn inside(&self) -> bool {
         self.interval.is_none_or(|i| i.contains(self.expected))
     }
 }
@@ -142,7 +142,7 @@ impl Split {
     }
 
     /// The level of the tests and intervals (`--alpha`); the evidence starts afresh.
-    pub fn with_alpha(mut self, alpha: f64, at: f64) -> Split {
+    pub(crate) fn with_alpha(mut self, alpha: f64, at: f64) -> Split {
         let weights = self.judge.engine().weights().to_vec();
         self.judge = Judge::new(&weights, &self.default, alpha, at);
         self
@@ -154,7 +154,7 @@ impl Split {
 
     /// New weights for the same backends (a route edited while we watch): the counts
     /// stay, the evidence starts a new regime. A different number of backends starts over.
-    pub fn set_weights(&mut self, weights: &[u32], at: f64) {
+    pub(crate) fn set_weights(&mut self, weights: &[u32], at: f64) {
         if weights.len() != self.totals.len() {
             let alpha = self.alpha();
             *self = Split::new(weights, self.window).with_alpha(alpha, at);
@@ -166,7 +166,7 @@ impl Split {
     }
 
     /// The mesh's default split: ready endpoints per backend.
-    pub fn set_default(&mut self, endpoints: &[u32]) {
+    pub(crate) fn set_default(&mut self, endpoints: &[u32]) {
         if endpoints.len() != self.totals.len() || endpoints.iter().all(|e| *e == 0) {
             return;
         }
@@ -183,7 +183,7 @@ impl Split {
     }
 
     /// A new regime now (a patch toggle, a reset): the evidence so far stops counting.
-    pub fn start_regime(&mut self, cause: RegimeCause, at: f64) {
+    pub(crate) fn start_regime(&mut self, cause: RegimeCause, at: f64) {
         self.judge.start(cause, at);
     }
 
@@ -226,7 +226,7 @@ impl Split {
     }
 
     /// Resizes the window; it is refilled from the samples kept.
-    pub fn set_window(&mut self, window: usize) {
+    pub(crate) fn set_window(&mut self, window: usize) {
         self.window = window.clamp(MIN_WINDOW, MAX_WINDOW);
         self.window_counts.iter_mut().for_each(|c| *c = 0);
         self.window_unmapped = 0;
@@ -251,7 +251,7 @@ impl Split {
         self.judge.evidence()
     }
 
-    pub fn judge(&self) -> &Judge {
+    pub(crate) fn judge(&self) -> &Judge {
         &self.judge
     }
 
@@ -265,7 +265,7 @@ impl Split {
     }
 
     /// Shares since the regime began, with their confidence sequences.
-    pub fn regime_shares(&self) -> Vec<Share> {
+    pub(crate) fn regime_shares(&self) -> Vec<Share> {
         shares(
             self.judge.engine().counts(),
             &self.expected,
@@ -279,7 +279,7 @@ impl Split {
     }
 
     /// Shares over the sliding window: the chart's smoothing, not evidence.
-    pub fn window_shares(&self) -> Vec<Share> {
+    pub(crate) fn window_shares(&self) -> Vec<Share> {
         shares(&self.window_counts, &self.expected, None)
     }
 
@@ -289,10 +289,6 @@ impl Split {
 
     pub fn total(&self) -> u64 {
         self.totals.iter().sum::<u64>() + self.unmapped_total
-    }
-
-    pub fn window_len(&self) -> u64 {
-        self.window_counts.iter().sum::<u64>() + self.window_unmapped
     }
 
     pub fn unmapped(&self) -> (u64, u64) {
@@ -330,7 +326,7 @@ mod tests {
         assert_eq!(s.window_shares()[1].count, 10);
         s.record(None, 21.0);
         assert_eq!(s.unmapped(), (1, 1));
-        assert_eq!(s.window_len(), 20);
+        assert_eq!(s.window_counts.iter().sum::<u64>() + s.window_unmapped, 20);
         s.set_window(1);
         assert_eq!(s.window(), MIN_WINDOW);
     }

@@ -16,6 +16,17 @@ macro_rules! bad {
 }
 pub(crate) use bad;
 
+/// A duration as `parse_duration` reads it back: `1h`, `2s`, `500ms`.
+pub fn spell(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        0 => "0".into(),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
+}
+
 /// `2s`, `0.5s`, `250ms`, `1m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, BadValue> {
     let t = text.trim();

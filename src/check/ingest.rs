@@ -8,8 +8,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// A line's code: a backend index, or one of these.
-pub const UNMAPPED: u8 = 254;
-pub const UNPARSABLE: u8 = 255;
+pub(crate) const UNMAPPED: u8 = 254;
+pub(crate) const UNPARSABLE: u8 = 255;
 
 const CHUNK: usize = 1 << 20;
 const PARSERS: usize = 2;
@@ -17,14 +17,14 @@ const IN_FLIGHT: usize = 4;
 
 /// Turns one line (without its newline) into its code; None for a line to skip. Each
 /// parsing thread keeps its own `State` across the lines it reads.
-pub trait Classify: Sync {
+pub(crate) trait Classify: Sync {
     type State: Default;
     fn classify(&self, state: &mut Self::State, line: &[u8]) -> Option<u8>;
 }
 
 /// Reads `input` and calls `judge` with each line's code, in order, until it returns
 /// true (enough read) or the input ends.
-pub fn ingest(
+pub(crate) fn ingest(
     input: impl Read + Send,
     classify: &impl Classify,
     mut judge: impl FnMut(u8) -> bool,

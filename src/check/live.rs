@@ -21,7 +21,7 @@ use crate::verdict::RegimeCause;
 const FRUITLESS_ENDS: u32 = 3;
 /// How long the check waits for a cluster that cannot answer (unreachable, 5xx, 429),
 /// to its reads and to the probe's exec alike, before it gives up with exit 2.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct LiveOptions {
     pub runtime: RuntimeOptions,

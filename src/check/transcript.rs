@@ -57,7 +57,7 @@ impl Plan {
     }
 
     /// `--weights one=90,two=10`: each prefix is a backend.
-    pub fn from_weights(
+    pub(crate) fn from_weights(
         weights: &[(String, u32)],
         default: &[(String, u32)],
     ) -> Result<Plan, CheckError> {
@@ -78,7 +78,7 @@ impl Plan {
     }
 
     /// `--route-file route.yaml --label one=tcp-echo-v1 …`.
-    pub fn from_route(
+    pub(crate) fn from_route(
         route: &Route,
         labels: &[(String, String)],
         default: &[(String, u32)],

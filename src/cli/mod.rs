@@ -12,6 +12,7 @@ use crate::session::{RuntimeOptions, Settings};
 pub mod launch;
 mod values;
 
+use crate::units::spell;
 use values::{
     parse_alpha, parse_api_fault, parse_client, parse_deadline, parse_forbid, parse_interval,
     parse_istio, parse_label, parse_positive_duration, parse_prefix_number, parse_shot_format,
@@ -74,10 +75,54 @@ pub fn bin_name() -> &'static str {
     }
 }
 
-/// The command line's definition, named as the binary was called.
+/// The command line's definition, named as the binary was called, with the defaults
+/// the code keeps (one place each) shown in help and used when a flag is not given.
 pub fn command() -> clap::Command {
     let name = bin_name();
-    Cli::command().bin_name(name).display_name(name)
+    let command = Cli::command()
+        .bin_name(name)
+        .display_name(name)
+        .mut_args(|a| probe_default(a, INTERVAL))
+        .mut_subcommands(|c| match c.get_name() {
+            "watch" | "check" => c.mut_args(|a| probe_default(a, INTERVAL)),
+            "demo" => c.mut_args(|a| probe_default(a, DEMO_INTERVAL)),
+            // A replay's --interval spaces untimed lines: another fact, its own default.
+            "replay" => c.mut_args(|a| match a.get_id().as_str() {
+                "interval" => a,
+                _ => probe_default(a, INTERVAL),
+            }),
+            _ => c,
+        });
+    #[cfg(feature = "sandbox")]
+    let command = command.mut_subcommand("demo", |demo| demo.mut_args(sandbox_default));
+    command
+}
+
+/// The default of a probe or screen flag, from the code.
+fn probe_default(arg: clap::Arg, interval: Duration) -> clap::Arg {
+    let default = match arg.get_id().as_str() {
+        "interval" => spell(interval),
+        "deadline" => spell(crate::session::runtime::DEADLINE),
+        "settle" => spell(crate::session::app::DEFAULT_SETTLE),
+        _ => return arg,
+    };
+    arg.default_value(default)
+}
+
+/// The default of a sandbox flag, from `SandboxOptions::default()`.
+#[cfg(feature = "sandbox")]
+fn sandbox_default(arg: clap::Arg) -> clap::Arg {
+    let d = crate::sandbox::SandboxOptions::default();
+    let default = match arg.get_id().as_str() {
+        "istio" => d.istio,
+        "weights" => format!("{},{}", d.weights.0, d.weights.1),
+        "propagation_delay" => spell(d.propagation_delay),
+        "port" => d.port.to_string(),
+        "scenario" => d.scenario.name().to_string(),
+        "api_latency" => spell(d.faults.latency),
+        _ => return arg,
+    };
+    arg.default_value(default)
 }
 
 /// Parses the command line; a bad one exits with clap's message and code 2.
@@ -194,9 +239,9 @@ pub struct ProbeArgs {
     #[arg(long, env = "SPLITSCOPE_READ_ONLY")]
     pub read_only: bool,
     /// The remote loop ends by itself after this long.
-    #[arg(long, value_name = "DURATION", default_value = "1h", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
-    pub deadline: Duration,
-    /// Time between probe connections [default: 2s; 0.5s in demo].
+    #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_DEADLINE", value_parser = parse_deadline)]
+    pub deadline: Option<Duration>,
+    /// Time between probe connections.
     #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
     pub interval: Option<Duration>,
 }
@@ -222,7 +267,7 @@ impl ProbeArgs {
         RuntimeOptions {
             route: self.route.clone(),
             interval: self.interval.unwrap_or(default_interval),
-            deadline: self.deadline,
+            deadline: self.deadline.unwrap_or(crate::session::runtime::DEADLINE),
             container: self.container.clone(),
             ..RuntimeOptions::default()
         }
@@ -236,7 +281,7 @@ impl ScreenArgs {
             window: self.window,
             manual_labels: self.labels.clone(),
             alpha: self.alpha,
-            settle: self.settle,
+            settle: self.settle.unwrap_or(crate::session::app::DEFAULT_SETTLE),
             record: self.record.is_some(),
             ..Settings::new(context, namespace)
         }
@@ -260,8 +305,8 @@ pub struct ScreenArgs {
     pub alpha: f64,
     /// After a patch toggle, how long until the evidence counts afresh: a push takes a
     /// moment to reach the waypoint.
-    #[arg(long, value_name = "DURATION", default_value = "2s", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
-    pub settle: Duration,
+    #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
+    pub settle: Option<Duration>,
     /// Write every sample, and the route and patch as they change, to FILE (JSON lines).
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_RECORD")]
     pub record: Option<PathBuf>,
@@ -304,17 +349,17 @@ pub struct WatchArgs {
 #[derive(Debug, Args, Clone)]
 pub struct SandboxArgs {
     /// The Istio version the sandbox's control plane runs; 1.26 and later honour the route.
-    #[arg(long, value_name = "VERSION", default_value = "1.24.0", env = "SPLITSCOPE_ISTIO", value_parser = parse_istio)]
-    pub istio: String,
+    #[arg(long, value_name = "VERSION", env = "SPLITSCOPE_ISTIO", value_parser = parse_istio)]
+    pub istio: Option<String>,
     /// Weights of the seeded TCPRoute for tcp-echo-v1 and tcp-echo-v2.
-    #[arg(long, value_name = "V1,V2", default_value = "90,10", env = "SPLITSCOPE_WEIGHTS", value_parser = parse_weights)]
-    pub weights: (u32, u32),
+    #[arg(long, value_name = "V1,V2", env = "SPLITSCOPE_WEIGHTS", value_parser = parse_weights)]
+    pub weights: Option<(u32, u32)>,
     /// How long a route or filter change takes to reach the waypoint (`1s`, `250ms`, `0`).
-    #[arg(long, value_name = "DURATION", default_value = "1s", env = "SPLITSCOPE_PROPAGATION_DELAY", value_parser = parse_duration)]
-    pub propagation_delay: Duration,
+    #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_PROPAGATION_DELAY", value_parser = parse_duration)]
+    pub propagation_delay: Option<Duration>,
     /// The API's port on 127.0.0.1 (default: any free port).
-    #[arg(long, default_value_t = 0, env = "SPLITSCOPE_PORT")]
-    pub port: u16,
+    #[arg(long, env = "SPLITSCOPE_PORT")]
+    pub port: Option<u16>,
     /// Make the waypoint's picks reproducible: the same seed, the same sequence of backends.
     #[arg(long, value_name = "N", env = "SPLITSCOPE_SEED")]
     pub seed: Option<u64>,
@@ -323,13 +368,8 @@ pub struct SandboxArgs {
     pub forbid: Vec<(String, String)>,
     /// Seed a variant of a real mesh: revisioned, service-waypoint, cross-namespace,
     /// replicas, sidecar-client or default; `--scenario list` names them with a line each.
-    #[arg(
-        long,
-        value_name = "NAME|list",
-        default_value = "default",
-        env = "SPLITSCOPE_SCENARIO"
-    )]
-    pub scenario: String,
+    #[arg(long, value_name = "NAME|list", env = "SPLITSCOPE_SCENARIO")]
+    pub scenario: Option<String>,
     /// A fault drill: cut every exec stream this long after it opens (the probe's too).
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub cut_exec_every: Option<Duration>,
@@ -338,8 +378,8 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "STATUS:SHARE", value_parser = parse_api_fault)]
     pub api_fault: Vec<(u16, f64)>,
     /// A fault drill: add this latency to every API call.
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
-    pub api_latency: Duration,
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub api_latency: Option<Duration>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -412,6 +452,46 @@ pub struct PatchArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default clap shows and uses for `arg` of `subcommand`.
+    fn default_of(subcommand: &str, arg: &str) -> String {
+        let command = command();
+        let sub = command.find_subcommand(subcommand).unwrap();
+        let arg = sub.get_arguments().find(|a| a.get_id() == arg).unwrap();
+        arg.get_default_values()[0].to_string_lossy().into_owned()
+    }
+
+    #[test]
+    #[cfg(feature = "sandbox")]
+    fn defaults_come_from_the_code() {
+        assert_eq!(default_of("watch", "interval"), spell(INTERVAL));
+        assert_eq!(default_of("demo", "interval"), spell(DEMO_INTERVAL));
+        assert_eq!(default_of("replay", "interval"), "1s");
+        assert_eq!(
+            default_of("check", "settle"),
+            spell(crate::session::app::DEFAULT_SETTLE)
+        );
+        let sandbox = crate::sandbox::SandboxOptions::default();
+        assert_eq!(default_of("demo", "istio"), sandbox.istio);
+        assert_eq!(
+            default_of("demo", "propagation_delay"),
+            spell(sandbox.propagation_delay)
+        );
+        // What clap fills in parses back to the same value.
+        let matches = command()
+            .try_get_matches_from(["splitscope", "demo"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        let Some(Command::Demo(demo)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(demo.probe.interval, Some(DEMO_INTERVAL));
+        assert_eq!(demo.sandbox.weights, Some(sandbox.weights));
+        assert_eq!(
+            demo.sandbox.propagation_delay,
+            Some(sandbox.propagation_delay)
+        );
+    }
 
     #[test]
     fn bare_splitscope_watches_and_flags_parse() {

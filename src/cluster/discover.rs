@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{ClientProblem, Cluster, ClusterError, RouteChoice};
 use crate::route::{Route, RouteError};
 
-pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+pub(crate) const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
 /// Which pod runs the probe: `deploy/NAME` (a Running pod of it) or `pod/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum ClientSpec {
 }
 
 /// The client when none is named: Istio's samples run their probes from `deploy/curl`.
-pub const DEFAULT_CLIENT: &str = "deploy/curl";
+pub(crate) const DEFAULT_CLIENT: &str = "deploy/curl";
 
 impl Default for ClientSpec {
     fn default() -> ClientSpec {
@@ -62,7 +62,7 @@ impl std::fmt::Display for ClientSpec {
 /// What the backends' pods say: the prefix each answers with, the backends without one
 /// (and why), and the ready endpoints each has.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     pub labels: BTreeMap<String, usize>,
     pub problems: Vec<String>,
     pub endpoints: Vec<u32>,
@@ -147,7 +147,7 @@ impl Cluster {
     /// The prefix each backend's pods answer with, from the last container arg of the
     /// pods its Service selects (the tcp-echo sample's convention). Returns the map
     /// and, for backends without one, why.
-    pub async fn discover_labels(&self, route: &Route) -> Result<Discovery, ClusterError> {
+    pub(crate) async fn discover_labels(&self, route: &Route) -> Result<Discovery, ClusterError> {
         let mut labels = BTreeMap::new();
         let mut problems = Vec::new();
         let mut endpoints = vec![0u32; route.backends.len()];
@@ -219,7 +219,7 @@ impl Cluster {
     }
 
     /// The first port of a Service: where the probe connects when the route names none.
-    pub async fn service_port(&self, name: &str) -> Result<u16, ClusterError> {
+    pub(crate) async fn service_port(&self, name: &str) -> Result<u16, ClusterError> {
         let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
         let svc = services
             .get(name)
@@ -235,7 +235,7 @@ impl Cluster {
 
     /// A Running pod for the client spec, and the container to run the probe in:
     /// `container`, or the first that is not Istio's proxy.
-    pub async fn client_pod(
+    pub(crate) async fn client_pod(
         &self,
         spec: &ClientSpec,
         container: Option<&str>,

@@ -85,7 +85,7 @@ fn labels_value<K: serde::Serialize>(obj: &K) -> Option<Value> {
 /// What one look at the mesh found: the waypoint, its control plane, and the backends
 /// it does not serve.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MeshFacts {
+pub(crate) struct MeshFacts {
     pub waypoint: WaypointInfo,
     pub plane: ControlPlane,
     pub warnings: Vec<String>,
@@ -102,7 +102,10 @@ impl Cluster {
     /// The waypoint for the route's Service, the control plane that serves it, and the
     /// route's backends it does not serve. Only an error that says nothing of the cluster
     /// (unreachable, 5xx, 429) is an error; the rest is told in the facts.
-    pub async fn mesh_facts(&self, route: &crate::route::Route) -> Result<MeshFacts, ClusterError> {
+    pub(crate) async fn mesh_facts(
+        &self,
+        route: &crate::route::Route,
+    ) -> Result<MeshFacts, ClusterError> {
         let mut seen = Seen::default();
         let (waypoint, gateway) = match self.resolve_waypoint(&mut seen, &route.parent).await {
             Ok(found) => found,

@@ -179,7 +179,7 @@ pub enum ClientProblem {
 impl ClusterError {
     /// Whether it says nothing about the cluster's state, only that it could not be
     /// read now: what was read before stays on the screen.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(
             self,
             ClusterError::Unreachable { .. } | ClusterError::Busy { .. }
@@ -187,7 +187,12 @@ impl ClusterError {
     }
 
     /// Reads a kube error for an action (`verb` on `resource`), so a 403 names both.
-    pub fn from_kube(e: kube::Error, verb: &str, resource: &str, namespace: &str) -> ClusterError {
+    pub(crate) fn from_kube(
+        e: kube::Error,
+        verb: &str,
+        resource: &str,
+        namespace: &str,
+    ) -> ClusterError {
         let status = match &e {
             kube::Error::Api(status) => Some((status.code, status.message.clone())),
             _ => None,
@@ -300,7 +305,7 @@ impl Cluster {
     }
 
     /// The same, in another namespace (a waypoint's, say).
-    pub fn dynamic_in(
+    pub(crate) fn dynamic_in(
         &self,
         namespace: &str,
         group: &str,

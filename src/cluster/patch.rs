@@ -54,7 +54,7 @@ fn ours(obj: &kube::api::DynamicObject) -> bool {
 impl Cluster {
     /// When our patch for `route` exists in `namespace` (the waypoint's): its creation
     /// time.
-    pub async fn patch_present(
+    pub(crate) async fn patch_present(
         &self,
         route: &Route,
         namespace: &str,

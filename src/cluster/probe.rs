@@ -50,7 +50,7 @@ pub enum ProbeEnd {
 
 impl ProbeEnd {
     /// Whether it only says the API server could not answer now (unreachable, 5xx, 429).
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(self, ProbeEnd::NoClient(e) | ProbeEnd::Refused(e) if e.is_transient())
     }
 }

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::{NoVersion, image_version};
 
-pub const REV_LABEL: &str = "istio.io/rev";
+pub(crate) const REV_LABEL: &str = "istio.io/rev";
 /// How istiod's Deployments are labelled, in whichever namespace Istio runs.
-pub const ISTIOD_SELECTOR: &str = "app=istiod";
-pub const ISTIO_NAMESPACE: &str = "istio-system";
+pub(crate) const ISTIOD_SELECTOR: &str = "app=istiod";
+pub(crate) const ISTIO_NAMESPACE: &str = "istio-system";
 
 /// A label of an object.
 fn label<'a>(obj: Option<&'a Value>, key: &str) -> Option<&'a str> {

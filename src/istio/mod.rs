@@ -11,10 +11,10 @@ fn label<'a>(labels: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str
 }
 
 /// The release that programs TCPRoutes with a Service parent into waypoints (bug 54119).
-pub const FIXED_IN: (u32, u32) = (1, 26);
+pub(crate) const FIXED_IN: (u32, u32) = (1, 26);
 
 /// `1.24.0`, `v1.26.1`, `1.25.0-distroless` -> (major, minor).
-pub fn parse_version(tag: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_version(tag: &str) -> Option<(u32, u32)> {
     let mut parts = tag.trim_start_matches('v').split(['.', '-']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
@@ -43,7 +43,7 @@ pub enum NoVersion {
 /// too), with a digest or without, and without a variant suffix such as `-distroless`:
 /// `gcr.io:443/istio-release/pilot:1.24.3-distroless@sha256:…` is `1.24.3`. An image
 /// named by digest alone says no version: the reason is the error.
-pub fn image_version(image: &str) -> Result<String, NoVersion> {
+pub(crate) fn image_version(image: &str) -> Result<String, NoVersion> {
     let (named, digest) = match image.split_once('@') {
         Some((named, digest)) => (named, Some(digest)),
         None => (image, None),

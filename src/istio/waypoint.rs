@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::label;
 
-pub const USE_WAYPOINT: &str = "istio.io/use-waypoint";
-pub const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
-pub const WAYPOINT_FOR: &str = "istio.io/waypoint-for";
+pub(crate) const USE_WAYPOINT: &str = "istio.io/use-waypoint";
+pub(crate) const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
+pub(crate) const WAYPOINT_FOR: &str = "istio.io/waypoint-for";
 /// The Gateway class of waypoints.
 pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 /// The label a Gateway's pods carry with its name: what a `workloadSelector` selects.
@@ -55,7 +55,7 @@ impl WaypointRef {
 
 /// What the labels say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Choice {
+pub(crate) enum Choice {
     Uses(WaypointRef),
     /// `istio.io/use-waypoint: none`.
     OptedOut(Source),
@@ -64,7 +64,11 @@ pub enum Choice {
 }
 
 /// The waypoint a Service in `service_ns` uses, from its labels and its namespace's.
-pub fn choose(service_ns: &str, service: Option<&Value>, namespace: Option<&Value>) -> Choice {
+pub(crate) fn choose(
+    service_ns: &str,
+    service: Option<&Value>,
+    namespace: Option<&Value>,
+) -> Choice {
     for (labels, source) in [(service, Source::Service), (namespace, Source::Namespace)] {
         let Some(name) = label(labels, USE_WAYPOINT) else {
             continue;
@@ -85,10 +89,10 @@ pub fn choose(service_ns: &str, service: Option<&Value>, namespace: Option<&Valu
 /// A waypoint whose `istio.io/waypoint-for` keeps Services out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("its {WAYPOINT_FOR} is {0}, so it serves no Services")]
-pub struct ServesNoServices(pub String);
+pub(crate) struct ServesNoServices(pub String);
 
 /// Whether a waypoint Gateway (by its labels) takes traffic addressed to Services.
-pub fn serves_services(gateway_labels: Option<&Value>) -> Result<(), ServesNoServices> {
+pub(crate) fn serves_services(gateway_labels: Option<&Value>) -> Result<(), ServesNoServices> {
     match label(gateway_labels, WAYPOINT_FOR).unwrap_or("service") {
         "service" | "all" => Ok(()),
         other => Err(ServesNoServices(other.to_string())),
@@ -96,7 +100,7 @@ pub fn serves_services(gateway_labels: Option<&Value>) -> Result<(), ServesNoSer
 }
 
 /// Why no waypoint serves a Service, in words for the header and messages.
-pub fn why_none(choice: &Choice) -> String {
+pub(crate) fn why_none(choice: &Choice) -> String {
     match choice {
         Choice::OptedOut(source) => format!(
             "opted out: {USE_WAYPOINT}=none {}",

@@ -20,7 +20,7 @@ use futures::future::BoxFuture;
 
 /// How fast a replay plays.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Pace {
+pub(crate) enum Pace {
     /// This many times the recorded pace.
     Speed(f64),
     /// Everything at once.
@@ -48,7 +48,7 @@ struct ClockState {
 
 /// The replay's time, shared with whatever ticks the screen.
 #[derive(Debug, Clone, Default)]
-pub struct ReplayClock(Arc<Mutex<ClockState>>);
+pub(crate) struct ReplayClock(Arc<Mutex<ClockState>>);
 
 impl ReplayClock {
     pub fn now(&self) -> Timestamp {
@@ -105,7 +105,7 @@ impl Source for Feed {
 }
 
 /// What the replay plays against: the recording's route, or the one the flags give.
-pub struct Feed {
+pub(crate) struct Feed {
     items: mpsc::Receiver<Item>,
     /// The replay's time and pace.
     clock: ReplayClock,

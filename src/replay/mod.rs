@@ -1,7 +1,7 @@
 //! `splitscope replay`: a `--record` file or a transcript of reply lines, played into the
 //! same screen and verdict as a live run, at the recorded pace, faster, or at once.
 
-pub mod feed;
+pub(crate) mod feed;
 pub mod read;
 
 use std::io::{BufRead, BufReader, Read};

@@ -14,7 +14,7 @@ use crate::session::app::record::Record;
 
 /// One thing that happened, and when.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Item {
+pub(crate) struct Item {
     pub at: Timestamp,
     pub what: What,
 }
@@ -52,12 +52,12 @@ pub enum What {
 }
 
 /// Whether a line is one of `--record`'s: a JSON object.
-pub fn is_record(line: &str) -> bool {
+pub(crate) fn is_record(line: &str) -> bool {
     line.trim_start().starts_with('{')
 }
 
 /// Turns lines into items, keeping time in order.
-pub struct Reader {
+pub(crate) struct Reader {
     parser: LineParser,
     /// The time between transcript lines that carry none.
     untimed: Duration,
@@ -76,7 +76,7 @@ impl Reader {
     }
 
     /// The item for one line; None for a blank one.
-    pub fn item(&mut self, line: &str) -> Option<Item> {
+    pub(crate) fn item(&mut self, line: &str) -> Option<Item> {
         self.lines += 1;
         let text = line.trim_end_matches(['\r', '\n']);
         if text.trim().is_empty() {

@@ -222,7 +222,7 @@ impl LineParser {
     }
 
     /// Whether replies have the default `PREFIX TIMESTAMP` shape (no `--line-regex`).
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         self.regex.is_none()
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::task::lock;
 
 /// How long a 429 asks clients to wait.
-pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The faults to make.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -118,7 +118,7 @@ impl Drills {
         self.cut_streams.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn replied(&self) {
+    pub(crate) fn replied(&self) {
         self.replies.fetch_add(1, Ordering::Relaxed);
     }
 }

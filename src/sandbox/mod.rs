@@ -8,7 +8,7 @@
 //! waypoint's programming), `shell` (the pods' sh, reaching the network through a trait),
 //! `apiserver` (the HTTP API over TLS, exec included). Each room only uses those below it.
 
-pub mod apiserver;
+pub(crate) mod apiserver;
 pub mod controllers;
 pub mod drills;
 pub mod mesh;
@@ -198,21 +198,12 @@ impl Sandbox {
         sync::lock(&self.warnings).take()
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     pub fn url(&self) -> String {
         format!("https://{}", self.addr)
     }
 
     pub fn token(&self) -> &str {
         &self.token
-    }
-
-    /// PEM of the CA that signed the API's certificate.
-    pub fn ca_pem(&self) -> &str {
-        &self.ca_pem
     }
 
     pub fn store(&self) -> Arc<Mutex<Store>> {

@@ -73,7 +73,7 @@ impl Scenario {
     }
 
     /// Where the waypoint's Gateway lives, for a route in `namespace`.
-    pub fn waypoint_namespace(self, namespace: &str) -> &str {
+    pub(crate) fn waypoint_namespace(self, namespace: &str) -> &str {
         match self {
             Scenario::CrossNamespace => WAYPOINTS_NAMESPACE,
             _ => namespace,
@@ -82,4 +82,4 @@ impl Scenario {
 }
 
 /// The namespace of the shared waypoint in `cross-namespace`.
-pub const WAYPOINTS_NAMESPACE: &str = "istio-waypoints";
+pub(crate) const WAYPOINTS_NAMESPACE: &str = "istio-waypoints";

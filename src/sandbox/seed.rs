@@ -49,7 +49,7 @@ pub struct Seed<'a> {
 }
 
 /// The revision a version's istiod carries in `revisioned`: `1.24.0` -> `1-24-0`.
-pub fn revision_of(istio: &str) -> String {
+pub(crate) fn revision_of(istio: &str) -> String {
     istio.replace('.', "-")
 }
 

@@ -3,7 +3,7 @@
 pub use crate::task::lock;
 
 /// Resolves once the sandbox stops (or its stop signal is gone).
-pub async fn until_stopped(stopped: &mut tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn until_stopped(stopped: &mut tokio::sync::watch::Receiver<bool>) {
     loop {
         if *stopped.borrow_and_update() {
             return;

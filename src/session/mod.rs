@@ -89,7 +89,7 @@ impl Session {
     }
 
     /// Writes the app's records (`--record`) to `file` from now on, as they are kept.
-    pub fn record_to(&mut self, file: std::fs::File) {
+    pub(crate) fn record_to(&mut self, file: std::fs::File) {
         self.records = Some(records::RecordFile::new(file));
     }
 

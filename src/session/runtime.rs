@@ -15,13 +15,13 @@ use crate::cluster::probe::{self, ProbeConfig};
 use crate::task::AbortOnDrop;
 
 /// How often what cannot be watched (RBAC forbids it) is read instead.
-pub const POLL: Duration = Duration::from_secs(2);
+pub(crate) const POLL: Duration = Duration::from_secs(2);
 /// Time between probe connections on a cluster, unless `--interval` says otherwise.
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// The same in the demo, livelier.
 pub const DEMO_INTERVAL: Duration = Duration::from_millis(500);
 /// The remote loop ends by itself after this long (`--deadline`).
-pub const DEADLINE: Duration = Duration::from_secs(3600);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(3600);
 
 /// How the probe runs and the cluster is followed.
 #[derive(Debug, Clone)]
@@ -139,7 +139,7 @@ impl Runtime {
 
     /// Carries out one of the app's effects on the cluster; its outcome comes back as a
     /// message. A replay has no cluster: nothing happens.
-    pub fn carry_out(&mut self, effect: Effect) {
+    pub(crate) fn carry_out(&mut self, effect: Effect) {
         match effect {
             Effect::StartProbe { client, target } => self.start_probe(client, target),
             other => self.spawn_effect(other),

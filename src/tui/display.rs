@@ -40,7 +40,7 @@ impl<B: Backend> Display<B> {
         self.look.themes.current()
     }
 
-    pub fn terminal_mut(&mut self) -> &mut Terminal<B> {
+    pub(crate) fn terminal_mut(&mut self) -> &mut Terminal<B> {
         &mut self.terminal
     }
 
@@ -106,7 +106,7 @@ impl<B: Backend> Screen for Display<B> {
 
     fn next_theme(&mut self) -> String {
         let themes = &mut self.look.themes;
-        if themes.len() > 1 {
+        if themes.several() {
             format!("theme: {}", themes.advance())
         } else {
             format!("theme: {} (the only one)", themes.name())

@@ -14,7 +14,7 @@ use crate::session::{App, Flow, Msg, RunReport, Session, Stop};
 /// Why a tape stopped early: the line and what went wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("tape line {line}: {why}")]
-pub struct TapeError {
+pub(crate) struct TapeError {
     pub line: usize,
     pub why: String,
 }
@@ -23,7 +23,7 @@ type Tv = Display<TestBackend>;
 
 /// Plays `tape` on the session; returns the run's report once the tape ends or the app
 /// quits.
-pub async fn play(
+pub(crate) async fn play(
     mut session: Session,
     look: Look,
     tape: &Tape,

@@ -4,7 +4,7 @@
 
 pub mod cast;
 pub mod display;
-pub mod headless;
+pub(crate) mod headless;
 pub mod shot;
 mod signals;
 pub mod tape;

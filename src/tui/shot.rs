@@ -16,7 +16,7 @@ pub enum ShotFormat {
 }
 
 impl ShotFormat {
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             ShotFormat::Svg => "svg",
             ShotFormat::Html => "html",
@@ -213,7 +213,7 @@ pub fn html(buffer: &Buffer, theme: &Theme) -> String {
 
 /// Why a picture was not written.
 #[derive(Debug, thiserror::Error)]
-pub enum ShotError {
+pub(crate) enum ShotError {
     #[error("cannot create {path}: {source}")]
     Create {
         path: String,
@@ -232,7 +232,7 @@ pub enum ShotError {
 
 /// Writes the screen in each format to `dir`, named by the time; returns the paths
 /// written, or why not.
-pub fn save(
+pub(crate) fn save(
     buffer: &Buffer,
     theme: &Theme,
     dir: &std::path::Path,

@@ -21,10 +21,10 @@ use super::shot::ShotFormat;
 use crate::split::Verdict;
 
 /// How long a `wait` waits when the tape says nothing.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
-pub enum Step {
+pub(crate) enum Step {
     WaitVerdict(Verdict, Duration),
     WaitText(Regex, Duration),
     Press(Vec<crate::session::Key>),
@@ -36,7 +36,7 @@ pub enum Step {
 
 /// A parsed tape: each step with its line number, for messages.
 #[derive(Debug, Clone)]
-pub struct Tape {
+pub(crate) struct Tape {
     pub steps: Vec<(usize, Step)>,
 }
 

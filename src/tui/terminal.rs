@@ -10,20 +10,20 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Puts the terminal back when dropped.
-pub struct Guard(());
+pub(crate) struct Guard(());
 
 /// Puts the terminal back: leaves the alternate screen, shows the cursor, cooked mode.
-pub fn restore() {
+pub(crate) fn restore() {
     let _ = disable_raw_mode();
     let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
 }
 
 impl Guard {
     /// Takes the terminal: raw mode, the alternate screen, a panic hook that gives it back.
-    pub fn enter() -> io::Result<(Guard, Term)> {
+    pub(crate) fn enter() -> io::Result<(Guard, Term)> {
         if !io::stdout().is_terminal() {
             return Err(io::Error::other(
                 "the watch screen needs a terminal on stdout; run it in a terminal (not piped or redirected)",

@@ -7,7 +7,7 @@
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-pub const DEFAULT_THEME: &str = include_str!("../../themes/default.yaml");
+pub(crate) const DEFAULT_THEME: &str = include_str!("../../themes/default.yaml");
 
 /// The built-in themes, by name, in the order `t` cycles through them.
 pub const BUILTIN: [(&str, &str); 5] = [
@@ -48,7 +48,7 @@ const ANSI_RGB: [(Color, (u8, u8, u8)); 16] = [
 ];
 
 /// Whether the terminal says it shows 24-bit colour.
-pub fn truecolor_from_env() -> bool {
+pub(crate) fn truecolor_from_env() -> bool {
     std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
 }
 
@@ -249,11 +249,11 @@ impl Theme {
     }
 
     /// Emphasis that survives without colour.
-    pub fn strong(&self, color: Color) -> Style {
+    pub(crate) fn strong(&self, color: Color) -> Style {
         Style::default().fg(color).add_modifier(Modifier::BOLD)
     }
 
-    pub fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         if self.monochrome {
             Style::default().add_modifier(Modifier::DIM)
         } else {
@@ -280,7 +280,7 @@ impl Default for Themes {
 
 /// Where user themes live: `$XDG_CONFIG_HOME/splitscope/themes`, else
 /// `~/.config/splitscope/themes`.
-pub fn user_theme_dir() -> Option<std::path::PathBuf> {
+pub(crate) fn user_theme_dir() -> Option<std::path::PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
@@ -339,16 +339,13 @@ impl Themes {
         &self.list[self.current % self.list.len()].0
     }
 
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+    /// Whether there is another theme to move to.
+    pub fn several(&self) -> bool {
+        self.list.len() > 1
     }
 
     /// Moves to the next theme; returns its name.
-    pub fn advance(&mut self) -> &str {
+    pub(crate) fn advance(&mut self) -> &str {
         self.current = (self.current + 1) % self.list.len();
         self.name()
     }
@@ -430,7 +427,7 @@ mod tests {
         let (themes, _) = Themes::load(Some("light"), true, true, None);
         assert!(themes.current().monochrome);
         assert!(themes.current().backends.iter().all(|c| *c == Color::Reset));
-        assert_eq!(themes.len(), 1);
+        assert_eq!(themes.list.len(), 1);
     }
 
     #[test]
@@ -474,7 +471,7 @@ mod tests {
         assert_eq!(themes.name(), "stage");
         assert_eq!(themes.current().honoured, Color::Rgb(0, 255, 0));
         assert!(notice.unwrap().contains("broken.yaml left out"));
-        assert_eq!(themes.len(), 6);
+        assert_eq!(themes.list.len(), 6);
         assert_eq!(themes.advance(), "default");
         assert_eq!(themes.advance(), "light");
         let (light, _) = Themes::load(Some("light"), false, false, None);

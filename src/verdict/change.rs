@@ -7,7 +7,7 @@
 
 /// A change the stream shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shift {
+pub(crate) enum Shift {
     /// The samples since `from` favour the weights over the bug's split.
     ToRoute { from: usize },
     /// The samples since `from` favour the bug's split over the weights.
@@ -15,7 +15,7 @@ pub enum Shift {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Detector {
+pub(crate) struct Detector {
     to_route: f64,
     to_bug: f64,
     /// Where each statistic last stood at zero: the estimated change point.

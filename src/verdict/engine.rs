@@ -126,16 +126,12 @@ impl Engine {
     }
 
     /// ln(weight) and ln(default share) of a backend.
-    pub fn ln_weight(&self, backend: usize) -> f64 {
+    pub(crate) fn ln_weight(&self, backend: usize) -> f64 {
         self.ln_weight[backend]
     }
 
-    pub fn ln_default(&self, backend: usize) -> f64 {
-        self.ln_weight[backend] - self.sample_lr[backend]
-    }
-
     /// Log-likelihood ratio of one sample from `backend`: weights over default.
-    pub fn sample_log_lr(&self, backend: usize) -> f64 {
+    pub(crate) fn sample_log_lr(&self, backend: usize) -> f64 {
         self.sample_lr[backend]
     }
 
@@ -166,7 +162,7 @@ impl Engine {
 
     /// The default split changed (endpoints came or went): the likelihood ratio is
     /// recomputed from the counts; a decision taken stands.
-    pub fn set_default(&mut self, default: &[f64]) {
+    pub(crate) fn set_default(&mut self, default: &[f64]) {
         let default = normalise(default);
         if default.len() != self.weights.len() {
             return;

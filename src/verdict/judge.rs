@@ -131,14 +131,14 @@ impl Judge {
     }
 
     /// New weights for the same backends: a new regime.
-    pub fn set_weights(&mut self, weights: &[f64], at: f64) {
+    pub(crate) fn set_weights(&mut self, weights: &[f64], at: f64) {
         let e = &self.engine;
         self.engine = Engine::new(weights, e.default_split(), e.alpha());
         self.start(RegimeCause::RouteEdit, at);
     }
 
     /// The mesh's default split changed (endpoints): the odds are recomputed.
-    pub fn set_default(&mut self, default: &[f64]) {
+    pub(crate) fn set_default(&mut self, default: &[f64]) {
         self.engine.set_default(default);
         self.detector = Detector::default();
     }

@@ -9,10 +9,10 @@ use crate::sandbox::storage::ApiError;
 use crate::sandbox::storage::meta::now_rfc3339;
 
 /// A field path: object keys from the root; lists are owned whole.
-pub type FieldPath = Vec<String>;
+pub(crate) type FieldPath = Vec<String>;
 
 /// RFC 7386: objects merge key by key, `null` deletes, anything else replaces.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {
         *target = patch.clone();
         return;
@@ -209,7 +209,12 @@ fn overlaps(a: &[String], b: &[String]) -> bool {
 
 /// Records that `manager` wrote `new` over `old` with an ordinary update: it takes the
 /// fields whose values changed.
-pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, api_version: &str) {
+pub(crate) fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    api_version: &str,
+) {
     let mut owners = old.map(ownership).unwrap_or_default();
     let changed: BTreeSet<FieldPath> = leaves(new)
         .into_iter()
@@ -234,7 +239,7 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, api_ve
 
 /// Server-side apply of `applied` by `manager` onto `existing` (None: create).
 /// Returns the object to store.
-pub fn server_side_apply(
+pub(crate) fn server_side_apply(
     existing: Option<&Value>,
     applied: &Value,
     manager: &str,

@@ -51,7 +51,7 @@ fn version_rank(v: &str) -> u8 {
 }
 
 /// `GET /api`
-pub fn api_versions(server_address: &str) -> Value {
+pub(crate) fn api_versions(server_address: &str) -> Value {
     json!({
         "kind": "APIVersions",
         "versions": ["v1"],
@@ -69,13 +69,13 @@ fn group_doc(group: &str) -> Value {
 }
 
 /// `GET /apis`
-pub fn api_group_list() -> Value {
+pub(crate) fn api_group_list() -> Value {
     let groups: Vec<Value> = groups().into_iter().map(group_doc).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/{group}`
-pub fn api_group(group: &str) -> Option<Value> {
+pub(crate) fn api_group(group: &str) -> Option<Value> {
     if !groups().contains(&group) {
         return None;
     }
@@ -86,7 +86,7 @@ pub fn api_group(group: &str) -> Option<Value> {
 }
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+pub(crate) fn api_resource_list(group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
     for r in RESOURCES
         .iter()
@@ -129,7 +129,7 @@ fn gv_path(group: &str, version: &str) -> String {
 
 /// `GET /openapi/v3`: one document per group-version. kubectl reads them only to learn
 /// that PATCH takes `fieldValidation`, so it validates on the server.
-pub fn openapi_root() -> Value {
+pub(crate) fn openapi_root() -> Value {
     let mut paths = serde_json::Map::new();
     for r in RESOURCES {
         for v in r.versions {
@@ -145,7 +145,7 @@ pub fn openapi_root() -> Value {
 
 /// `GET /openapi/v3/{api/v1 | apis/group/version}`: the item paths with their PATCH
 /// operation and its query parameters.
-pub fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
+pub(crate) fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
     for r in RESOURCES
         .iter()

@@ -17,10 +17,10 @@ use crate::sandbox::storage::catalogue::PODS;
 use crate::sandbox::storage::meta::{is_running, uid_of};
 use crate::sandbox::sync::lock;
 
-pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+pub(crate) const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
 /// The first protocol the client offers that we speak.
-pub fn negotiate(offered: &str) -> Option<&'static str> {
+pub(crate) fn negotiate(offered: &str) -> Option<&'static str> {
     offered
         .split(',')
         .map(str::trim)
@@ -29,7 +29,7 @@ pub fn negotiate(offered: &str) -> Option<&'static str> {
 
 /// Checks an exec request and answers its WebSocket upgrade; the stream is served in
 /// the background.
-pub fn upgrade(
+pub(crate) fn upgrade(
     state: Arc<ApiState>,
     mut req: Request<Incoming>,
     r: &ResourceRequest,

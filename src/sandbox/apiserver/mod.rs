@@ -13,7 +13,7 @@ mod router;
 mod state;
 mod stream;
 mod table;
-pub mod tls;
+pub(crate) mod tls;
 mod watch;
 
 pub use router::handle;

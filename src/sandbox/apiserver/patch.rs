@@ -123,7 +123,7 @@ fn apply(
 }
 
 /// RFC 6902 with the operations kubectl sends: add, remove, replace, test.
-pub fn json_patch(doc: &Value, ops: &Value) -> Result<Value, ApiError> {
+pub(crate) fn json_patch(doc: &Value, ops: &Value) -> Result<Value, ApiError> {
     let ops = ops
         .as_array()
         .ok_or_else(|| ApiError::bad_request("a JSON patch must be an array"))?;

@@ -19,7 +19,7 @@ const MAX_BODY: usize = 4 << 20;
 
 /// The verb of a request as RBAC names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
+pub(crate) enum Verb {
     Get,
     List,
     Watch,
@@ -46,7 +46,7 @@ impl Verb {
 }
 
 /// A request under `/api/v1/…` or `/apis/{group}/{version}/…`.
-pub struct ResourceRequest {
+pub(crate) struct ResourceRequest {
     pub res: &'static Resource,
     pub version: String,
     pub namespace: Option<String>,
@@ -116,7 +116,7 @@ impl ResourceRequest {
     }
 
     /// The resource as RBAC names it: `pods`, or `pods/exec` for a subresource.
-    pub fn rbac_resource(&self) -> String {
+    pub(crate) fn rbac_resource(&self) -> String {
         match &self.sub {
             Some(sub) => format!("{}/{sub}", self.res.plural),
             None => self.res.plural.to_string(),
@@ -128,14 +128,14 @@ impl ResourceRequest {
     }
 
     /// A query flag such as `stdout=true`.
-    pub fn flag(&self, name: &str) -> bool {
+    pub(crate) fn flag(&self, name: &str) -> bool {
         self.query
             .get(name)
             .is_some_and(|v| v == "true" || v == "1")
     }
 
     /// The field manager a write is recorded under.
-    pub fn field_manager(&self) -> String {
+    pub(crate) fn field_manager(&self) -> String {
         self.query.get("fieldManager").cloned().unwrap_or_else(|| {
             // The API server names an unnamed manager after the client's user agent.
             self.agent
@@ -212,7 +212,7 @@ fn query_map(req: &Request<Incoming>) -> (HashMap<String, String>, Vec<String>) 
 }
 
 /// Reads a request body, up to `MAX_BODY`; returns it with its content type.
-pub async fn read_body(req: Request<Incoming>) -> Result<(Bytes, String), ApiError> {
+pub(crate) async fn read_body(req: Request<Incoming>) -> Result<(Bytes, String), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -229,7 +229,7 @@ pub async fn read_body(req: Request<Incoming>) -> Result<(Bytes, String), ApiErr
 }
 
 /// Parses a JSON or YAML body into an object.
-pub fn parse_object(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
+pub(crate) fn parse_object(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     let parsed = if content_type.contains("yaml") {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
@@ -249,7 +249,7 @@ pub fn parse_object(bytes: &[u8], content_type: &str) -> Result<Value, ApiError>
 }
 
 /// A body's `kind`, when it names one, must be the resource's.
-pub fn check_kind(res: &Resource, obj: &Value) -> Result<(), ApiError> {
+pub(crate) fn check_kind(res: &Resource, obj: &Value) -> Result<(), ApiError> {
     match obj.get("kind").and_then(Value::as_str) {
         Some(kind) if kind != res.kind => Err(ApiError::bad_request(format!(
             "the kind of the object ({kind}) does not match the resource ({})",

@@ -12,13 +12,13 @@ use serde_json::Value;
 
 use crate::sandbox::storage::ApiError;
 
-pub type Body = BoxBody<Bytes, Infallible>;
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
 fn full(bytes: Bytes) -> Body {
     Full::new(bytes).boxed()
 }
 
-pub fn json_response(code: u16, body: &Value) -> Response<Body> {
+pub(crate) fn json_response(code: u16, body: &Value) -> Response<Body> {
     let mut resp = Response::new(full(Bytes::from(body.to_string())));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -28,23 +28,23 @@ pub fn json_response(code: u16, body: &Value) -> Response<Body> {
     resp
 }
 
-pub fn text_response(text: &'static str) -> Response<Body> {
+pub(crate) fn text_response(text: &'static str) -> Response<Body> {
     let mut resp = Response::new(full(Bytes::from_static(text.as_bytes())));
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     resp
 }
 
-pub fn empty_response() -> Response<Body> {
+pub(crate) fn empty_response() -> Response<Body> {
     Response::new(full(Bytes::new()))
 }
 
-pub fn error_response(err: &ApiError) -> Response<Body> {
+pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
     json_response(err.code, &err.to_status())
 }
 
 /// A JSON stream, one chunk per message from `chunks`, until its sender is gone.
-pub fn json_stream(chunks: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
+pub(crate) fn json_stream(chunks: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
     let stream = futures::stream::unfold(chunks, |mut chunks| async move {
         let chunk = chunks.recv().await?;
         Some((Ok::<_, Infallible>(Frame::data(chunk)), chunks))

@@ -22,7 +22,7 @@ use crate::sandbox::sync::until_stopped;
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// What the exec request asked for.
-pub struct ExecRequest {
+pub(crate) struct ExecRequest {
     pub namespace: String,
     pub pod: String,
     /// The pod's uid: a replacement pod of the same name is another pod.
@@ -67,7 +67,7 @@ impl ExecRequest {
 }
 
 /// The exit `Status` the kubelet sends on channel 3.
-pub fn exit_status(code: i32) -> Value {
+pub(crate) fn exit_status(code: i32) -> Value {
     if code == 0 {
         json!({"metadata": {}, "status": "Success"})
     } else {

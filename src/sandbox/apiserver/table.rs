@@ -11,7 +11,7 @@ fn text_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
 }
 
 /// kubectl's short age: `45s`, `3m12s`, `25m`, `5h10m`, `3d4h`, `12d`.
-pub fn human_age(seconds: i64) -> String {
+pub(crate) fn human_age(seconds: i64) -> String {
     let s = seconds.max(0);
     let (m, h, d) = (s / 60, s / 3600, s / 86400);
     match s {

@@ -11,7 +11,7 @@ use rcgen::{
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-pub struct Tls {
+pub(crate) struct Tls {
     /// PEM of the CA that signed the serving certificate, for `certificate-authority-data`.
     pub ca_pem: String,
     pub config: Arc<ServerConfig>,

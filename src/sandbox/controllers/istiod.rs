@@ -10,7 +10,7 @@ use crate::sandbox::storage::catalogue::{DEPLOYMENTS, NAMESPACES};
 use crate::sandbox::storage::meta::{labels_of, name_of, namespace_of};
 
 /// Every istiod Deployment, in any namespace.
-pub fn istiods(store: &Store) -> Vec<Istiod> {
+pub(crate) fn istiods(store: &Store) -> Vec<Istiod> {
     store
         .all(&DEPLOYMENTS)
         .filter(|d| {

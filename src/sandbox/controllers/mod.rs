@@ -14,7 +14,7 @@ use crate::sandbox::storage::Store;
 pub use gateway::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS};
 
 /// Brings derived objects in line with their owners. The store calls it after every write.
-pub fn reconcile(store: &mut Store) {
+pub(crate) fn reconcile(store: &mut Store) {
     gateway::waypoints(store);
     workloads::deployments(store);
     workloads::replica_sets(store);

@@ -45,7 +45,7 @@ pub fn resolve(store: &Store, from: &str, host: &str) -> Option<Resolved> {
 }
 
 /// Whether the Service exposes `port`.
-pub fn has_port(store: &Store, namespace: &str, service: &str, port: u16) -> bool {
+pub(crate) fn has_port(store: &Store, namespace: &str, service: &str, port: u16) -> bool {
     store
         .get(&SERVICES, "v1", namespace, service)
         .ok()

@@ -12,7 +12,7 @@ use crate::sandbox::drills::Drills;
 use crate::task::AbortOnDrop;
 
 /// A container that runs the tcp-echo server: args `["9000,9001,9002", "one"]`.
-pub fn echo_args(pod: &Value) -> Option<(Vec<u16>, String)> {
+pub(crate) fn echo_args(pod: &Value) -> Option<(Vec<u16>, String)> {
     pod.pointer("/spec/containers")?
         .as_array()?
         .iter()
@@ -32,7 +32,7 @@ pub fn echo_args(pod: &Value) -> Option<(Vec<u16>, String)> {
 /// The tcp-echo server: answers every line with `PREFIX line` and keeps the
 /// connection open until the client half-closes. A last line without a newline gets
 /// no answer.
-pub fn start_echo(
+pub(crate) fn start_echo(
     prefix: String,
     drills: Arc<Drills>,
 ) -> std::io::Result<(SocketAddr, AbortOnDrop)> {

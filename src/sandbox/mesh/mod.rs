@@ -109,7 +109,7 @@ impl Mesh {
     }
 
     /// Whether the pod with this uid still exists and runs.
-    pub fn pod_running(&self, namespace: &str, name: &str, uid: &str) -> bool {
+    pub(crate) fn pod_running(&self, namespace: &str, name: &str, uid: &str) -> bool {
         lock(&self.store)
             .get(&PODS, "v1", namespace, name)
             .is_ok_and(|p| uid_of(&p) == Some(uid) && is_running(&p))

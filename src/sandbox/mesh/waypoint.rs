@@ -17,10 +17,10 @@ use crate::sandbox::storage::catalogue::{
 };
 use crate::sandbox::storage::meta::{is_running, labels_of, name_of, namespace_of, str_at};
 
-pub const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
-pub const TCP_PROXY_TYPE: &str =
+pub(crate) const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
+pub(crate) const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-pub const WAYPOINT_LISTENER: &str = "main_internal";
+pub(crate) const WAYPOINT_LISTENER: &str = "main_internal";
 
 /// A Service port as Envoy names its cluster and filter chain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,7 +37,7 @@ impl ServicePort {
 
     /// `inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local`: the waypoint's name for both
     /// the filter chain of a Service port and the cluster that reaches it.
-    pub fn vip_name(&self) -> String {
+    pub(crate) fn vip_name(&self) -> String {
         format!("inbound-vip|{}|tcp|{}", self.port, self.host())
     }
 }
@@ -130,7 +130,7 @@ fn port_is_tcp(port: &Value) -> bool {
 }
 
 impl Programming {
-    pub fn compile(store: &Store) -> Programming {
+    pub(crate) fn compile(store: &Store) -> Programming {
         let waypoints = running_waypoints(store);
         let namespaces: HashMap<&str, &Value> =
             store.all(&NAMESPACES).map(|n| (name_of(n), n)).collect();

@@ -150,7 +150,7 @@ impl Arith<'_> {
     }
 }
 
-pub fn eval(src: &str, vars: &HashMap<String, String>) -> Result<i64, String> {
+pub(crate) fn eval(src: &str, vars: &HashMap<String, String>) -> Result<i64, String> {
     let mut a = Arith {
         toks: tokenize(src)?,
         pos: 0,

@@ -16,7 +16,7 @@ fn base(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)
 }
 
-pub fn is_known(program: &str) -> bool {
+pub(crate) fn is_known(program: &str) -> bool {
     KNOWN.contains(&base(program))
 }
 

@@ -5,7 +5,7 @@
 mod arith;
 mod commands;
 mod lex;
-pub mod net;
+pub(crate) mod net;
 pub mod parse;
 mod process;
 mod run;

@@ -6,7 +6,8 @@ use std::pin::Pin;
 
 use tokio::net::TcpStream;
 
-pub type Connecting<'a> = Pin<Box<dyn Future<Output = Result<TcpStream, String>> + Send + 'a>>;
+pub(crate) type Connecting<'a> =
+    Pin<Box<dyn Future<Output = Result<TcpStream, String>> + Send + 'a>>;
 
 pub trait Network: Send + Sync {
     /// Opens a connection from a pod in namespace `from` to `host:port`. The error is

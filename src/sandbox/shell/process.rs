@@ -26,12 +26,12 @@ pub struct Env {
 }
 
 /// An `exit` unwinds every loop and list up to the process.
-pub struct ExitNow(pub i32);
+pub(crate) struct ExitNow(pub i32);
 
 pub type Flow = Result<i32, ExitNow>;
 
 /// Standard output of one command: the stream, or a buffer for `|` and `$(...)`.
-pub enum Sink {
+pub(crate) enum Sink {
     Stream,
     Buffer(Vec<u8>),
 }
@@ -46,7 +46,7 @@ pub struct Shell {
 
 /// Shells inside shells deeper than this are refused: each level is a frame on the
 /// stack, and a script must not be able to overflow it and take the sandbox down.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 impl Shell {
     /// A shell inside this one, with its variables; None beyond `MAX_NESTING`.

@@ -15,7 +15,7 @@ pub struct Resource {
     pub categories: &'static [&'static str],
 }
 
-pub static NAMESPACES: Resource = Resource {
+pub(crate) static NAMESPACES: Resource = Resource {
     group: "",
     versions: &["v1"],
     plural: "namespaces",
@@ -26,7 +26,7 @@ pub static NAMESPACES: Resource = Resource {
     categories: &[],
 };
 
-pub static PODS: Resource = Resource {
+pub(crate) static PODS: Resource = Resource {
     group: "",
     versions: &["v1"],
     plural: "pods",
@@ -37,7 +37,7 @@ pub static PODS: Resource = Resource {
     categories: &["all"],
 };
 
-pub static SERVICES: Resource = Resource {
+pub(crate) static SERVICES: Resource = Resource {
     group: "",
     versions: &["v1"],
     plural: "services",
@@ -59,7 +59,7 @@ pub static SERVICEACCOUNTS: Resource = Resource {
     categories: &[],
 };
 
-pub static DEPLOYMENTS: Resource = Resource {
+pub(crate) static DEPLOYMENTS: Resource = Resource {
     group: "apps",
     versions: &["v1"],
     plural: "deployments",
@@ -70,7 +70,7 @@ pub static DEPLOYMENTS: Resource = Resource {
     categories: &["all"],
 };
 
-pub static REPLICASETS: Resource = Resource {
+pub(crate) static REPLICASETS: Resource = Resource {
     group: "apps",
     versions: &["v1"],
     plural: "replicasets",
@@ -81,7 +81,7 @@ pub static REPLICASETS: Resource = Resource {
     categories: &["all"],
 };
 
-pub static GATEWAYS: Resource = Resource {
+pub(crate) static GATEWAYS: Resource = Resource {
     group: "gateway.networking.k8s.io",
     versions: &["v1", "v1beta1"],
     plural: "gateways",
@@ -103,7 +103,7 @@ pub static TCPROUTES: Resource = Resource {
     categories: &["gateway-api"],
 };
 
-pub static ENVOYFILTERS: Resource = Resource {
+pub(crate) static ENVOYFILTERS: Resource = Resource {
     group: "networking.istio.io",
     versions: &["v1alpha3"],
     plural: "envoyfilters",
@@ -115,7 +115,7 @@ pub static ENVOYFILTERS: Resource = Resource {
 };
 
 /// Every served type, in the order discovery lists them.
-pub static RESOURCES: [&Resource; 9] = [
+pub(crate) static RESOURCES: [&Resource; 9] = [
     &NAMESPACES,
     &PODS,
     &SERVICES,
@@ -135,16 +135,7 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
         .copied()
 }
 
-/// The resource a `kind` in `apiVersion` (as in a manifest) belongs to.
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
-    let (group, version) = split_api_version(api_version);
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.kind == kind && r.versions.contains(&version))
-        .copied()
-}
-
-pub fn split_api_version(api_version: &str) -> (&str, &str) {
+pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
     match api_version.split_once('/') {
         Some((g, v)) => (g, v),
         None => ("", api_version),

@@ -29,7 +29,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     changes: VecDeque<Change>,
     /// The newest revision whose change is no longer kept.
     forgotten: u64,
@@ -37,7 +37,7 @@ pub struct Journal {
 
 impl Journal {
     /// Keeps a change, forgetting the oldest beyond `KEPT`.
-    pub fn keep(&mut self, change: Change) {
+    pub(crate) fn keep(&mut self, change: Change) {
         if self.changes.len() >= KEPT
             && let Some(old) = self.changes.pop_front()
         {

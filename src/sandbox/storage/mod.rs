@@ -8,7 +8,7 @@ pub mod meta;
 pub mod selector;
 pub mod status;
 pub mod store;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use catalogue::Resource;
 pub use status::ApiError;

@@ -36,7 +36,7 @@ impl LabelSelector {
     }
 
     /// The selector of a Service or a Deployment's `matchLabels`.
-    pub fn from_map(map: &serde_json::Map<String, Value>) -> Self {
+    pub(crate) fn from_map(map: &serde_json::Map<String, Value>) -> Self {
         LabelSelector(
             map.iter()
                 .map(|(k, v)| {

@@ -26,13 +26,13 @@ impl ApiError {
         self
     }
 
-    pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn not_found(group: &str, plural: &str, name: &str) -> Self {
         let qualified = qualified(group, plural);
         Self::new(404, "NotFound", format!("{qualified} \"{name}\" not found"))
             .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
-    pub fn no_route(path: &str) -> Self {
+    pub(crate) fn no_route(path: &str) -> Self {
         Self::new(
             404,
             "NotFound",
@@ -40,7 +40,7 @@ impl ApiError {
         )
     }
 
-    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn already_exists(group: &str, plural: &str, name: &str) -> Self {
         let qualified = qualified(group, plural);
         Self::new(
             409,
@@ -61,7 +61,7 @@ impl ApiError {
     }
 
     /// 409 for server-side apply: other managers own fields this apply would change.
-    pub fn apply_conflict(causes: Vec<(String, String)>) -> Self {
+    pub(crate) fn apply_conflict(causes: Vec<(String, String)>) -> Self {
         let n = causes.len();
         let list: Vec<String> = causes.iter().map(|(m, f)| format!("- {m}: {f}")).collect();
         let causes_json: Vec<Value> = causes
@@ -81,7 +81,7 @@ impl ApiError {
     }
 
     /// 422 with one cause per rejected field, the shape kubectl prints.
-    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<FieldError>) -> Self {
+    pub(crate) fn invalid(group: &str, kind: &str, name: &str, causes: Vec<FieldError>) -> Self {
         let text: Vec<String> = causes
             .iter()
             .map(|c| format!("{}: {}", c.field, c.message))
@@ -105,11 +105,11 @@ impl ApiError {
         )
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)
     }
 
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
@@ -139,7 +139,7 @@ impl ApiError {
         .with_details(json!({"group": group, "kind": plural, "name": name.unwrap_or_default()}))
     }
 
-    pub fn method_not_allowed(verb: &str, what: &str) -> Self {
+    pub(crate) fn method_not_allowed(verb: &str, what: &str) -> Self {
         Self::new(
             405,
             "MethodNotAllowed",
@@ -147,7 +147,7 @@ impl ApiError {
         )
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
+    pub(crate) fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
@@ -167,7 +167,7 @@ impl ApiError {
     }
 
     /// The API's flow control: come back after `seconds`.
-    pub fn too_many_requests(seconds: u64) -> Self {
+    pub(crate) fn too_many_requests(seconds: u64) -> Self {
         Self::new(
             429,
             "TooManyRequests",
@@ -176,11 +176,11 @@ impl ApiError {
         .with_details(json!({"retryAfterSeconds": seconds}))
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }
 
-    pub fn to_status(&self) -> Value {
+    pub(crate) fn to_status(&self) -> Value {
         let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
@@ -207,7 +207,7 @@ fn qualified(group: &str, plural: &str) -> String {
 
 /// One rejected field of an object, as a `StatusCause`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
+pub(crate) struct FieldError {
     pub field: String,
     pub reason: &'static str,
     pub message: String,
@@ -222,7 +222,7 @@ impl FieldError {
         }
     }
 
-    pub fn invalid(field: impl Into<String>, value: &Value, why: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: impl Into<String>, value: &Value, why: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
             reason: "FieldValueInvalid",
@@ -230,7 +230,7 @@ impl FieldError {
         }
     }
 
-    pub fn unsupported(field: impl Into<String>, value: &Value, allowed: &[&str]) -> Self {
+    pub(crate) fn unsupported(field: impl Into<String>, value: &Value, allowed: &[&str]) -> Self {
         let allowed: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
         FieldError {
             field: field.into(),
@@ -243,7 +243,7 @@ impl FieldError {
         }
     }
 
-    pub fn too_many(field: impl Into<String>, have: usize, max: usize) -> Self {
+    pub(crate) fn too_many(field: impl Into<String>, have: usize, max: usize) -> Self {
         FieldError {
             field: field.into(),
             reason: "FieldValueTooMany",
@@ -251,7 +251,7 @@ impl FieldError {
         }
     }
 
-    pub fn wrong_type(field: impl Into<String>, value: &Value, expected: &str) -> Self {
+    pub(crate) fn wrong_type(field: impl Into<String>, value: &Value, expected: &str) -> Self {
         let got = match value {
             Value::Null => "null",
             Value::Bool(_) => "boolean",

@@ -18,7 +18,7 @@ type Key = (String, String, String);
 
 /// What runs after every write to bring derived objects in line (the controllers). The
 /// store only calls it, so storage knows nothing of what the controllers do.
-pub type Reconcile = fn(&mut Store);
+pub(crate) type Reconcile = fn(&mut Store);
 
 pub struct Store {
     objects: BTreeMap<Key, Value>,
@@ -47,7 +47,7 @@ impl Store {
     }
 
     /// A store that runs `reconcile` to a fixed point after every write.
-    pub fn with_controllers(reconcile: Reconcile) -> Self {
+    pub(crate) fn with_controllers(reconcile: Reconcile) -> Self {
         let (changes, _) = watch::channel(0);
         Store {
             objects: BTreeMap::new(),
@@ -77,7 +77,7 @@ impl Store {
     }
 
     /// A receiver that sees the revision each time anything changes.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
 
@@ -104,7 +104,7 @@ impl Store {
     }
 
     /// An object as a client asking for `version` sees it.
-    pub fn present(res: &Resource, version: &str, obj: &Value) -> Value {
+    pub(crate) fn present(res: &Resource, version: &str, obj: &Value) -> Value {
         let mut out = obj.clone();
         out["apiVersion"] = json!(res.api_version(version));
         out["kind"] = json!(res.kind);
@@ -469,11 +469,6 @@ impl Store {
                 self.remove_key(&k);
             }
         }
-    }
-
-    /// Tells watchers without a write (used after seeding).
-    pub fn notify(&self) {
-        self.changes.send_replace(self.revision);
     }
 }
 

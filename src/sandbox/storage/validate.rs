@@ -8,7 +8,7 @@ use super::catalogue::Resource;
 use super::status::FieldError;
 
 /// Fills in the defaults the CRD schemas declare, as the API server does on write.
-pub fn apply_defaults(res: &Resource, obj: &mut Value) {
+pub(crate) fn apply_defaults(res: &Resource, obj: &mut Value) {
     if res.plural != "tcproutes" {
         return;
     }

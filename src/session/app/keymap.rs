@@ -5,7 +5,7 @@ use super::Key;
 
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     TogglePatch,
     Freeze,
     Reset,
@@ -20,7 +20,7 @@ pub enum Action {
 }
 
 /// One row of the table: the keys, how the footer and help name them, and what they do.
-pub struct Binding {
+pub(crate) struct Binding {
     pub keys: &'static [(Key, Action)],
     /// How the footer names the keys, and the word beside them; None keeps it out.
     pub footer: Option<(&'static str, &'static str)>,
@@ -28,7 +28,7 @@ pub struct Binding {
     pub help: Option<(&'static str, &'static str)>,
 }
 
-pub const BINDINGS: &[Binding] = &[
+pub(crate) const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[(Key::Char('p'), Action::TogglePatch)],
         footer: Some(("p", "patch")),
@@ -91,7 +91,7 @@ pub fn action(key: Key) -> Option<Action> {
 }
 
 /// The footer's word for a binding: the freeze key reads "thaw" while frozen.
-pub fn footer_word(binding: &Binding, frozen: bool) -> Option<(&'static str, &'static str)> {
+pub(crate) fn footer_word(binding: &Binding, frozen: bool) -> Option<(&'static str, &'static str)> {
     let (keys, word) = binding.footer?;
     let thaws = frozen && binding.keys.iter().any(|(_, a)| *a == Action::Freeze);
     Some((keys, if thaws { "thaw" } else { word }))

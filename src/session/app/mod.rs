@@ -14,7 +14,7 @@ use crate::route::Route;
 use crate::sample::LineParser;
 use crate::split::Split;
 
-pub mod keymap;
+pub(crate) mod keymap;
 mod keys;
 mod patch;
 mod probe;
@@ -24,9 +24,9 @@ pub mod report;
 mod route;
 
 /// Lines the log keeps.
-pub const LOG_LINES: usize = 200;
+pub(crate) const LOG_LINES: usize = 200;
 /// Patch toggles and gaps the chart marks.
-pub const MARKERS: usize = 64;
+pub(crate) const MARKERS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -206,7 +206,7 @@ pub struct Settings {
 }
 
 /// After a patch toggle, how long until the evidence counts afresh (`--settle`).
-pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Settings {
     /// The defaults, for a run in `context` and `namespace`.
@@ -230,7 +230,7 @@ impl Settings {
 /// The probe's ends while it has brought no reply at all: `check` gives up on a client
 /// that never answers, and waits out an API server that cannot answer now.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Fruitless {
+pub(crate) struct Fruitless {
     pub ends: u32,
     pub last: Option<crate::cluster::probe::ProbeEnd>,
 }
@@ -338,7 +338,7 @@ impl App {
 
     /// An app that starts with a notice (a theme that could not be read, say).
     #[must_use]
-    pub fn with_notice(mut self, notice: Option<String>) -> App {
+    pub(crate) fn with_notice(mut self, notice: Option<String>) -> App {
         self.notice = notice;
         self
     }
@@ -406,7 +406,7 @@ impl App {
     }
 
     /// Why `check --with-patch` cannot have its patch, when it cannot.
-    pub fn patch_refused(&self) -> Option<&str> {
+    pub(crate) fn patch_refused(&self) -> Option<&str> {
         match &self.patch_wish {
             PatchWish::Refused(why) => Some(why),
             _ => None,
@@ -428,7 +428,7 @@ impl App {
 
     /// Why the probe has brought no reply yet, while it has brought none: how many of
     /// its attempts ended, and the last reason.
-    pub fn fruitless(&self) -> &Fruitless {
+    pub(crate) fn fruitless(&self) -> &Fruitless {
         &self.fruitless
     }
 
@@ -459,7 +459,7 @@ impl App {
         self.frozen.as_ref().map_or(&self.split, |f| &f.split)
     }
 
-    pub fn shown_log(&self) -> &VecDeque<LogLine> {
+    pub(crate) fn shown_log(&self) -> &VecDeque<LogLine> {
         self.frozen.as_ref().map_or(&self.log, |f| &f.log)
     }
 
@@ -469,7 +469,7 @@ impl App {
     }
 
     /// Whether the app may change the cluster: not read-only, and not a replay.
-    pub fn may_write(&self) -> bool {
+    pub(crate) fn may_write(&self) -> bool {
         !self.settings.read_only && self.settings.replay.is_none()
     }
 
@@ -501,7 +501,7 @@ impl App {
     }
 
     /// The backend index a prefix maps to: `--label` first, then discovered.
-    pub fn backend_for(&self, label: &str) -> Option<usize> {
+    pub(crate) fn backend_for(&self, label: &str) -> Option<usize> {
         let route = self.route.as_ref()?;
         if let Some((_, backend)) = self.settings.manual_labels.iter().find(|(p, _)| p == label) {
             return route.backends.iter().position(|b| &b.name == backend);

@@ -103,7 +103,7 @@ impl App {
 
     /// Where our patch for `route` lives: the waypoint's namespace (a workloadSelector
     /// selects there only), or the route's while the waypoint is unknown.
-    pub fn patch_namespace(&self, route: &Route) -> String {
+    pub(crate) fn patch_namespace(&self, route: &Route) -> String {
         self.info
             .waypoint
             .waypoint()

@@ -71,7 +71,7 @@ impl Record {
     }
 
     /// The record of what the header shows of the cluster.
-    pub fn of_cluster(at: String, info: &ClusterInfo) -> Record {
+    pub(crate) fn of_cluster(at: String, info: &ClusterInfo) -> Record {
         Record::Cluster {
             at,
             waypoint: info.waypoint.waypoint().cloned(),
@@ -88,7 +88,7 @@ impl Record {
     }
 
     /// What a cluster record says, for a replay's header.
-    pub fn cluster_info(&self) -> Option<ClusterInfo> {
+    pub(crate) fn cluster_info(&self) -> Option<ClusterInfo> {
         let Record::Cluster {
             waypoint,
             no_waypoint,

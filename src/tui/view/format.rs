@@ -1,12 +1,12 @@
 //! How the panels write numbers.
 
 /// `12%`.
-pub fn percent(p: f64) -> String {
+pub(crate) fn percent(p: f64) -> String {
     format!("{:.0}%", p * 100.0)
 }
 
 /// `1h02m`, `3m05s`, `12s`.
-pub fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0) as u64;
     match s {
         0..60 => format!("{s}s"),

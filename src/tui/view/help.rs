@@ -10,7 +10,7 @@ use crate::session::app::keymap::BINDINGS;
 use crate::tui::theme::Theme;
 
 /// What the word, the odds and the intervals mean; also in the README.
-pub const HELP_READING: &str = "Evidence counts from the last change (start, r, a patch toggle, a route edit, \
+pub(crate) const HELP_READING: &str = "Evidence counts from the last change (start, r, a patch toggle, a route edit, \
 or a change the stream itself shows; marked on the chart). IGNORED: the samples are 2/α times likelier \
 under another split than under the route's weights (or a weight-0 backend answered); if the mesh honours \
 the weights, that happens with chance α at most, however long you watch. HONOURED: the samples are 1/α \

@@ -18,7 +18,7 @@
 //! ```
 
 pub mod chart;
-pub mod footer;
+pub(crate) mod footer;
 pub mod format;
 pub mod header;
 pub mod help;
@@ -33,8 +33,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::theme::Theme;
 use crate::session::App;
 
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 18;
+pub(crate) const MIN_WIDTH: u16 = 60;
+pub(crate) const MIN_HEIGHT: u16 = 18;
 
 /// Draws the whole screen from the app's state.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {

@@ -36,7 +36,7 @@ fn glyph(c: char) -> [&'static str; 3] {
 }
 
 /// The word in large letters when it fits `width`, else spaced capitals.
-pub fn big_word(word: &str, width: usize) -> Vec<String> {
+pub(crate) fn big_word(word: &str, width: usize) -> Vec<String> {
     let big_width = word.chars().count() * 4 - 1;
     if big_width > width {
         let spaced: String = word
