@@ -4,18 +4,22 @@
 
 use std::collections::HashMap;
 
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Service};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::Value;
 
 use super::discover::GATEWAY_GROUP;
 use super::{Cluster, ClusterError};
-use crate::istio::control::{ISTIO_NAMESPACE, ISTIOD_SELECTOR, Istiod, pick, revision};
-use crate::istio::image_version;
-use crate::istio::waypoint::{
-    Choice, WAYPOINT_CLASS, WaypointRef, choose, serves_services, why_none,
+use crate::istio::control::{
+    How, ISTIO_NAMESPACE, ISTIOD_SELECTOR, Istiod, REV_ANNOTATION, Tag, Tags, serving,
 };
+use crate::istio::image_version;
+use crate::istio::waypoint::{Choice, Class, WaypointRef, binds, choose, why_none};
+
+/// The annotation that renames a Gateway's Deployment.
+const NAME_OVERRIDE: &str = "gateway.istio.io/name-override";
 
 /// Which waypoint serves the route's Service, as far as the cluster lets us know.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,6 +61,8 @@ pub struct ClusterInfo {
     pub istio_unknown: Option<String>,
     /// The control plane's revision, when not the default.
     pub revision: Option<String>,
+    /// The revision tag that chose it, when one did ("revision tag prod -> 1-26-0").
+    pub tag: Option<String>,
     /// The waypoint proxy's version, when it differs from the control plane's.
     pub proxy: Option<String>,
     /// What stands in the patch's way: backends the waypoint does not serve.
@@ -71,6 +77,8 @@ pub struct ControlPlane {
     pub unknown: Option<String>,
     /// The revision, when not the default.
     pub revision: Option<String>,
+    /// How the revision was found (a tag, the default tag, the waypoint's pod).
+    pub how: Option<String>,
     /// The waypoint proxy's version, when it differs from the control plane's.
     pub proxy: Option<String>,
 }
@@ -96,6 +104,8 @@ pub(crate) struct MeshFacts {
 #[derive(Default)]
 struct Seen {
     namespaces: HashMap<String, Option<Value>>,
+    /// What could not be read and was done without (RBAC), for the facts' warnings.
+    notes: Vec<String>,
 }
 
 impl Cluster {
@@ -121,7 +131,12 @@ impl Cluster {
             None => None,
         };
         let plane = match self
-            .control_plane_of(waypoint.waypoint(), gateway.as_ref(), namespace.as_ref())
+            .control_plane_of(
+                &mut seen,
+                waypoint.waypoint(),
+                gateway.as_ref(),
+                namespace.as_ref(),
+            )
             .await
         {
             Ok(plane) => plane,
@@ -131,7 +146,7 @@ impl Cluster {
                 ..ControlPlane::default()
             },
         };
-        let warnings = match waypoint.waypoint() {
+        let mut warnings = match waypoint.waypoint() {
             Some(w) => match self.unbound_backends(&mut seen, route, w).await {
                 Ok(unbound) => unbound,
                 Err(e) if e.is_transient() => return Err(e),
@@ -140,6 +155,7 @@ impl Cluster {
             },
             None => Vec::new(),
         };
+        warnings.append(&mut seen.notes);
         Ok(MeshFacts {
             waypoint,
             plane,
@@ -185,24 +201,50 @@ impl Cluster {
                 ));
             }
         };
-        let (ns, name) = (&waypoint.namespace, &waypoint.name);
-        let why = if gateway
+        let class = self.gateway_class(seen, &gateway).await?;
+        let service_ns = self
+            .namespace_object(seen, &self.namespace)
+            .await?
+            .and_then(|n| n.pointer("/metadata/labels").cloned());
+        let class = match &class {
+            Some(found) => Class::Read(found.as_ref()),
+            None => Class::Unreadable,
+        };
+        Ok(
+            match binds(&self.namespace, service_ns.as_ref(), &gateway, class) {
+                Err(why) => (WaypointInfo::NoneServes(why.to_string()), None),
+                Ok(()) => (WaypointInfo::Named(waypoint), Some(gateway)),
+            },
+        )
+    }
+
+    /// The GatewayClass of `gateway`: Some(None) when there is none of that name, None
+    /// when RBAC does not let us read classes (said once in the facts' notes).
+    async fn gateway_class(
+        &self,
+        seen: &mut Seen,
+        gateway: &Value,
+    ) -> Result<Option<Option<Value>>, ClusterError> {
+        let name = gateway
             .pointer("/spec/gatewayClassName")
             .and_then(Value::as_str)
-            != Some(WAYPOINT_CLASS)
-        {
-            Some(format!(
-                "{ns}/{name} is not a waypoint (its class is not {WAYPOINT_CLASS})"
-            ))
-        } else {
-            serves_services(gateway.pointer("/metadata/labels"))
-                .err()
-                .map(|why| format!("waypoint {ns}/{name} does not serve Services: {why}"))
-        };
-        Ok(match why {
-            Some(why) => (WaypointInfo::NoneServes(why), None),
-            None => (WaypointInfo::Named(waypoint), Some(gateway)),
-        })
+            .unwrap_or_default();
+        let classes: Api<DynamicObject> = Api::all_with(
+            self.client.clone(),
+            &ApiResource::from_gvk(&GroupVersionKind::gvk(GATEWAY_GROUP, "v1", "GatewayClass")),
+        );
+        match classes.get_opt(name).await {
+            Ok(found) => Ok(Some(found.and_then(|c| serde_json::to_value(c).ok()))),
+            Err(e) => match ClusterError::from_kube(e, "get", "gatewayclasses", "the cluster") {
+                e if e.is_transient() => Err(e),
+                e => {
+                    seen.notes.push(format!(
+                        "cannot read GatewayClasses ({e}); taking istio-waypoint as the only waypoint class"
+                    ));
+                    Ok(None)
+                }
+            },
+        }
     }
 
     /// A namespace as an object, read once a look.
@@ -300,36 +342,108 @@ impl Cluster {
             }
             None => (None, None),
         };
-        self.control_plane_of(waypoint, gateway.as_ref(), namespace.as_ref())
+        self.control_plane_of(&mut seen, waypoint, gateway.as_ref(), namespace.as_ref())
             .await
     }
 
-    /// The same from the waypoint's Gateway and namespace as read.
+    /// The same from the waypoint's Gateway and namespace as read, by istiod's rules:
+    /// the revision on the waypoint's pod, else labels and tags, else the default tag.
     async fn control_plane_of(
         &self,
+        seen: &mut Seen,
         waypoint: Option<&WaypointRef>,
         gateway: Option<&Value>,
         namespace: Option<&Value>,
     ) -> Result<ControlPlane, ClusterError> {
-        let rev = revision(gateway, namespace);
         let istiods = self.istiods().await?;
-        let mut plane = ControlPlane {
-            revision: rev.clone(),
-            ..ControlPlane::default()
+        let tags = self.tags(seen).await?;
+        let tags = match &tags {
+            Some(tags) => Tags::Read(tags),
+            None => Tags::Unreadable,
         };
-        match pick(&istiods, rev.as_deref()).map(Istiod::version) {
-            Ok(Ok(version)) => plane.version = Some(version),
-            // Why in words: the header says it where the version would be.
-            Ok(Err(why)) => plane.unknown = Some(why.to_string()),
+        let deployment = match (waypoint, gateway) {
+            (Some(w), Some(g)) => self.waypoint_deployment(w, g).await,
+            _ => None,
+        };
+        let pod_revision = deployment.as_ref().and_then(|d| {
+            d.spec
+                .template
+                .metadata
+                .as_ref()?
+                .annotations
+                .as_ref()?
+                .get(REV_ANNOTATION)
+                .cloned()
+        });
+        let mut plane = ControlPlane::default();
+        match serving(&istiods, tags, gateway, namespace, pod_revision.as_deref()) {
+            Ok((istiod, how)) => {
+                plane.revision.clone_from(&istiod.revision);
+                // A tag is worth saying: the revision is not the one the labels name.
+                if matches!(how, How::Tag { .. } | How::DefaultTag(_)) {
+                    plane.how = Some(how.to_string());
+                }
+                match istiod.version() {
+                    Ok(version) => plane.version = Some(version),
+                    // Why in words: the header says it where the version would be.
+                    Err(why) => plane.unknown = Some(why.to_string()),
+                }
+            }
             Err(why) => plane.unknown = Some(why.to_string()),
         }
-        if let Some(w) = waypoint
-            && let Some(proxy) = self.proxy_version(w).await
+        if let Some(proxy) = deployment.as_ref().and_then(proxy_version)
             && plane.version.as_ref() != Some(&proxy)
         {
             plane.proxy = Some(proxy);
         }
         Ok(plane)
+    }
+
+    /// The revision tags; None where RBAC forbids reading them (said once in the notes).
+    async fn tags(&self, seen: &mut Seen) -> Result<Option<Vec<Tag>>, ClusterError> {
+        let webhooks: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        let tagged = ListParams::default().labels("istio.io/tag");
+        match webhooks.list(&tagged).await {
+            Ok(list) => Ok(Some(
+                list.items
+                    .iter()
+                    .filter_map(|w| serde_json::to_value(w).ok())
+                    .filter_map(|w| Tag::from_object(&w))
+                    .collect(),
+            )),
+            Err(e) => match ClusterError::from_kube(
+                e,
+                "list",
+                "mutatingwebhookconfigurations",
+                "the cluster",
+            ) {
+                e if e.is_transient() => Err(e),
+                e => {
+                    seen.notes.push(format!(
+                        "cannot read revision tags ({e}); revisions are taken as written"
+                    ));
+                    Ok(None)
+                }
+            },
+        }
+    }
+
+    /// The waypoint's Deployment: named after the Gateway, or as its
+    /// `gateway.istio.io/name-override` says.
+    async fn waypoint_deployment(
+        &self,
+        waypoint: &WaypointRef,
+        gateway: &Value,
+    ) -> Option<Deployment> {
+        let name = gateway
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(NAME_OVERRIDE))
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&waypoint.name);
+        let deployments: Api<Deployment> =
+            Api::namespaced(self.client.clone(), &waypoint.namespace);
+        deployments.get_opt(name).await.ok()?
     }
 
     /// istiod's Deployments: in `--istio-namespace`, else istio-system, else wherever
@@ -370,18 +484,15 @@ impl Cluster {
             }
         }
     }
+}
 
-    /// The version the waypoint's proxy runs, from its Deployment's image.
-    async fn proxy_version(&self, waypoint: &WaypointRef) -> Option<String> {
-        let deployments: Api<Deployment> =
-            Api::namespaced(self.client.clone(), &waypoint.namespace);
-        let deploy = deployments.get_opt(&waypoint.name).await.ok()??;
-        let spec = deploy.spec.template.spec?;
-        let proxy = spec
-            .containers
-            .iter()
-            .find(|c| c.name == "istio-proxy")
-            .or_else(|| spec.containers.first())?;
-        image_version(proxy.image.as_deref()?).ok()
-    }
+/// The version the waypoint's proxy runs, from its Deployment's image.
+fn proxy_version(deploy: &Deployment) -> Option<String> {
+    let spec = deploy.spec.template.spec.as_ref()?;
+    let proxy = spec
+        .containers
+        .iter()
+        .find(|c| c.name == "istio-proxy")
+        .or_else(|| spec.containers.first())?;
+    image_version(proxy.image.as_deref()?).ok()
 }

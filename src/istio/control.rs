@@ -16,12 +16,9 @@ fn label<'a>(obj: Option<&'a Value>, key: &str) -> Option<&'a str> {
     super::label(obj?.pointer("/metadata/labels"), key)
 }
 
-/// The revision that serves a waypoint; None: the default one.
-pub fn revision(gateway: Option<&Value>, namespace: Option<&Value>) -> Option<String> {
-    label(gateway, REV_LABEL)
-        .or_else(|| label(namespace, REV_LABEL))
-        .filter(|r| *r != "default")
-        .map(String::from)
+/// A label of an object, empty or not.
+fn present<'a>(obj: Option<&'a Value>, key: &str) -> Option<&'a str> {
+    super::present(obj?.pointer("/metadata/labels"), key)
 }
 
 /// An istiod Deployment, as the choice reads it.
@@ -74,13 +71,90 @@ fn str_of(obj: &Value, pointer: &str) -> String {
         .to_string()
 }
 
-/// No istiod serves the revision wanted (None: the default); the ones there are, by
-/// name and revision.
+/// A revision tag: a MutatingWebhookConfiguration `istio-revision-tag-<tag>` labelled
+/// `istio.io/tag: <tag>` and `istio.io/rev: <revision>`. The tag `default` decides who
+/// serves what carries no revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub tag: String,
+    pub revision: String,
+}
+
+pub(crate) const TAG_LABEL: &str = "istio.io/tag";
+/// The annotation istiod writes on a waypoint's pod template: the revision it resolved.
+pub(crate) const REV_ANNOTATION: &str = "istio.io/rev";
+
+impl Tag {
+    /// The tag a MutatingWebhookConfiguration stands for, if it is one.
+    pub fn from_object(webhook: &Value) -> Option<Tag> {
+        Some(Tag {
+            tag: label(Some(webhook), TAG_LABEL)?.to_string(),
+            revision: label(Some(webhook), REV_LABEL)?.to_string(),
+        })
+    }
+}
+
+/// The revision tags, as far as they could be read.
+#[derive(Debug, Clone, Copy)]
+pub enum Tags<'a> {
+    Read(&'a [Tag]),
+    /// Not readable here (RBAC): revisions are taken as written, with no tags.
+    Unreadable,
+}
+
+impl Tags<'_> {
+    fn find(&self, tag: &str) -> Option<&str> {
+        match self {
+            Tags::Read(tags) => tags
+                .iter()
+                .find(|t| t.tag == tag)
+                .map(|t| t.revision.as_str()),
+            Tags::Unreadable => None,
+        }
+    }
+}
+
+/// How the revision that serves a waypoint was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How {
+    /// istiod wrote it on the waypoint's pod: the surest answer.
+    Pod(String),
+    /// `istio.io/rev` on the Gateway or its namespace names a revision.
+    Label(String),
+    /// … names a tag, which points at a revision.
+    Tag { tag: String, revision: String },
+    /// Nothing names one; the `default` tag points at this revision.
+    DefaultTag(String),
+    /// Nothing names one; the default revision's istiod serves it.
+    Default,
+}
+
+impl std::fmt::Display for How {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            How::Pod(rev) => write!(f, "rev {rev}, from the waypoint's pod"),
+            How::Label(rev) => write!(f, "rev {rev}"),
+            How::Tag { tag, revision } => write!(f, "revision tag {tag} -> {revision}"),
+            How::DefaultTag(rev) => write!(f, "default tag -> {rev}"),
+            How::Default => write!(f, "default revision"),
+        }
+    }
+}
+
+/// Why no istiod serves a waypoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", no_istiod(.wanted.as_deref(), .have))]
-pub struct NoIstiod {
-    pub wanted: Option<String>,
-    pub have: Vec<(String, Option<String>)>,
+pub enum NoIstiod {
+    /// None serves the revision wanted (None: the default); the ones there are, by name
+    /// and revision.
+    #[error("{}", no_istiod(.wanted.as_deref(), .have))]
+    Revision {
+        wanted: Option<String>,
+        have: Vec<(String, Option<String>)>,
+    },
+    /// Only revisioned control planes and no `default` tag: nothing serves a waypoint
+    /// without a revision (istiod never deploys it).
+    #[error("nothing serves this waypoint: only revisioned control planes ({}) and no default tag", .have.join(", "))]
+    Nothing { have: Vec<String> },
 }
 
 fn no_istiod(wanted: Option<&str>, have: &[(String, Option<String>)]) -> String {
@@ -97,18 +171,72 @@ fn no_istiod(wanted: Option<&str>, have: &[(String, Option<String>)]) -> String 
     format!("no istiod serves {wanted}; there are {}", have.join(", "))
 }
 
-/// The istiod that serves `revision` (None: the default): the one labelled with it; for
-/// the default, the unlabelled one, or the only one there is.
+/// The istiod that serves `revision` (None: the default, the one without a revision).
 pub fn pick<'a>(istiods: &'a [Istiod], revision: Option<&str>) -> Result<&'a Istiod, NoIstiod> {
-    let found = istiods.iter().find(|i| i.revision.as_deref() == revision);
-    let only = (revision.is_none() && istiods.len() == 1).then(|| &istiods[0]);
-    found.or(only).ok_or_else(|| NoIstiod {
-        wanted: revision.map(String::from),
-        have: istiods
-            .iter()
-            .map(|i| (i.name.clone(), i.revision.clone()))
-            .collect(),
-    })
+    istiods
+        .iter()
+        .find(|i| i.revision.as_deref() == revision)
+        .ok_or_else(|| NoIstiod::Revision {
+            wanted: revision.map(String::from),
+            have: istiods
+                .iter()
+                .map(|i| (i.name.clone(), i.revision.clone()))
+                .collect(),
+        })
+}
+
+/// The istiod that serves a waypoint, and how its revision was found: the revision
+/// istiod wrote on the waypoint's pod; else `istio.io/rev` on the Gateway, else on its
+/// namespace, a revision or a tag; else the `default` tag; else the default revision.
+/// Nothing is guessed: with only revisioned istiods and no default tag, none serves.
+pub fn serving<'a>(
+    istiods: &'a [Istiod],
+    tags: Tags<'_>,
+    gateway: Option<&Value>,
+    namespace: Option<&Value>,
+    pod_revision: Option<&str>,
+) -> Result<(&'a Istiod, How), NoIstiod> {
+    // A non-revisioned istiod's revision is "default".
+    let named = |rev: &str| (rev != "default").then(|| rev.to_string());
+    if let Some(rev) = pod_revision.filter(|r| !r.is_empty()) {
+        return Ok((
+            pick(istiods, named(rev).as_deref())?,
+            How::Pod(rev.to_string()),
+        ));
+    }
+    // The Gateway's label when it has one, even empty; else its namespace's.
+    let selected = match present(gateway, REV_LABEL) {
+        Some(rev) => rev,
+        None => present(namespace, REV_LABEL).unwrap_or_default(),
+    };
+    if let Some(wanted) = Some(selected).filter(|r| !r.is_empty() && *r != "default") {
+        if let Ok(istiod) = pick(istiods, named(wanted).as_deref()) {
+            return Ok((istiod, How::Label(wanted.to_string())));
+        }
+        return match tags.find(wanted) {
+            Some(revision) => Ok((
+                pick(istiods, named(revision).as_deref())?,
+                How::Tag {
+                    tag: wanted.to_string(),
+                    revision: revision.to_string(),
+                },
+            )),
+            None => Err(pick(istiods, Some(wanted))
+                .err()
+                .unwrap_or(NoIstiod::Nothing { have: Vec::new() })),
+        };
+    }
+    if let Some(revision) = tags.find("default") {
+        let istiod = pick(istiods, named(revision).as_deref())?;
+        return Ok((istiod, How::DefaultTag(revision.to_string())));
+    }
+    match pick(istiods, None) {
+        Ok(istiod) => Ok((istiod, How::Default)),
+        Err(_) if !istiods.is_empty() => Err(NoIstiod::Nothing {
+            have: istiods.iter().filter_map(|i| i.revision.clone()).collect(),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -123,17 +251,6 @@ mod tests {
         }
         json!({"metadata": {"name": name, "namespace": "istio-system", "labels": labels},
                "spec": {"template": {"spec": {"containers": [{"name": "discovery", "image": image}]}}}})
-    }
-
-    #[test]
-    fn the_revision_comes_from_the_gateway_then_the_namespace() {
-        let gw = json!({"metadata": {"labels": {REV_LABEL: "1-24-3"}}});
-        let ns = json!({"metadata": {"labels": {REV_LABEL: "canary"}}});
-        assert_eq!(revision(Some(&gw), Some(&ns)).as_deref(), Some("1-24-3"));
-        assert_eq!(revision(None, Some(&ns)).as_deref(), Some("canary"));
-        assert_eq!(revision(Some(&json!({})), None), None);
-        let default = json!({"metadata": {"labels": {REV_LABEL: "default"}}});
-        assert_eq!(revision(Some(&default), None), None);
     }
 
     #[test]
@@ -158,13 +275,6 @@ mod tests {
             why.contains("istiod-1-24-3 (1-24-3)") && why.contains("istiod (default)"),
             "{why}"
         );
-        // One istiod, whatever its revision, serves the default.
-        let one = vec![Istiod::from_object(&istiod(
-            "istiod-x",
-            Some("x"),
-            "pilot:1.24.0",
-        ))];
-        assert_eq!(pick(&one, None).unwrap().name, "istiod-x");
         assert!(
             pick(&[], None)
                 .unwrap_err()

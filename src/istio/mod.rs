@@ -7,7 +7,12 @@ pub mod waypoint;
 
 /// A label's value from a set of labels; an empty one is none.
 fn label<'a>(labels: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
-    labels?.get(key)?.as_str().filter(|v| !v.is_empty())
+    present(labels, key).filter(|v| !v.is_empty())
+}
+
+/// A label's value, empty or not: istiod counts a label that is there but empty as there.
+fn present<'a>(labels: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
+    labels?.get(key)?.as_str()
 }
 
 /// The release that programs TCPRoutes with a Service parent into waypoints (bug 54119).

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::scenario::{Scenario, WAYPOINTS_NAMESPACE};
 use super::storage::catalogue::{
-    DEPLOYMENTS, GATEWAYS, NAMESPACES, SERVICEACCOUNTS, SERVICES, TCPROUTES,
+    DEPLOYMENTS, GATEWAYCLASSES, GATEWAYS, NAMESPACES, SERVICEACCOUNTS, SERVICES, TCPROUTES,
 };
 use super::storage::{Resource, Store};
 use crate::istio::control::REV_LABEL;
@@ -144,6 +144,22 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
             json!({"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}),
         )?;
     }
+    // The classes istiod installs: waypoints, and gateways at the edge.
+    for (class, controller, what) in [
+        ("istio-waypoint", "istio.io/mesh-controller", "waypoints"),
+        (
+            "istio",
+            "istio.io/gateway-controller",
+            "ingress and egress gateways",
+        ),
+    ] {
+        put(
+            &GATEWAYCLASSES,
+            "",
+            json!({"metadata": {"name": class},
+                   "spec": {"controllerName": controller, "description": format!("The default Istio GatewayClass for {what}")}}),
+        )?;
+    }
     put(
         &NAMESPACES,
         "",
@@ -237,13 +253,19 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
     if scenario == Scenario::Revisioned {
         waypoint_labels[REV_LABEL] = json!(revision_of(istio));
     }
+    // A waypoint shared from another namespace must let the route's namespace in, as
+    // `istioctl waypoint apply` does for one it makes for other namespaces.
+    let mut hbone = json!({"name": "mesh", "port": 15008, "protocol": "HBONE"});
+    if scenario == Scenario::CrossNamespace {
+        hbone["allowedRoutes"] = json!({"namespaces": {"from": "Selector", "selector":
+            {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}});
+    }
     put(
         &GATEWAYS,
         scenario.waypoint_namespace(NAMESPACE),
         json!({
             "metadata": {"name": "waypoint", "labels": waypoint_labels},
-            "spec": {"gatewayClassName": "istio-waypoint",
-                     "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]},
+            "spec": {"gatewayClassName": "istio-waypoint", "listeners": [hbone]},
         }),
     )?;
     put(

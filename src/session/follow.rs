@@ -164,6 +164,7 @@ impl Reader {
             istio: plane.version,
             istio_unknown: plane.unknown,
             revision: plane.revision,
+            tag: plane.how,
             proxy: plane.proxy,
             warnings: facts.warnings,
         };

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use crate::istio::control::{Istiod, pick, revision};
+use crate::istio::control::{Istiod, Tag, Tags, serving as rules};
 use crate::sandbox::storage::Store;
-use crate::sandbox::storage::catalogue::{DEPLOYMENTS, NAMESPACES};
+use crate::sandbox::storage::catalogue::{DEPLOYMENTS, MUTATINGWEBHOOKCONFIGURATIONS, NAMESPACES};
 use crate::sandbox::storage::meta::{labels_of, name_of, namespace_of};
 
 /// Every istiod Deployment, in any namespace.
@@ -23,13 +23,22 @@ pub(crate) fn istiods(store: &Store) -> Vec<Istiod> {
         .collect()
 }
 
-/// The istiod that serves a waypoint Gateway: its revision, or its namespace's.
+/// The revision tags: MutatingWebhookConfigurations labelled `istio.io/tag`.
+pub(crate) fn tags(store: &Store) -> Vec<Tag> {
+    store
+        .all(&MUTATINGWEBHOOKCONFIGURATIONS)
+        .filter_map(Tag::from_object)
+        .collect()
+}
+
+/// The istiod that serves a waypoint Gateway, by istiod's rules (its revision label or
+/// its namespace's, tags, the default tag); None when nothing serves it.
 pub fn serving(store: &Store, gateway: &Value) -> Option<Istiod> {
     let namespace = store
         .all(&NAMESPACES)
         .find(|n| name_of(n) == namespace_of(gateway));
-    let all = istiods(store);
-    pick(&all, revision(Some(gateway), namespace).as_deref())
+    let (all, tags) = (istiods(store), tags(store));
+    rules(&all, Tags::Read(&tags), Some(gateway), namespace, None)
         .ok()
-        .cloned()
+        .map(|(istiod, _)| istiod.clone())
 }

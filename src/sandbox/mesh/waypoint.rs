@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::istio::waypoint::{Choice, choose, serves_services};
+use crate::istio::waypoint::{Choice, Class, binds, choose};
 use crate::istio::{FIXED_IN, parse_version};
+use crate::sandbox::controllers::GATEWAY_NAME_LABEL;
 use crate::sandbox::controllers::istiod::serving;
-use crate::sandbox::controllers::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS};
 use crate::sandbox::storage::Store;
 use crate::sandbox::storage::catalogue::{
-    ENVOYFILTERS, GATEWAYS, NAMESPACES, PODS, SERVICES, TCPROUTES,
+    ENVOYFILTERS, GATEWAYCLASSES, GATEWAYS, NAMESPACES, PODS, SERVICES, TCPROUTES,
 };
 use crate::sandbox::storage::meta::{is_running, labels_of, name_of, namespace_of, str_at};
 
@@ -74,13 +74,13 @@ pub struct Programming {
     weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
 }
 
-/// A running waypoint: its Gateway exists with the waypoint class and a pod runs for it.
+/// A running waypoint: its Gateway exists and a pod runs for it; whether it serves a
+/// Service is istiod's rule (`binds`).
 struct Waypoint<'a> {
     namespace: &'a str,
     name: &'a str,
+    gateway: &'a Value,
     pod_labels: Vec<&'a Value>,
-    /// Its `istio.io/waypoint-for` lets it serve Services.
-    for_services: bool,
     /// The version of the istiod of its revision.
     istio: Option<(u32, u32)>,
 }
@@ -91,11 +91,16 @@ impl Waypoint<'_> {
     }
 }
 
+/// The GatewayClass of a Gateway, where the store has it.
+fn class_of<'a>(store: &'a Store, gateway: &Value) -> Option<&'a Value> {
+    let class = str_at(gateway, "/spec/gatewayClassName")?;
+    store.all(&GATEWAYCLASSES).find(|c| name_of(c) == class)
+}
+
 fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
     let pods: Vec<&Value> = store.all(&PODS).collect();
     store
         .all(&GATEWAYS)
-        .filter(|g| str_at(g, "/spec/gatewayClassName") == Some(WAYPOINT_CLASS))
         .filter_map(|g| {
             let pod_labels: Vec<&Value> = pods
                 .iter()
@@ -106,8 +111,8 @@ fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
             (!pod_labels.is_empty()).then(|| Waypoint {
                 namespace: namespace_of(g),
                 name: name_of(g),
+                gateway: g,
                 pod_labels,
-                for_services: serves_services(labels_of(g)).is_ok(),
                 istio: serving(store, g)
                     .and_then(|istiod| istiod.version().ok())
                     .and_then(|v| parse_version(&v)),
@@ -141,9 +146,17 @@ impl Programming {
             let Choice::Uses(wanted) = choose(ns, labels_of(svc), namespace) else {
                 continue;
             };
-            // The waypoint must run, and be one for Services.
+            // The waypoint must run, and istiod must bind the Service to it.
             let Some(wp) = waypoints.iter().find(|w| {
-                w.namespace == wanted.namespace && w.name == wanted.name && w.for_services
+                w.namespace == wanted.namespace
+                    && w.name == wanted.name
+                    && binds(
+                        ns,
+                        namespace,
+                        w.gateway,
+                        Class::Read(class_of(store, w.gateway)),
+                    )
+                    .is_ok()
             }) else {
                 continue;
             };

@@ -114,8 +114,30 @@ pub(crate) static ENVOYFILTERS: Resource = Resource {
     categories: &["istio-io", "networking-istio-io"],
 };
 
+pub(crate) static GATEWAYCLASSES: Resource = Resource {
+    group: "gateway.networking.k8s.io",
+    versions: &["v1", "v1beta1"],
+    plural: "gatewayclasses",
+    singular: "gatewayclass",
+    kind: "GatewayClass",
+    namespaced: false,
+    short_names: &["gc"],
+    categories: &["gateway-api"],
+};
+
+pub(crate) static MUTATINGWEBHOOKCONFIGURATIONS: Resource = Resource {
+    group: "admissionregistration.k8s.io",
+    versions: &["v1"],
+    plural: "mutatingwebhookconfigurations",
+    singular: "mutatingwebhookconfiguration",
+    kind: "MutatingWebhookConfiguration",
+    namespaced: false,
+    short_names: &[],
+    categories: &["api-extensions"],
+};
+
 /// Every served type, in the order discovery lists them.
-pub(crate) static RESOURCES: [&Resource; 9] = [
+pub(crate) static RESOURCES: [&Resource; 11] = [
     &NAMESPACES,
     &PODS,
     &SERVICES,
@@ -123,8 +145,10 @@ pub(crate) static RESOURCES: [&Resource; 9] = [
     &DEPLOYMENTS,
     &REPLICASETS,
     &GATEWAYS,
+    &GATEWAYCLASSES,
     &TCPROUTES,
     &ENVOYFILTERS,
+    &MUTATINGWEBHOOKCONFIGURATIONS,
 ];
 
 /// Finds the resource a request names by group, version and plural.

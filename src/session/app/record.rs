@@ -58,6 +58,9 @@ pub enum Record {
         istio_unknown: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         revision: Option<String>,
+        /// The revision tag that chose the control plane, when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         proxy: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -82,6 +85,7 @@ impl Record {
             istio: info.istio.clone(),
             istio_unknown: info.istio_unknown.clone(),
             revision: info.revision.clone(),
+            tag: info.tag.clone(),
             proxy: info.proxy.clone(),
             warnings: info.warnings.clone(),
         }
@@ -95,6 +99,7 @@ impl Record {
             istio,
             istio_unknown,
             revision,
+            tag,
             proxy,
             warnings,
             ..
@@ -112,6 +117,7 @@ impl Record {
             istio: istio.clone(),
             istio_unknown: istio_unknown.clone(),
             revision: revision.clone(),
+            tag: tag.clone(),
             proxy: proxy.clone(),
             warnings: warnings.clone(),
         })

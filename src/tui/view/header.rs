@@ -104,6 +104,9 @@ fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     if let Some(rev) = &info.revision {
         spans.push(Span::styled(format!(" rev {rev}"), dim));
     }
+    if let Some(tag) = &info.tag {
+        spans.push(Span::styled(format!(" ({tag})"), dim));
+    }
     match app.needs_patch() {
         Some(true) => spans.push(Span::styled(
             " (needs the patch)",
