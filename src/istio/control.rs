@@ -196,14 +196,31 @@ pub fn serving<'a>(
     namespace: Option<&Value>,
     pod_revision: Option<&str>,
 ) -> Result<(&'a Istiod, How), NoIstiod> {
-    // A non-revisioned istiod's revision is "default".
-    let named = |rev: &str| (rev != "default").then(|| rev.to_string());
-    if let Some(rev) = pod_revision.filter(|r| !r.is_empty()) {
-        return Ok((
-            pick(istiods, named(rev).as_deref())?,
-            How::Pod(rev.to_string()),
-        ));
+    let by_labels = by_labels(istiods, tags, gateway, namespace);
+    let Some(rev) = pod_revision.filter(|r| !r.is_empty()) else {
+        return by_labels;
+    };
+    // The pod says which revision deployed the waypoint; the labels say why, when they
+    // agree.
+    let on_pod = pick(istiods, named(rev).as_deref())?;
+    match by_labels {
+        Ok((istiod, how)) if istiod.revision == on_pod.revision => Ok((istiod, how)),
+        _ => Ok((on_pod, How::Pod(rev.to_string()))),
     }
+}
+
+/// A non-revisioned istiod's revision is "default".
+fn named(rev: &str) -> Option<String> {
+    (rev != "default").then(|| rev.to_string())
+}
+
+/// The istiod istiod's rules choose from the labels and tags alone.
+fn by_labels<'a>(
+    istiods: &'a [Istiod],
+    tags: Tags<'_>,
+    gateway: Option<&Value>,
+    namespace: Option<&Value>,
+) -> Result<(&'a Istiod, How), NoIstiod> {
     // The Gateway's label when it has one, even empty; else its namespace's.
     let selected = match present(gateway, REV_LABEL) {
         Some(rev) => rev,

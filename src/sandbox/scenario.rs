@@ -21,16 +21,24 @@ pub enum Scenario {
     Replicas,
     /// The client pod runs an `istio-proxy` container first, then `curl`.
     SidecarClient,
+    /// A revision tag `prod` on the namespace points at `istiod-1-26-0`, while a default
+    /// istiod of `--istio` runs too: the route is honoured unpatched.
+    RevisionTag,
+    /// Only revisioned istiods (`--istio`'s and 1.26's) and a `default` tag pointing at
+    /// `--istio`'s: it serves the waypoint, which carries no revision.
+    DefaultTag,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Default,
         Scenario::Revisioned,
         Scenario::ServiceWaypoint,
         Scenario::CrossNamespace,
         Scenario::Replicas,
         Scenario::SidecarClient,
+        Scenario::RevisionTag,
+        Scenario::DefaultTag,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +49,8 @@ impl Scenario {
             Scenario::CrossNamespace => "cross-namespace",
             Scenario::Replicas => "replicas",
             Scenario::SidecarClient => "sidecar-client",
+            Scenario::RevisionTag => "revision-tag",
+            Scenario::DefaultTag => "default-tag",
         }
     }
 
@@ -64,6 +74,12 @@ impl Scenario {
             }
             Scenario::SidecarClient => {
                 "the curl pod runs an istio-proxy container first, then curl"
+            }
+            Scenario::RevisionTag => {
+                "a revision tag prod on the namespace points at istiod-1-26-0 beside a default istiod: honoured unpatched"
+            }
+            Scenario::DefaultTag => {
+                "only revisioned istiods, and the default tag points at --istio's: it serves the unlabelled waypoint"
             }
         }
     }

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use super::scenario::{Scenario, WAYPOINTS_NAMESPACE};
 use super::storage::catalogue::{
-    DEPLOYMENTS, GATEWAYCLASSES, GATEWAYS, NAMESPACES, SERVICEACCOUNTS, SERVICES, TCPROUTES,
+    DEPLOYMENTS, GATEWAYCLASSES, GATEWAYS, MUTATINGWEBHOOKCONFIGURATIONS, NAMESPACES,
+    SERVICEACCOUNTS, SERVICES, TCPROUTES,
 };
 use super::storage::{Resource, Store};
 use crate::istio::control::REV_LABEL;
@@ -69,6 +70,23 @@ fn istiod(name: &str, revision: Option<&str>, image: &str) -> Value {
     })
 }
 
+/// A revision tag, as `istioctl tag set` makes it: a MutatingWebhookConfiguration
+/// `istio-revision-tag-<tag>` labelled with the tag and the revision it points at.
+fn revision_tag(tag: &str, revision: &str) -> Value {
+    json!({
+        "metadata": {"name": format!("istio-revision-tag-{tag}"),
+                     "labels": {"istio.io/tag": tag, REV_LABEL: revision}},
+        "webhooks": [{
+            "name": "rev.namespace.sidecar-injector.istio.io",
+            "clientConfig": {"service": {"name": format!("istiod-{revision}"),
+                                         "namespace": "istio-system", "path": "/inject"}},
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1beta1", "v1"],
+            "namespaceSelector": {"matchLabels": {REV_LABEL: tag}},
+        }],
+    })
+}
+
 /// The curl client; in `sidecar-client` its pod runs an istio-proxy container first.
 fn curl_deployment(sidecar: bool) -> Value {
     let mut containers = vec![json!({
@@ -107,6 +125,10 @@ fn namespace_labels(scenario: Scenario, istio: &str) -> Value {
         Scenario::Revisioned => {
             labels[USE_WAYPOINT] = json!("waypoint");
             labels[REV_LABEL] = json!(revision_of(istio));
+        }
+        Scenario::RevisionTag => {
+            labels[USE_WAYPOINT] = json!("waypoint");
+            labels[REV_LABEL] = json!("prod");
         }
         _ => labels[USE_WAYPOINT] = json!("waypoint"),
     }
@@ -192,6 +214,43 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
                 Some(&rev),
                 &format!("docker.io/istio/pilot:{istio}@{digest}"),
             ),
+        )?;
+    } else if scenario == Scenario::RevisionTag || scenario == Scenario::DefaultTag {
+        let (tag, target) = match scenario {
+            Scenario::RevisionTag => ("prod", "1-26-0".to_string()),
+            _ => ("default", revision_of(istio)),
+        };
+        if scenario == Scenario::RevisionTag {
+            put(
+                &DEPLOYMENTS,
+                "istio-system",
+                istiod("istiod", None, &format!("docker.io/istio/pilot:{istio}")),
+            )?;
+        } else if revision_of(istio) != "1-26-0" {
+            let rev = revision_of(istio);
+            put(
+                &DEPLOYMENTS,
+                "istio-system",
+                istiod(
+                    &format!("istiod-{rev}"),
+                    Some(&rev),
+                    &format!("docker.io/istio/pilot:{istio}"),
+                ),
+            )?;
+        }
+        put(
+            &DEPLOYMENTS,
+            "istio-system",
+            istiod(
+                "istiod-1-26-0",
+                Some("1-26-0"),
+                "docker.io/istio/pilot:1.26.0",
+            ),
+        )?;
+        put(
+            &MUTATINGWEBHOOKCONFIGURATIONS,
+            "",
+            revision_tag(tag, &target),
         )?;
     } else {
         put(

@@ -12,7 +12,7 @@ use crate::common::serve::{envoyfilters, serve};
 use crate::common::{sample, splitscope, v1_share};
 
 /// Scenario, and what the header's waypoint line says for it.
-const SCENARIOS: [(&str, &str); 6] = [
+const SCENARIOS: [(&str, &str); 7] = [
     (
         "default",
         "waypoint waypoint (from the namespace's label) · Istio 1.24.0 (needs the patch)",
@@ -37,7 +37,61 @@ const SCENARIOS: [(&str, &str); 6] = [
         "sidecar-client",
         "waypoint waypoint (from the namespace's label) · Istio 1.24.0 (needs the patch)",
     ),
+    (
+        "default-tag",
+        "waypoint waypoint (from the namespace's label) · Istio 1.24.0 (default tag -> 1-24-0) (needs the patch)",
+    ),
 ];
+
+/// A revision tag on the namespace points at 1.26's istiod while a default 1.24 istiod
+/// runs: the header reads 1.26 by the tag, and the route is honoured unpatched.
+#[test]
+fn a_revision_tag_chooses_the_control_plane() {
+    let server = serve(&["--scenario", "revision-tag"]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &[
+            "check",
+            "--kubeconfig",
+            &kc,
+            "--interval",
+            "0.03s",
+            "--timeout",
+            "60s",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("HONOURED"), "{out}");
+    let dir = std::env::temp_dir().join(format!("splitscope-tag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tape, shot) = (dir.join("t.tape"), dir.join("tag.txt"));
+    std::fs::write(
+        &tape,
+        format!("wait /revision tag/ 60s\nshot {}\nquit\n", shot.display()),
+    )
+    .unwrap();
+    let tape_arg = tape.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &[
+            "demo",
+            "--scenario",
+            "revision-tag",
+            "--tape",
+            &tape_arg,
+            "--size",
+            "120x30",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let screen = std::fs::read_to_string(&shot).unwrap();
+    assert!(
+        screen.contains("Istio 1.26.0 (revision tag prod -> 1-26-0) (routes work unpatched)"),
+        "{screen}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 #[test]
 fn every_scenario_is_ignored_unpatched_and_honoured_patched() {
@@ -85,6 +139,8 @@ fn the_header_names_the_waypoint_why_and_the_version() {
                 &tape.to_string_lossy(),
                 "--interval",
                 "0.03s",
+                "--size",
+                "120x30",
             ],
             None,
         );

@@ -22,11 +22,16 @@ pub(super) fn waypoints(store: &mut Store) {
     for gw in gateways {
         let ns = namespace_of(&gw);
         let name = name_of(&gw).to_string();
+        // Nothing serves it (only revisioned istiods, no default tag): istiod never
+        // deploys it, and it gets no address.
+        let Some(istiod) = serving(store, &gw) else {
+            continue;
+        };
         if !store.exists(deployments, ns, &name) {
-            // The proxy runs the version of the control plane that serves it.
-            let version = serving(store, &gw)
-                .and_then(|istiod| istiod.version().ok())
-                .unwrap_or_else(|| "1.24.0".into());
+            // The proxy runs the version of the control plane that serves it, and its pod
+            // carries the revision that istiod resolved, as istiod's template writes it.
+            let version = istiod.version().unwrap_or_else(|_| "1.24.0".into());
+            let revision = istiod.revision.clone().unwrap_or_else(|| "default".into());
             let labels = json!({GATEWAY_NAME_LABEL: name, "istio.io/gateway-name": name});
             let deploy = json!({
                 "metadata": {"name": name, "namespace": ns, "labels": labels,
@@ -35,11 +40,13 @@ pub(super) fn waypoints(store: &mut Store) {
                     "replicas": 1,
                     "selector": {"matchLabels": {GATEWAY_NAME_LABEL: name}},
                     "template": {
-                        "metadata": {"labels": labels},
+                        "metadata": {"labels": labels, "annotations": {"istio.io/rev": revision}},
                         "spec": {"containers": [{
                             "name": "istio-proxy",
                             "image": format!("docker.io/istio/proxyv2:{version}"),
                             "args": ["proxy", "waypoint"],
+                            "env": [{"name": "CA_ADDR",
+                                     "value": format!("{}.{}.svc:15012", istiod.name, istiod.namespace)}],
                             "ports": [{"containerPort": 15008, "name": "mesh", "protocol": "TCP"}],
                         }]},
                     },

@@ -101,11 +101,11 @@ fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
         return vec![Span::styled(format!("version unknown ({why})"), dim)];
     };
     let mut spans = vec![Span::raw(version.clone())];
-    if let Some(rev) = &info.revision {
-        spans.push(Span::styled(format!(" rev {rev}"), dim));
-    }
-    if let Some(tag) = &info.tag {
-        spans.push(Span::styled(format!(" ({tag})"), dim));
+    // A tag names its revision itself.
+    match (&info.tag, &info.revision) {
+        (Some(tag), _) => spans.push(Span::styled(format!(" ({tag})"), dim)),
+        (None, Some(rev)) => spans.push(Span::styled(format!(" rev {rev}"), dim)),
+        (None, None) => {}
     }
     match app.needs_patch() {
         Some(true) => spans.push(Span::styled(
