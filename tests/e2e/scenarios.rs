@@ -440,3 +440,88 @@ async fn a_backend_the_waypoint_does_not_serve_is_named() {
     w.until("no warning", limit, |a| a.info().warnings.is_empty())
         .await;
 }
+
+/// istiod's rules through the sandbox and the screen: a waypoint whose HBONE listener
+/// selects other namespaces, or that has lost its address, serves the Service no more;
+/// the header says why, and the mesh splits as it does without a waypoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waypoint_that_does_not_allow_the_route_or_has_no_address_is_none() {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use splitscope::session::app::WaypointInfo;
+
+    let options = SandboxOptions {
+        propagation_delay: Duration::from_millis(20),
+        forbidden: vec![
+            ("get".into(), "gatewayclasses".into()),
+            ("list".into(), "mutatingwebhookconfigurations".into()),
+        ],
+        ..SandboxOptions::default()
+    };
+    let limit = Duration::from_secs(30);
+    let mut w = crate::common::watch::start(
+        options,
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        Duration::from_secs(3600),
+    )
+    .await;
+    w.until("the waypoint", limit, |a| {
+        a.info().waypoint.name().is_some()
+    })
+    .await;
+    // Classes and tags hidden by RBAC: said, and the rules go on with what can be read.
+    let warnings = w.app().info().warnings.join("\n");
+    assert!(
+        warnings.contains("cannot read GatewayClasses"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("cannot read revision tags"), "{warnings}");
+    let gvk = GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "Gateway");
+    let gateways: Api<DynamicObject> = Api::namespaced_with(
+        w.cluster.client.clone(),
+        &w.cluster.namespace,
+        &ApiResource::from_gvk(&gvk),
+    );
+    let none_because = |words: &'static str| move |a: &splitscope::session::App| matches!(&a.info().waypoint, WaypointInfo::NoneServes(why) if why.contains(words));
+    // A Selector applies in the waypoint's own namespace too.
+    let listeners = Patch::Merge(serde_json::json!({"spec": {"listeners": [
+        {"name": "mesh", "port": 15008, "protocol": "HBONE", "allowedRoutes": {"namespaces":
+            {"from": "Selector", "selector": {"matchLabels": {"team": "elsewhere"}}}}}]}}));
+    gateways
+        .patch("waypoint", &PatchParams::default(), &listeners)
+        .await
+        .unwrap();
+    w.until(
+        "not allowed",
+        limit,
+        none_because("does not allow routes from namespace"),
+    )
+    .await;
+    let open = Patch::Merge(serde_json::json!({"spec": {"listeners": [
+        {"name": "mesh", "port": 15008, "protocol": "HBONE", "allowedRoutes": {"namespaces": {"from": "All"}}}]}}));
+    gateways
+        .patch("waypoint", &PatchParams::default(), &open)
+        .await
+        .unwrap();
+    w.until("the waypoint again", limit, |a| {
+        a.info().waypoint.name().is_some()
+    })
+    .await;
+    // Its address cleared through the status subresource: no waypoint yet, by istiod's
+    // rule (the sandbox's mesh, following the same rule, stops using it too).
+    let cleared = Patch::Merge(serde_json::json!({"status": {"addresses": null}}));
+    gateways
+        .patch_status("waypoint", &PatchParams::default(), &cleared)
+        .await
+        .unwrap();
+    w.until("no address", limit, none_because("has no address yet"))
+        .await;
+    let gateway = gateways.get("waypoint").await.unwrap();
+    let status = serde_json::to_value(&gateway).unwrap()["status"].clone();
+    assert!(status.get("addresses").is_none(), "{status}");
+    assert!(
+        status["conditions"].is_array(),
+        "only the addresses went: {status}"
+    );
+}

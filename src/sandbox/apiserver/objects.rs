@@ -21,7 +21,7 @@ pub async fn serve(
 ) -> Result<Response<Body>, ApiError> {
     admit(&state, &r)?;
     if r.sub.is_some() {
-        return subresource(state, req, r);
+        return subresource(state, req, r).await;
     }
     let method = r.method.clone();
     match (&method, r.name.clone()) {
@@ -73,7 +73,7 @@ fn admit(state: &ApiState, r: &ResourceRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn subresource(
+async fn subresource(
     state: Arc<ApiState>,
     req: Request<Incoming>,
     r: ResourceRequest,
@@ -90,6 +90,12 @@ fn subresource(
             200,
             &lock(&state.store).get(r.res, &r.version, r.ns(), &name)?,
         )),
+        // Writes through `status` change the status alone (`kubectl patch
+        // --subresource=status`), as the API server's status strategies do.
+        ("gateways" | "tcproutes", "status", &Method::PATCH) => {
+            let (bytes, content_type) = read_body(req).await?;
+            patch::patch_status(&state, &r, &name, &bytes, &content_type)
+        }
         _ => Err(ApiError::method_not_allowed(
             r.method.as_str(),
             &format!("{}/{sub}", r.res.plural),

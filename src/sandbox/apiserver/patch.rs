@@ -45,6 +45,36 @@ pub fn patch(
     }
 }
 
+/// `PATCH` on the `status` subresource: the patch is applied, and of what it made only
+/// the status is kept; the rest of the object stays as it was.
+pub fn patch_status(
+    state: &ApiState,
+    r: &ResourceRequest,
+    name: &str,
+    bytes: &[u8],
+    content_type: &str,
+) -> Result<Response<Body>, ApiError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let patch = decode(bytes)?;
+    let mut store = lock(&state.store);
+    let old = store.get(r.res, &r.version, r.ns(), name)?;
+    let patched = match media {
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            if !patch.is_object() {
+                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+            }
+            let mut obj = old.clone();
+            merge_patch(&mut obj, &patch);
+            obj
+        }
+        "application/json-patch+json" => json_patch(&old, &patch)?,
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let mut obj = old.clone();
+    obj["status"] = patched.get("status").cloned().unwrap_or(Value::Null);
+    write(&mut store, r, name, &old, obj, false)
+}
+
 fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
