@@ -595,3 +595,44 @@ fn a_recording_run_keeps_samples_and_changes() {
     );
     assert!(app.take_records().is_empty());
 }
+
+#[test]
+fn a_wish_for_the_patch_waits_for_the_waypoint_then_asks_or_says_why_not() {
+    // Asked before anything is known: nothing yet.
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    assert!(app.update(Msg::WantPatch).is_empty());
+    app.update(Msg::PatchObserved(None));
+    assert!(
+        !app.update(Msg::Route(Ok(route(90, 10)), t(1)))
+            .contains(&apply(route(90, 10)))
+    );
+    // The waypoint arrives: the patch is asked for.
+    let effects = app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
+        istio: Some("1.24.0".into()),
+        ..ClusterInfo::default()
+    }));
+    assert_eq!(effects, vec![apply(route(90, 10))]);
+    assert!(app.patch_refused().is_none());
+    // With no waypoint serving the Service, the wish is refused, with the reason.
+    let mut none = App::new(settings(), LineParser::default(), t(0));
+    none.update(Msg::WantPatch);
+    none.update(Msg::PatchObserved(None));
+    none.update(Msg::Route(Ok(route(90, 10)), t(1)));
+    none.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::NoneServes("waypoint ns/waypoint has no address yet".into()),
+        ..ClusterInfo::default()
+    }));
+    assert!(
+        none.patch_refused()
+            .is_some_and(|why| why.contains("no address yet")),
+        "{:?}",
+        none.patch_refused()
+    );
+    // Ours already on: the evidence counts from now, as a patch-on regime.
+    let mut on = ready();
+    on.update(Msg::PatchObserved(Some(t(0))));
+    on.update(Msg::Tick(t(5)));
+    assert!(on.update(Msg::WantPatch).is_empty());
+    assert_eq!(on.split().regime().cause, RegimeCause::PatchOn);
+}

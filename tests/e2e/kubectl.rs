@@ -425,3 +425,81 @@ fn kubectl_get_watch_streams_changes() {
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+/// What istiod's rules read, served for kubectl: GatewayClasses, revision tags, and the
+/// Gateway's status subresource, whose address a patch can clear (and with it the
+/// waypoint, as istiod would have it).
+#[test]
+fn kubectl_reads_classes_and_tags_and_clears_a_waypoints_address() {
+    if !kubectl_available() {
+        eprintln!("skipping: kubectl is not installed");
+        return;
+    }
+    let server = crate::common::serve::serve(&["--scenario", "revision-tag"]);
+    let kc = server.kubeconfig.as_path();
+    let classes = ok(kc, &["get", "gatewayclasses", "-o", "name"]);
+    assert!(
+        classes.contains("gatewayclass.gateway.networking.k8s.io/istio-waypoint"),
+        "{classes}"
+    );
+    let tags = ok(
+        kc,
+        &[
+            "get",
+            "mutatingwebhookconfigurations",
+            "-l",
+            "istio.io/tag=prod",
+            "-o",
+            "jsonpath={.items[*].metadata.labels.istio\\.io/rev}",
+        ],
+    );
+    assert_eq!(tags.trim(), "1-26-0");
+    let annotation = ok(
+        kc,
+        &[
+            "get",
+            "deploy",
+            "waypoint",
+            "-o",
+            "jsonpath={.spec.template.metadata.annotations.istio\\.io/rev}",
+        ],
+    );
+    assert_eq!(annotation.trim(), "1-26-0", "the revision that deployed it");
+    ok(
+        kc,
+        &[
+            "patch",
+            "gateway",
+            "waypoint",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"addresses":null}}"#,
+        ],
+    );
+    let addresses = ok(
+        kc,
+        &[
+            "get",
+            "gateway",
+            "waypoint",
+            "-o",
+            "jsonpath={.status.addresses}",
+        ],
+    );
+    assert_eq!(addresses.trim(), "", "cleared");
+    // Without its waypoint the Service's traffic goes straight to the pods: the route's
+    // weights are not applied, on 1.26 too, and there is nothing to patch.
+    let kc_text = path_text(kc);
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--kubeconfig", &kc_text, "--interval", "0.05s"];
+        args.extend_from_slice(&["--timeout", "30s"]);
+        args.extend_from_slice(extra);
+        crate::common::splitscope(&args, None)
+    };
+    let (code, out, err) = check(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let (code, out, err) = check(&["--with-patch"]);
+    assert_eq!(code, 2, "no waypoint, so no patch: {out}{err}");
+    assert!(err.contains("has no address yet"), "{err}");
+}

@@ -406,7 +406,7 @@ impl App {
     }
 
     /// Why `check --with-patch` cannot have its patch, when it cannot.
-    pub(crate) fn patch_refused(&self) -> Option<&str> {
+    pub fn patch_refused(&self) -> Option<&str> {
         match &self.patch_wish {
             PatchWish::Refused(why) => Some(why),
             _ => None,

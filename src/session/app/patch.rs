@@ -38,7 +38,8 @@ impl App {
     /// `check --with-patch`: once the route and its waypoint are known, ask for the
     /// patch; when ours is on already, the evidence counts from now.
     pub(super) fn pursue_patch(&mut self) -> Vec<Effect> {
-        if self.route.is_none() || self.info.waypoint.name().is_none() {
+        // Wait for the route and the waypoint to be read; none serving is an answer too.
+        if self.route.is_none() || self.info.waypoint == WaypointInfo::Unknown {
             return vec![];
         }
         match self.patch {
