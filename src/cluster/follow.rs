@@ -5,16 +5,17 @@
 //! polls instead.
 
 use futures::StreamExt;
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, watcher};
 use tokio::sync::mpsc;
 
 use super::discover::GATEWAY_GROUP;
 use super::{Cluster, ClusterError};
-use crate::istio::control::{ISTIO_NAMESPACE, ISTIOD_SELECTOR};
+use crate::istio::control::{ISTIO_NAMESPACE, ISTIOD_SELECTOR, TAG_LABEL};
 
 /// What a change asks to be read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,8 +56,9 @@ const WATCH_SECONDS: u32 = 290;
 
 impl Cluster {
     /// The kinds the screen follows: routes (both served versions), EnvoyFilters and pods
-    /// in the namespace, the Gateways and the namespace itself for the waypoint, and the
-    /// control plane's Deployment for its version.
+    /// in the namespace, the Gateways and the namespace itself for the waypoint, the
+    /// control plane's Deployment for its version, and cluster-wide the GatewayClasses and
+    /// revision tags that istiod's rules read.
     pub fn watched(&self) -> Vec<Watched> {
         let ns = &self.namespace;
         let mut out: Vec<Watched> = ["v1alpha2", "v1"]
@@ -122,6 +124,29 @@ impl Cluster {
             api: typed(ApiResource::erase::<Deployment>(&()), Some(istio_ns)),
             fields: None,
             labels: Some(ISTIOD_SELECTOR.into()),
+            timeout: WATCH_SECONDS,
+        });
+        // Cluster-wide: the classes that make a Gateway a waypoint, and the revision tags.
+        out.push(Watched {
+            topic: Topic::Facts,
+            what: "gatewayclasses",
+            api: Api::all_with(
+                self.client.clone(),
+                &ApiResource::from_gvk(&GroupVersionKind::gvk(GATEWAY_GROUP, "v1", "GatewayClass")),
+            ),
+            fields: None,
+            labels: None,
+            timeout: WATCH_SECONDS,
+        });
+        out.push(Watched {
+            topic: Topic::Facts,
+            what: "mutatingwebhookconfigurations",
+            api: typed(
+                ApiResource::erase::<MutatingWebhookConfiguration>(&()),
+                None,
+            ),
+            fields: None,
+            labels: Some(TAG_LABEL.into()),
             timeout: WATCH_SECONDS,
         });
         out
