@@ -57,99 +57,78 @@ const WATCH_SECONDS: u32 = 290;
 impl Cluster {
     /// The kinds the screen follows: routes (both served versions), EnvoyFilters and pods
     /// in the namespace, the Gateways and the namespace itself for the waypoint, the
-    /// control plane's Deployment for its version, and cluster-wide the GatewayClasses and
-    /// revision tags that istiod's rules read.
+    /// Services whose labels choose it, the control plane's Deployments for its version,
+    /// and cluster-wide the GatewayClasses and revision tags that istiod's rules read.
     pub fn watched(&self) -> Vec<Watched> {
-        let ns = &self.namespace;
+        let ns = Some(self.namespace.as_str());
+        let istio_ns = Some(self.istio_namespace.as_deref().unwrap_or(ISTIO_NAMESPACE));
+        let kind = |group: &str, version: &str, kind: &str| {
+            ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
+        };
         let mut out: Vec<Watched> = ["v1alpha2", "v1"]
             .into_iter()
-            .map(|version| Watched {
-                topic: Topic::Route,
-                what: "tcproutes",
-                api: self.dynamic(GATEWAY_GROUP, version, "TCPRoute"),
-                fields: None,
-                labels: None,
-                timeout: WATCH_SECONDS,
+            .map(|v| {
+                self.watch(
+                    Topic::Route,
+                    "tcproutes",
+                    kind(GATEWAY_GROUP, v, "TCPRoute"),
+                    ns,
+                )
             })
             .collect();
-        out.push(Watched {
-            topic: Topic::Patch,
-            what: "envoyfilters",
-            api: self.dynamic("networking.istio.io", "v1alpha3", "EnvoyFilter"),
-            fields: None,
-            labels: None,
-            timeout: WATCH_SECONDS,
-        });
-        let typed = |ar: ApiResource, ns: Option<&str>| match ns {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            None => Api::all_with(self.client.clone(), &ar),
-        };
-        out.push(Watched {
-            topic: Topic::Pods,
-            what: "pods",
-            api: typed(ApiResource::erase::<Pod>(&()), Some(ns)),
-            fields: None,
-            labels: None,
-            timeout: WATCH_SECONDS,
-        });
-        out.push(Watched {
-            topic: Topic::Facts,
-            what: "gateways",
-            api: self.dynamic(GATEWAY_GROUP, "v1", "Gateway"),
-            fields: None,
-            labels: None,
-            timeout: WATCH_SECONDS,
-        });
-        out.push(Watched {
-            topic: Topic::Facts,
-            what: "namespaces",
-            api: typed(ApiResource::erase::<Namespace>(&()), None),
-            fields: Some(format!("metadata.name={ns}")),
-            labels: None,
-            timeout: WATCH_SECONDS,
-        });
-        // The Service's labels choose the waypoint; istiod's Deployments say the version.
-        out.push(Watched {
-            topic: Topic::Facts,
-            what: "services",
-            api: typed(ApiResource::erase::<Service>(&()), Some(ns)),
-            fields: None,
-            labels: None,
-            timeout: WATCH_SECONDS,
-        });
-        let istio_ns = self.istio_namespace.as_deref().unwrap_or(ISTIO_NAMESPACE);
-        out.push(Watched {
-            topic: Topic::Facts,
-            what: "deployments",
-            api: typed(ApiResource::erase::<Deployment>(&()), Some(istio_ns)),
-            fields: None,
-            labels: Some(ISTIOD_SELECTOR.into()),
-            timeout: WATCH_SECONDS,
-        });
-        // Cluster-wide: the classes that make a Gateway a waypoint, and the revision tags.
-        out.push(Watched {
-            topic: Topic::Facts,
-            what: "gatewayclasses",
-            api: Api::all_with(
-                self.client.clone(),
-                &ApiResource::from_gvk(&GroupVersionKind::gvk(GATEWAY_GROUP, "v1", "GatewayClass")),
-            ),
-            fields: None,
-            labels: None,
-            timeout: WATCH_SECONDS,
-        });
-        out.push(Watched {
-            topic: Topic::Facts,
-            what: "mutatingwebhookconfigurations",
-            api: typed(
-                ApiResource::erase::<MutatingWebhookConfiguration>(&()),
-                None,
-            ),
-            fields: None,
-            labels: Some(TAG_LABEL.into()),
-            timeout: WATCH_SECONDS,
-        });
+        let envoyfilters = kind("networking.istio.io", "v1alpha3", "EnvoyFilter");
+        out.push(self.watch(Topic::Patch, "envoyfilters", envoyfilters, ns));
+        out.push(self.watch(Topic::Pods, "pods", ApiResource::erase::<Pod>(&()), ns));
+        let gateways = kind(GATEWAY_GROUP, "v1", "Gateway");
+        out.push(self.watch(Topic::Facts, "gateways", gateways, ns));
+        let mut namespace = self.watch(
+            Topic::Facts,
+            "namespaces",
+            ApiResource::erase::<Namespace>(&()),
+            None,
+        );
+        namespace.fields = Some(format!("metadata.name={}", self.namespace));
+        out.push(namespace);
+        let services = ApiResource::erase::<Service>(&());
+        out.push(self.watch(Topic::Facts, "services", services, ns));
+        let deployments = ApiResource::erase::<Deployment>(&());
+        let mut istiods = self.watch(Topic::Facts, "deployments", deployments, istio_ns);
+        istiods.labels = Some(ISTIOD_SELECTOR.into());
+        out.push(istiods);
+        let classes = kind(GATEWAY_GROUP, "v1", "GatewayClass");
+        out.push(self.watch(Topic::Facts, "gatewayclasses", classes, None));
+        let webhooks = ApiResource::erase::<MutatingWebhookConfiguration>(&());
+        let mut tags = self.watch(
+            Topic::Facts,
+            "mutatingwebhookconfigurations",
+            webhooks,
+            None,
+        );
+        tags.labels = Some(TAG_LABEL.into());
+        out.push(tags);
         out
+    }
+
+    /// One kind to watch in `namespace` (None: the whole cluster), with no selector.
+    fn watch(
+        &self,
+        topic: Topic,
+        what: &'static str,
+        resource: ApiResource,
+        namespace: Option<&str>,
+    ) -> Watched {
+        let api = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        Watched {
+            topic,
+            what,
+            api,
+            fields: None,
+            labels: None,
+            timeout: WATCH_SECONDS,
+        }
     }
 }
 

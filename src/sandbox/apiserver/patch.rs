@@ -24,15 +24,12 @@ pub fn patch(
     match media {
         "application/apply-patch+yaml" => apply(&mut store, r, name, bytes),
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            let patch = decode(bytes)?;
             let old = store.get(r.res, &r.version, r.ns(), name)?;
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-            }
-            let mut obj = old.clone();
-            merge_patch(&mut obj, &patch);
+            let obj = merged(&old, bytes)?;
             // A patch that names a resourceVersion asks for the optimistic-concurrency check.
-            let checks_version = patch.pointer("/metadata/resourceVersion").is_some();
+            let checks_version = decode(bytes)?
+                .pointer("/metadata/resourceVersion")
+                .is_some();
             write(&mut store, r, name, &old, obj, checks_version)
         }
         "application/json-patch+json" => {
@@ -55,24 +52,29 @@ pub fn patch_status(
     content_type: &str,
 ) -> Result<Response<Body>, ApiError> {
     let media = content_type.split(';').next().unwrap_or_default().trim();
-    let patch = decode(bytes)?;
     let mut store = lock(&state.store);
     let old = store.get(r.res, &r.version, r.ns(), name)?;
     let patched = match media {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-            }
-            let mut obj = old.clone();
-            merge_patch(&mut obj, &patch);
-            obj
+            merged(&old, bytes)?
         }
-        "application/json-patch+json" => json_patch(&old, &patch)?,
+        "application/json-patch+json" => json_patch(&old, &decode(bytes)?)?,
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     let mut obj = old.clone();
     obj["status"] = patched.get("status").cloned().unwrap_or(Value::Null);
     write(&mut store, r, name, &old, obj, false)
+}
+
+/// `old` with the JSON merge patch in `bytes` applied.
+fn merged(old: &Value, bytes: &[u8]) -> Result<Value, ApiError> {
+    let patch = decode(bytes)?;
+    if !patch.is_object() {
+        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+    }
+    let mut obj = old.clone();
+    merge_patch(&mut obj, &patch);
+    Ok(obj)
 }
 
 fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
