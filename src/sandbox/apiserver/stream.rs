@@ -119,7 +119,7 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
                 req.command.first().map_or("", String::as_str)),
         });
         let _ = ws.send(frame(3, status.to_string().as_bytes())).await;
-        let _ = ws.close(None).await;
+        close(&mut ws, None).await;
         return;
     }
     let (tx, rx) = mpsc::unbounded_channel();
@@ -142,7 +142,18 @@ pub async fn serve(upgraded: Upgraded, mesh: Arc<Mesh>, req: ExecRequest) {
         code: CloseCode::Normal,
         reason: "".into(),
     };
-    let _ = ws.close(Some(normal)).await;
+    close(&mut ws, Some(normal)).await;
+}
+
+/// Closes the WebSocket as the protocol asks: the close frame, then what the client
+/// still sends until its own close. Dropping the socket with data unread would reset the
+/// connection, and a reset can take the status frame with it before the client reads it.
+async fn close(ws: &mut Socket, frame: Option<CloseFrame>) {
+    if ws.close(frame).await.is_err() {
+        return;
+    }
+    let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
 }
 
 /// Forwards the process's output until it ends, its pod goes, or the sandbox stops. A

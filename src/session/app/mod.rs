@@ -554,8 +554,15 @@ impl App {
                 self.signal = Some(signal);
                 vec![Effect::Quit]
             }
-            other => {
-                self.note(other);
+            msg @ (Msg::Info(_)
+            | Msg::Labels(..)
+            | Msg::Endpoints(_)
+            | Msg::Problem(_)
+            | Msg::Sandbox(..)
+            | Msg::Settle(_)
+            | Msg::Note { .. }
+            | Msg::Notice(_)) => {
+                self.note(msg);
                 vec![]
             }
         }
@@ -580,6 +587,7 @@ impl App {
                 self.push_log(at, LineKind::Note, text);
             }
             Msg::Notice(text) => self.notice = Some(text),
+            // `take` hands over the messages above only.
             _ => {}
         }
     }

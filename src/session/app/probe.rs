@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::{App, Effect, LineKind, Marker, ProbeState, Target, seconds};
 use crate::cluster::ClusterError;
-use crate::cluster::probe::ProbeEvent;
+use crate::cluster::probe::{ProbeEnd, ProbeEvent};
 use crate::route::Route;
 
 impl App {
@@ -84,7 +84,13 @@ impl App {
             ProbeEvent::Ended { reason, retry_in } => {
                 if self.split.total() == 0 {
                     self.fruitless.ends += 1;
-                    self.fruitless.last = Some(reason.clone());
+                    // A link that broke says less than a loop that said why it ended.
+                    let telling = |e: &ProbeEnd| {
+                        !matches!(e, ProbeEnd::Broke { .. } | ProbeEnd::Closed { .. })
+                    };
+                    if !self.fruitless.last.as_ref().is_some_and(telling) || telling(&reason) {
+                        self.fruitless.last = Some(reason.clone());
+                    }
                 }
                 let next = if retry_in.is_zero() {
                     "starting again".to_string()
