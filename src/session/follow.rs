@@ -77,6 +77,8 @@ pub async fn follow(
     let mut poll = tokio::time::interval(every);
     let mut resync = tokio::time::interval(RESYNC);
     let mut retry = tokio::time::interval(RETRY);
+    // Ticks missed while nothing failed are not owed: no burst of reads when one does.
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     poll.tick().await;
     resync.tick().await;
     retry.tick().await;
