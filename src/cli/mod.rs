@@ -9,10 +9,13 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::cluster::discover::ClientSpec;
 use crate::session::{RuntimeOptions, Settings};
 
+mod defaults;
 pub mod launch;
 mod values;
 
-use crate::units::spell;
+use defaults::probe_default;
+#[cfg(feature = "sandbox")]
+use defaults::sandbox_default;
 use values::{
     parse_alpha, parse_api_fault, parse_client, parse_deadline, parse_forbid, parse_interval,
     parse_istio, parse_label, parse_positive_duration, parse_prefix_number, parse_shot_format,
@@ -96,33 +99,6 @@ pub fn command() -> clap::Command {
     #[cfg(feature = "sandbox")]
     let command = command.mut_subcommand("demo", |demo| demo.mut_args(sandbox_default));
     command
-}
-
-/// The default of a probe or screen flag, from the code.
-fn probe_default(arg: clap::Arg, interval: Duration) -> clap::Arg {
-    let default = match arg.get_id().as_str() {
-        "interval" => spell(interval),
-        "deadline" => spell(crate::session::runtime::DEADLINE),
-        "settle" => spell(crate::session::app::DEFAULT_SETTLE),
-        _ => return arg,
-    };
-    arg.default_value(default)
-}
-
-/// The default of a sandbox flag, from `SandboxOptions::default()`.
-#[cfg(feature = "sandbox")]
-fn sandbox_default(arg: clap::Arg) -> clap::Arg {
-    let d = crate::sandbox::SandboxOptions::default();
-    let default = match arg.get_id().as_str() {
-        "istio" => d.istio,
-        "weights" => format!("{},{}", d.weights.0, d.weights.1),
-        "propagation_delay" => spell(d.propagation_delay),
-        "port" => d.port.to_string(),
-        "scenario" => d.scenario.name().to_string(),
-        "api_latency" => spell(d.faults.latency),
-        _ => return arg,
-    };
-    arg.default_value(default)
 }
 
 /// Parses the command line; a bad one exits with clap's message and code 2.
@@ -452,6 +428,7 @@ pub struct PatchArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::spell;
 
     /// The default clap shows and uses for `arg` of `subcommand`.
     fn default_of(subcommand: &str, arg: &str) -> String {

@@ -8,126 +8,30 @@ use std::collections::{BTreeMap, VecDeque};
 use jiff::Timestamp;
 
 use crate::cluster::ClusterError;
-use crate::cluster::discover::ClientSpec;
-use crate::cluster::probe::ProbeEvent;
 use crate::route::Route;
 use crate::sample::LineParser;
 use crate::split::Split;
 
 pub(crate) mod keymap;
 mod keys;
+mod msg;
 mod patch;
 mod probe;
 pub mod record;
 mod recording;
 pub mod report;
 mod route;
+mod settings;
 
 /// Lines the log keeps.
 pub(crate) const LOG_LINES: usize = 200;
 /// Patch toggles and gaps the chart marks.
 pub(crate) const MARKERS: usize = 64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    Char(char),
-    Space,
-    Esc,
-    CtrlC,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum PatchOutcome {
-    Applied,
-    Removed,
-    Failed(ClusterError),
-}
-
 pub use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
 pub use crate::istio::waypoint::{Source as WaypointSource, WaypointRef};
-
-/// Where the probe connects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Msg {
-    /// The runtime is up: the first message of every run.
-    Start(Timestamp),
-    Key(Key),
-    Tick(Timestamp),
-    Probe(ProbeEvent, Timestamp),
-    Info(ClusterInfo),
-    /// The route as last read; an error says why there is none.
-    Route(Result<Route, ClusterError>, Timestamp),
-    /// Prefix to backend index, and the backends that have none.
-    Labels(BTreeMap<String, usize>, Vec<String>),
-    /// Ready endpoints per backend: the mesh's default split, which the bug produces.
-    Endpoints(Vec<u32>),
-    /// Whether our EnvoyFilter exists, as last read, and since when.
-    PatchObserved(Option<Timestamp>),
-    Patch(PatchOutcome, Timestamp),
-    /// The first port of a Service, read for a route that names no parent port.
-    ServicePort(String, Result<u16, ClusterError>),
-    /// An error from a background read, shown until the next one clears it.
-    Problem(Option<ClusterError>),
-    /// Something the sandbox itself reports (demo only), for the log.
-    Sandbox(String, Timestamp),
-    /// A signal from outside ends the run (its number).
-    Signal(i32),
-    /// How long a patch toggle takes to settle, as a replayed run had it.
-    Settle(std::time::Duration),
-    /// A note for the log from elsewhere (a replay's skipped lines and its end); with
-    /// `notice`, shown on the notice line too.
-    Note {
-        text: String,
-        at: Timestamp,
-        notice: bool,
-    },
-    /// A line for the notice alone: what came of a picture, a theme, a recording.
-    Notice(String),
-    /// `check --with-patch`: put the patch on as soon as the route and its waypoint are
-    /// known (or count from now if ours is on already), so the verdict is of the mesh
-    /// with the patch.
-    WantPatch,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Run the probe loop in the client's pod against `target`, for the rest of the run.
-    StartProbe {
-        client: ClientSpec,
-        target: Target,
-    },
-    /// Read the ports of a Service (the route's parent names none).
-    ReadServicePort(String),
-    /// Put the patch on `waypoint`, in its namespace.
-    ApplyPatch {
-        route: Route,
-        waypoint: WaypointRef,
-        port: u16,
-    },
-    /// Take our patch for `route` out of `namespace`.
-    RemovePatch {
-        route: Route,
-        namespace: String,
-    },
-    /// A picture of the screen as it is (`s`); the screen answers with a notice.
-    Picture,
-    /// The next theme (`t`); the screen answers with a notice.
-    NextTheme,
-    Quit,
-}
+pub use msg::{Effect, Key, Msg, PatchOutcome, Target};
+pub use settings::{DEFAULT_SETTLE, Settings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatchState {
@@ -178,53 +82,6 @@ pub enum Marker {
     Gap(f64),
     /// A regime began that no patch toggle marks: a route edit, a change in the stream.
     Regime(f64),
-}
-
-/// What the user asked for on the command line that the session needs. Start from
-/// [`Settings::new`], which holds every default, and change what the flags say.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub context: String,
-    pub namespace: String,
-    pub read_only: bool,
-    pub window: usize,
-    /// `--label PREFIX=BACKEND` mappings; they win over discovered ones.
-    pub manual_labels: Vec<(String, String)>,
-    /// Which pod runs the probe.
-    pub client: ClientSpec,
-    /// `--target HOST:PORT`; None: the route's parent Service and port.
-    pub target: Option<Target>,
-    /// The level of the verdict's tests and the intervals (`--alpha`).
-    pub alpha: f64,
-    /// How long after a patch toggle the evidence starts counting: a push takes a moment
-    /// to reach the waypoint, and samples from before it would count against the change.
-    pub settle: std::time::Duration,
-    /// Keep every sample and the route and patch changes for `--record`.
-    pub record: bool,
-    /// A replay: the pace it plays at (`4×`, `instant`). Nothing runs in a cluster then.
-    pub replay: Option<String>,
-}
-
-/// After a patch toggle, how long until the evidence counts afresh (`--settle`).
-pub(crate) const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl Settings {
-    /// The defaults, for a run in `context` and `namespace`.
-    pub fn new(context: impl Into<String>, namespace: impl Into<String>) -> Settings {
-        Settings {
-            context: context.into(),
-            namespace: namespace.into(),
-            read_only: false,
-            window: crate::split::DEFAULT_WINDOW,
-            manual_labels: Vec::new(),
-            client: ClientSpec::default(),
-            target: None,
-            alpha: crate::verdict::DEFAULT_ALPHA,
-            settle: DEFAULT_SETTLE,
-            record: false,
-            replay: None,
-        }
-    }
 }
 
 /// The probe's ends while it has brought no reply at all: `check` gives up on a client
@@ -280,7 +137,8 @@ pub struct App {
     patch_wish: PatchWish,
     markers: VecDeque<Marker>,
     /// A regime due to begin once a patch toggle has settled.
-    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp)>,
+    /// (its cause, when it is due, when the toggle was).
+    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp, Timestamp)>,
     probe: ProbeState,
     /// Where the probe connects, once decided.
     probe_target: Option<Target>,

@@ -1,0 +1,52 @@
+//! What the user asked for on the command line that the session needs, with its defaults.
+
+use crate::cluster::discover::ClientSpec;
+
+use super::msg::Target;
+
+/// What the user asked for on the command line that the session needs. Start from
+/// [`Settings::new`], which holds every default, and change what the flags say.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub context: String,
+    pub namespace: String,
+    pub read_only: bool,
+    pub window: usize,
+    /// `--label PREFIX=BACKEND` mappings; they win over discovered ones.
+    pub manual_labels: Vec<(String, String)>,
+    /// Which pod runs the probe.
+    pub client: ClientSpec,
+    /// `--target HOST:PORT`; None: the route's parent Service and port.
+    pub target: Option<Target>,
+    /// The level of the verdict's tests and the intervals (`--alpha`).
+    pub alpha: f64,
+    /// How long after a patch toggle the evidence starts counting: a push takes a moment
+    /// to reach the waypoint, and samples from before it would count against the change.
+    pub settle: std::time::Duration,
+    /// Keep every sample and the route and patch changes for `--record`.
+    pub record: bool,
+    /// A replay: the pace it plays at (`4×`, `instant`). Nothing runs in a cluster then.
+    pub replay: Option<String>,
+}
+
+/// After a patch toggle, how long until the evidence counts afresh (`--settle`).
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Settings {
+    /// The defaults, for a run in `context` and `namespace`.
+    pub fn new(context: impl Into<String>, namespace: impl Into<String>) -> Settings {
+        Settings {
+            context: context.into(),
+            namespace: namespace.into(),
+            read_only: false,
+            window: crate::split::DEFAULT_WINDOW,
+            manual_labels: Vec::new(),
+            client: ClientSpec::default(),
+            target: None,
+            alpha: crate::verdict::DEFAULT_ALPHA,
+            settle: DEFAULT_SETTLE,
+            record: false,
+            replay: None,
+        }
+    }
+}
