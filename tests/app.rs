@@ -636,32 +636,3 @@ fn a_wish_for_the_patch_waits_for_the_waypoint_then_asks_or_says_why_not() {
     assert!(on.update(Msg::WantPatch).is_empty());
     assert_eq!(on.split().regime().cause, RegimeCause::PatchOn);
 }
-
-#[test]
-fn a_change_the_stream_shows_before_the_settle_is_not_started_again() {
-    let mut s = settings();
-    s.settle = Duration::from_secs(600);
-    let mut app = ready_with(s);
-    for i in 0..40 {
-        reply(&mut app, if i % 2 == 0 { "one" } else { "two" }, i);
-    }
-    app.update(Msg::Key(Key::Char('p')));
-    app.update(Msg::Patch(PatchOutcome::Applied, t(40)));
-    // The push lands at once: the stream turns to the route long before the settle.
-    let mut at = 41;
-    while app.split().regime().cause != RegimeCause::ChangeToRoute && at < 400 {
-        reply(&mut app, if at % 10 == 3 { "two" } else { "one" }, at);
-        at += 1;
-    }
-    let regime = app.split().regime();
-    assert_eq!(
-        regime.cause,
-        RegimeCause::ChangeToRoute,
-        "found by the stream"
-    );
-    assert!(regime.started >= 40.0, "{regime:?}");
-    // The settle's time comes: the regime the stream began stands.
-    reply(&mut app, "one", 700);
-    assert_eq!(app.split().regime().cause, RegimeCause::ChangeToRoute);
-    assert_eq!(app.split().regime().started, regime.started);
-}

@@ -70,6 +70,41 @@ fn istiod(name: &str, revision: Option<&str>, image: &str) -> Value {
     })
 }
 
+/// The istiod Deployments a scenario runs in istio-system.
+fn istiods(scenario: Scenario, istio: &str) -> Vec<Value> {
+    let rev = revision_of(istio);
+    let image = format!("docker.io/istio/pilot:{istio}");
+    let default = || istiod("istiod", None, &image);
+    match scenario {
+        // The default revision runs a fixed release; the waypoint's revision does not.
+        Scenario::Revisioned => {
+            let digest = "sha256:4f0c2ae65ab4b1f38f1c1cb2e38c4fa2b5a1c5b6d0f7e8a9b0c1d2e3f4a5b6c7";
+            vec![
+                istiod("istiod", None, "docker.io/istio/pilot:1.26.0"),
+                istiod(
+                    &format!("istiod-{rev}"),
+                    Some(&rev),
+                    &format!("{image}@{digest}"),
+                ),
+            ]
+        }
+        Scenario::RevisionTag | Scenario::DefaultTag => {
+            let mut out = vec![istiod(
+                "istiod-1-26-0",
+                Some("1-26-0"),
+                "docker.io/istio/pilot:1.26.0",
+            )];
+            if scenario == Scenario::RevisionTag {
+                out.push(default());
+            } else if rev != "1-26-0" {
+                out.push(istiod(&format!("istiod-{rev}"), Some(&rev), &image));
+            }
+            out
+        }
+        _ => vec![default()],
+    }
+}
+
 /// A revision tag, as `istioctl tag set` makes it: a MutatingWebhookConfiguration
 /// `istio-revision-tag-<tag>` labelled with the tag and the revision it points at.
 fn revision_tag(tag: &str, revision: &str) -> Value {
@@ -197,66 +232,18 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
             }}}),
         )?;
     }
-    if scenario == Scenario::Revisioned {
-        // The default revision runs a fixed release; the waypoint's revision does not.
-        let rev = revision_of(istio);
-        let digest = "sha256:4f0c2ae65ab4b1f38f1c1cb2e38c4fa2b5a1c5b6d0f7e8a9b0c1d2e3f4a5b6c7";
-        put(
-            &DEPLOYMENTS,
-            "istio-system",
-            istiod("istiod", None, "docker.io/istio/pilot:1.26.0"),
-        )?;
-        put(
-            &DEPLOYMENTS,
-            "istio-system",
-            istiod(
-                &format!("istiod-{rev}"),
-                Some(&rev),
-                &format!("docker.io/istio/pilot:{istio}@{digest}"),
-            ),
-        )?;
-    } else if scenario == Scenario::RevisionTag || scenario == Scenario::DefaultTag {
-        let (tag, target) = match scenario {
-            Scenario::RevisionTag => ("prod", "1-26-0".to_string()),
-            _ => ("default", revision_of(istio)),
-        };
-        if scenario == Scenario::RevisionTag {
-            put(
-                &DEPLOYMENTS,
-                "istio-system",
-                istiod("istiod", None, &format!("docker.io/istio/pilot:{istio}")),
-            )?;
-        } else if revision_of(istio) != "1-26-0" {
-            let rev = revision_of(istio);
-            put(
-                &DEPLOYMENTS,
-                "istio-system",
-                istiod(
-                    &format!("istiod-{rev}"),
-                    Some(&rev),
-                    &format!("docker.io/istio/pilot:{istio}"),
-                ),
-            )?;
-        }
-        put(
-            &DEPLOYMENTS,
-            "istio-system",
-            istiod(
-                "istiod-1-26-0",
-                Some("1-26-0"),
-                "docker.io/istio/pilot:1.26.0",
-            ),
-        )?;
+    for deployment in istiods(scenario, istio) {
+        put(&DEPLOYMENTS, "istio-system", deployment)?;
+    }
+    if let Some((tag, target)) = match scenario {
+        Scenario::RevisionTag => Some(("prod", "1-26-0".to_string())),
+        Scenario::DefaultTag => Some(("default", revision_of(istio))),
+        _ => None,
+    } {
         put(
             &MUTATINGWEBHOOKCONFIGURATIONS,
             "",
             revision_tag(tag, &target),
-        )?;
-    } else {
-        put(
-            &DEPLOYMENTS,
-            "istio-system",
-            istiod("istiod", None, &format!("docker.io/istio/pilot:{istio}")),
         )?;
     }
 

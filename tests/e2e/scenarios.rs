@@ -389,18 +389,7 @@ async fn a_backend_the_waypoint_does_not_serve_is_named() {
         ..SandboxOptions::default()
     };
     let limit = Duration::from_secs(30);
-    let mut w = crate::common::watch::start(
-        options,
-        None,
-        "deploy/curl",
-        Duration::from_millis(50),
-        Duration::from_secs(3600),
-    )
-    .await;
-    w.until("the waypoint", limit, |a| {
-        a.info().waypoint.name().is_some()
-    })
-    .await;
+    let mut w = watching(options, limit).await;
     assert!(
         w.app().info().warnings.is_empty(),
         "{:?}",
@@ -458,18 +447,7 @@ async fn a_waypoint_that_does_not_allow_the_route_or_has_no_address_is_none() {
         ..SandboxOptions::default()
     };
     let limit = Duration::from_secs(30);
-    let mut w = crate::common::watch::start(
-        options,
-        None,
-        "deploy/curl",
-        Duration::from_millis(50),
-        Duration::from_secs(3600),
-    )
-    .await;
-    w.until("the waypoint", limit, |a| {
-        a.info().waypoint.name().is_some()
-    })
-    .await;
+    let mut w = watching(options, limit).await;
     // Classes and tags hidden by RBAC: said, and the rules go on with what can be read.
     let warnings = w.app().info().warnings.join("\n");
     assert!(
@@ -524,4 +502,22 @@ async fn a_waypoint_that_does_not_allow_the_route_or_has_no_address_is_none() {
         status["conditions"].is_array(),
         "only the addresses went: {status}"
     );
+}
+
+/// The session on a sandbox of `options`, probing every 50 ms and never polling, once it
+/// has read the waypoint.
+async fn watching(options: SandboxOptions, limit: Duration) -> crate::common::watch::Watch {
+    let mut w = crate::common::watch::start(
+        options,
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        Duration::from_secs(3600),
+    )
+    .await;
+    w.until("the waypoint", limit, |a| {
+        a.info().waypoint.name().is_some()
+    })
+    .await;
+    w
 }

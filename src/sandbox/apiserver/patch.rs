@@ -19,17 +19,15 @@ pub fn patch(
     bytes: &[u8],
     content_type: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let media = content_type.split(';').next().unwrap_or_default().trim();
     let mut store = lock(&state.store);
-    match media {
+    match media(content_type) {
         "application/apply-patch+yaml" => apply(&mut store, r, name, bytes),
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let patch = decode(bytes)?;
             let old = store.get(r.res, &r.version, r.ns(), name)?;
-            let obj = merged(&old, bytes)?;
+            let obj = merged(&old, &patch)?;
             // A patch that names a resourceVersion asks for the optimistic-concurrency check.
-            let checks_version = decode(bytes)?
-                .pointer("/metadata/resourceVersion")
-                .is_some();
+            let checks_version = patch.pointer("/metadata/resourceVersion").is_some();
             write(&mut store, r, name, &old, obj, checks_version)
         }
         "application/json-patch+json" => {
@@ -51,12 +49,11 @@ pub fn patch_status(
     bytes: &[u8],
     content_type: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let media = content_type.split(';').next().unwrap_or_default().trim();
     let mut store = lock(&state.store);
     let old = store.get(r.res, &r.version, r.ns(), name)?;
-    let patched = match media {
+    let patched = match media(content_type) {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            merged(&old, bytes)?
+            merged(&old, &decode(bytes)?)?
         }
         "application/json-patch+json" => json_patch(&old, &decode(bytes)?)?,
         other => return Err(ApiError::unsupported_media_type(other)),
@@ -66,14 +63,18 @@ pub fn patch_status(
     write(&mut store, r, name, &old, obj, false)
 }
 
-/// `old` with the JSON merge patch in `bytes` applied.
-fn merged(old: &Value, bytes: &[u8]) -> Result<Value, ApiError> {
-    let patch = decode(bytes)?;
+/// The media type of a `Content-Type`, without its parameters.
+fn media(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or_default().trim()
+}
+
+/// `old` with a JSON merge patch applied.
+fn merged(old: &Value, patch: &Value) -> Result<Value, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::bad_request("a merge patch must be a JSON object"));
     }
     let mut obj = old.clone();
-    merge_patch(&mut obj, &patch);
+    merge_patch(&mut obj, patch);
     Ok(obj)
 }
 

@@ -137,8 +137,7 @@ pub struct App {
     patch_wish: PatchWish,
     markers: VecDeque<Marker>,
     /// A regime due to begin once a patch toggle has settled.
-    /// (its cause, when it is due, when the toggle was).
-    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp, Timestamp)>,
+    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp)>,
     probe: ProbeState,
     /// Where the probe connects, once decided.
     probe_target: Option<Target>,

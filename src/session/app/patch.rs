@@ -122,7 +122,7 @@ impl App {
         let due = at
             .checked_add(jiff::SignedDuration::try_from(settle).unwrap_or_default())
             .unwrap_or(at);
-        self.pending_regime = Some((cause, due, at));
+        self.pending_regime = Some((cause, due));
         let clock = due.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S");
         self.push_log(
             at,
@@ -134,22 +134,13 @@ impl App {
         );
     }
 
-    /// Starts a regime that was waiting for its toggle to settle, when its time came,
-    /// unless the stream itself showed the change since the toggle: the regime it began
-    /// then already counts only evidence from after the change.
+    /// Starts a regime that was waiting for its toggle to settle, when its time came.
     pub(super) fn begin_due_regime(&mut self, at: Timestamp) {
-        if let Some((cause, due, toggled)) = self.pending_regime
+        if let Some((cause, due)) = self.pending_regime
             && at >= due
         {
             self.pending_regime = None;
-            let regime = self.split.regime();
-            let shown = matches!(
-                regime.cause,
-                RegimeCause::ChangeToRoute | RegimeCause::ChangeToBug
-            ) && regime.started >= self.elapsed(toggled);
-            if !shown {
-                self.split.start_regime(cause, self.elapsed(at));
-            }
+            self.split.start_regime(cause, self.elapsed(at));
         }
     }
 
