@@ -1,6 +1,7 @@
 //! splitscope: watch a TCP traffic split in an Istio ambient mesh live, against the
 //! weights of its Gateway API `TCPRoute`.
 
+pub mod bugs;
 pub mod check;
 pub mod cli;
 pub mod cluster;

@@ -421,7 +421,11 @@ async fn patch(args: PatchArgs) -> anyhow::Result<String> {
         )?);
     }
     let cluster = args.cluster.connect().await?;
-    let route = cluster.find_route(args.route.as_deref()).await?;
+    let query = splitscope::cluster::discover::RouteQuery {
+        name: args.route.clone(),
+        ..Default::default()
+    };
+    let route = cluster.find_route(&query).await?;
     let waypoint = match &args.waypoint {
         Some(w) => Ok(waypoint_flag(w, &route)),
         None => match cluster.waypoint_for(&route.parent).await? {
@@ -445,6 +449,11 @@ async fn patch(args: PatchArgs) -> anyhow::Result<String> {
         } else {
             format!("envoyfilter {name} was not there (namespace {ns}); nothing to remove")
         });
+    }
+    // The table of known bugs decides whether there is anything to work around.
+    let version = cluster.istio_version(&route).await?;
+    if splitscope::bugs::applies(&route, version.as_deref()) == splitscope::bugs::Applies::No {
+        anyhow::bail!(splitscope::bugs::none_applies(&route, version.as_deref()));
     }
     let waypoint = waypoint.map_err(anyhow::Error::msg)?;
     let port = args

@@ -1,11 +1,140 @@
-//! A Gateway API `TCPRoute` (served as `v1alpha2` or `v1`) as splitscope reasons about it:
-//! the Service it attaches to and the weighted backends of its first rule.
+//! A weighted Gateway API route as splitscope reasons about it: its kind (TCPRoute,
+//! HTTPRoute, GRPCRoute, TLSRoute, in every served version), its parent (a Service in the
+//! mesh, or a Gateway at the edge), and the weighted backends of the one rule the probe's
+//! requests meet.
 
 use serde_json::Value;
 
 use crate::json::str_at;
 
+/// The route kinds that carry weighted backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum RouteKind {
+    #[default]
+    Tcp,
+    Http,
+    Grpc,
+    Tls,
+}
+
+impl RouteKind {
+    pub const ALL: [RouteKind; 4] = [
+        RouteKind::Tcp,
+        RouteKind::Http,
+        RouteKind::Grpc,
+        RouteKind::Tls,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteKind::Tcp => "TCPRoute",
+            RouteKind::Http => "HTTPRoute",
+            RouteKind::Grpc => "GRPCRoute",
+            RouteKind::Tls => "TLSRoute",
+        }
+    }
+
+    pub fn plural(self) -> &'static str {
+        match self {
+            RouteKind::Tcp => "tcproutes",
+            RouteKind::Http => "httproutes",
+            RouteKind::Grpc => "grpcroutes",
+            RouteKind::Tls => "tlsroutes",
+        }
+    }
+
+    /// The versions to read it as, in order: the first the cluster serves is used (the
+    /// object is the same in each). TCPRoute first as v1alpha2, what Istio 1.24 uses.
+    pub fn versions(self) -> &'static [&'static str] {
+        match self {
+            RouteKind::Tcp => &["v1alpha2", "v1"],
+            RouteKind::Http => &["v1", "v1beta1"],
+            RouteKind::Grpc => &["v1"],
+            RouteKind::Tls => &["v1alpha2", "v1alpha3", "v1"],
+        }
+    }
+
+    /// `TCPRoute`, `tcproute`, `tcproutes` (any case), and so on for each kind.
+    pub fn parse(text: &str) -> Option<RouteKind> {
+        let lower = text.to_ascii_lowercase();
+        RouteKind::ALL.into_iter().find(|k| {
+            let name = k.name().to_ascii_lowercase();
+            lower == name || lower == k.plural()
+        })
+    }
+
+    /// Whether its requests are HTTP (GRPCRoute's too, over HTTP/2).
+    pub fn is_http(self) -> bool {
+        matches!(self, RouteKind::Http | RouteKind::Grpc)
+    }
+}
+
+impl std::fmt::Display for RouteKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A route as `--route` names it: `NAME` or `KIND/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRef {
+    pub kind: Option<RouteKind>,
+    pub name: String,
+}
+
+/// A `--route` that names no route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?}: write the route as NAME or KIND/NAME, KIND one of tcproute, httproute, grpcroute, tlsroute"
+)]
+pub struct BadRouteRef(pub String);
+
+impl std::str::FromStr for RouteRef {
+    type Err = BadRouteRef;
+    fn from_str(s: &str) -> Result<RouteRef, BadRouteRef> {
+        let bad = || BadRouteRef(s.to_string());
+        match s.split_once('/') {
+            Some((kind, name)) if !name.is_empty() && !name.contains('/') => Ok(RouteRef {
+                kind: Some(RouteKind::parse(kind).ok_or_else(bad)?),
+                name: name.to_string(),
+            }),
+            None if !s.is_empty() => Ok(RouteRef {
+                kind: None,
+                name: s.to_string(),
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for RouteRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            Some(kind) => write!(f, "{}/{}", kind.plural().trim_end_matches('s'), self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// What a route attaches to: a Service (east-west, through its waypoint) or a Gateway
+/// (north-south, at the edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParentKind {
+    #[default]
+    Service,
+    Gateway,
+}
+
+impl ParentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ParentKind::Service => "Service",
+            ParentKind::Gateway => "Gateway",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Backend {
     pub name: String,
     pub namespace: String,
@@ -14,33 +143,73 @@ pub struct Backend {
     pub weight: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Route {
+    pub kind: RouteKind,
     pub name: String,
     pub namespace: String,
-    /// The parent Service's name.
+    pub parent_kind: ParentKind,
+    /// The parent's name: a Service, or a Gateway.
     pub parent: String,
+    /// The parent's namespace (a Gateway may live in another).
+    pub parent_namespace: String,
     /// The parent port, when the route names one.
     pub parent_port: Option<u16>,
+    /// The route's hostnames (HTTP and TLS): the first is sent as `Host` or SNI.
+    pub hostnames: Vec<String>,
+    /// The rule the split is read from (0-based), of `rules`.
+    pub rule: usize,
+    pub rules: usize,
+    /// A path the rule's matches accept (HTTP): where the probe sends its requests.
+    pub path: Option<String>,
+    /// Headers the rule's first match asks for exactly, which the probe sends.
+    pub headers: Vec<(String, String)>,
     pub backends: Vec<Backend>,
+}
+
+/// Which rule to read: `--rule N` (1-based), else the one `--path` meets, else the
+/// first with a backend of weight above 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulePick {
+    pub rule: Option<usize>,
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RouteError {
     #[error(
-        "TCPRoute {0} has no parentRef of kind Service: splitscope watches in-mesh (east/west) routes, whose parent is a Service"
+        "{kind} {name} has no parentRef that splitscope follows: a Service (in the mesh) or a Gateway (at the edge)"
     )]
-    NoServiceParent(String),
-    #[error("TCPRoute {0} has no rules with backendRefs")]
-    NoBackends(String),
-    #[error("TCPRoute {route}: backendRef {index} is invalid: {why}")]
+    NoParent { kind: RouteKind, name: String },
+    #[error("{kind} {name} has no rules with backendRefs")]
+    NoBackends { kind: RouteKind, name: String },
+    #[error("{kind} {name}: rule {rule}, backendRef {index} is invalid: {why}")]
     BadBackend {
-        route: String,
+        kind: RouteKind,
+        name: String,
+        rule: usize,
         index: usize,
         why: String,
     },
-    #[error("TCPRoute {0}: every backend has weight 0, so no traffic may flow")]
-    AllZero(String),
+    #[error("{kind} {name}: every backend of rule {rule} has weight 0, so no traffic may flow")]
+    AllZero {
+        kind: RouteKind,
+        name: String,
+        rule: usize,
+    },
+    #[error("--rule {wanted}: {kind} {name} has {rules} rule(s); pass a number from 1 to {rules}")]
+    NoSuchRule {
+        kind: RouteKind,
+        name: String,
+        wanted: usize,
+        rules: usize,
+    },
+    #[error("no rule of {kind} {name} matches path {path}; pass another --path, or --rule N")]
+    NoRuleForPath {
+        kind: RouteKind,
+        name: String,
+        path: String,
+    },
 }
 
 fn is_core_service(r: &Value) -> bool {
@@ -48,45 +217,200 @@ fn is_core_service(r: &Value) -> bool {
         && str_at(r, "/kind").unwrap_or("Service") == "Service"
 }
 
+/// A parentRef's kind: Service only when said (its kind defaults to Gateway).
+fn parent_kind(p: &Value) -> Option<ParentKind> {
+    let group = str_at(p, "/group").unwrap_or("gateway.networking.k8s.io");
+    match (group, str_at(p, "/kind").unwrap_or("Gateway")) {
+        ("" | "core", "Service") => Some(ParentKind::Service),
+        ("gateway.networking.k8s.io", "Gateway") => Some(ParentKind::Gateway),
+        _ => None,
+    }
+}
+
+fn port_of(v: &Value) -> Option<u16> {
+    v.get("port")
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p > 0)
+}
+
+/// How well an HTTP path match accepts `path`: Exact over the longest PathPrefix over a
+/// regular expression, as Gateway API orders them. None: it does not accept it.
+fn path_score(m: &Value, path: &str) -> Option<(u8, usize)> {
+    let kind = str_at(m, "/path/type").unwrap_or("PathPrefix");
+    let value = str_at(m, "/path/value").unwrap_or("/");
+    match kind {
+        "Exact" => (path == value).then_some((3, value.len())),
+        "PathPrefix" => {
+            // Element by element: /foo accepts /foo and /foo/bar, never /foobar.
+            let prefix = value.trim_end_matches('/');
+            let accepts = prefix.is_empty()
+                || path == prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'));
+            accepts.then_some((2, prefix.len()))
+        }
+        "RegularExpression" => regex::Regex::new(&format!("^(?:{value})$"))
+            .ok()
+            .filter(|re| re.is_match(path))
+            .map(|_| (1, value.len())),
+        _ => None,
+    }
+}
+
+/// A rule's matches; none means one that accepts every request.
+fn matches_of(rule: &Value) -> Vec<Value> {
+    match rule.get("matches").and_then(Value::as_array) {
+        Some(ms) if !ms.is_empty() => ms.clone(),
+        _ => vec![serde_json::json!({})],
+    }
+}
+
+/// A path the match accepts, to send requests to.
+fn path_for(kind: RouteKind, m: &Value) -> Option<String> {
+    match kind {
+        RouteKind::Http => match str_at(m, "/path/type").unwrap_or("PathPrefix") {
+            "Exact" | "PathPrefix" => Some(str_at(m, "/path/value").unwrap_or("/").to_string()),
+            _ => None,
+        },
+        RouteKind::Grpc => {
+            let service = str_at(m, "/method/service")?;
+            let method = str_at(m, "/method/method")?;
+            Some(format!("/{service}/{method}"))
+        }
+        RouteKind::Tcp | RouteKind::Tls => None,
+    }
+}
+
+/// The headers a match asks for exactly.
+fn headers_of(m: &Value) -> Vec<(String, String)> {
+    m.get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|h| str_at(h, "/type").unwrap_or("Exact") == "Exact")
+        .filter_map(|h| Some((str_at(h, "/name")?.to_string(), str_at(h, "/value")?.to_string())))
+        .collect()
+}
+
 impl Route {
-    /// Reads a TCPRoute object of either served version.
+    /// Reads a route object of any kind and served version, its first weighted rule.
     pub fn from_object(obj: &Value) -> Result<Route, RouteError> {
+        Route::read(obj, &RulePick::default())
+    }
+
+    /// Reads a route object, the rule `pick` asks for.
+    pub fn read(obj: &Value, pick: &RulePick) -> Result<Route, RouteError> {
+        let kind = str_at(obj, "/kind")
+            .and_then(RouteKind::parse)
+            .unwrap_or_default();
         let name = str_at(obj, "/metadata/name")
             .unwrap_or_default()
             .to_string();
         let namespace = str_at(obj, "/metadata/namespace")
             .unwrap_or("default")
             .to_string();
-        let parent = obj
+        let parents: Vec<(&Value, ParentKind)> = obj
             .pointer("/spec/parentRefs")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            // A parentRef without a kind defaults to Gateway, so Service must be explicit.
-            .find(|p| str_at(p, "/kind") == Some("Service") && is_core_service(p))
-            .ok_or_else(|| RouteError::NoServiceParent(name.clone()))?;
-        let refs = obj
-            .pointer("/spec/rules/0/backendRefs")
+            .filter_map(|p| Some((p, parent_kind(p)?)))
+            .collect();
+        // A Service parent first: the mesh's route, what the probe reaches from inside.
+        let (parent, parent_kind) = parents
+            .iter()
+            .find(|(_, k)| *k == ParentKind::Service)
+            .or_else(|| parents.first())
+            .copied()
+            .ok_or_else(|| RouteError::NoParent {
+                kind,
+                name: name.clone(),
+            })?;
+        let rules: Vec<&Value> = obj
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().collect())
+            .unwrap_or_default();
+        let no_backends = || RouteError::NoBackends {
+            kind,
+            name: name.clone(),
+        };
+        let has_refs = |r: &Value| {
+            r.get("backendRefs")
+                .and_then(Value::as_array)
+                .is_some_and(|b| !b.is_empty())
+        };
+        let (index, chosen_match) = match (pick.rule, &pick.path) {
+            (Some(wanted), _) => {
+                let rule = wanted
+                    .checked_sub(1)
+                    .filter(|i| *i < rules.len())
+                    .ok_or_else(|| RouteError::NoSuchRule {
+                        kind,
+                        name: name.clone(),
+                        wanted,
+                        rules: rules.len(),
+                    })?;
+                (rule, matches_of(rules[rule]).into_iter().next())
+            }
+            (None, Some(path)) if kind == RouteKind::Http => {
+                // The rule a request to `path` meets: the best match of all rules, the
+                // earlier rule on a tie.
+                let mut best: Option<((u8, usize), usize, Value)> = None;
+                for (i, rule) in rules.iter().enumerate() {
+                    for m in matches_of(rule) {
+                        if let Some(score) = path_score(&m, path)
+                            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
+                        {
+                            best = Some((score, i, m));
+                        }
+                    }
+                }
+                let (_, rule, m) = best.ok_or_else(|| RouteError::NoRuleForPath {
+                    kind,
+                    name: name.clone(),
+                    path: path.clone(),
+                })?;
+                (rule, Some(m))
+            }
+            _ => {
+                let weighted = |r: &&Value| {
+                    r.get("backendRefs")
+                        .and_then(Value::as_array)
+                        .is_some_and(|b| {
+                            b.iter()
+                                .any(|b| b.get("weight").and_then(Value::as_u64) != Some(0))
+                        })
+                };
+                let rule = rules
+                    .iter()
+                    .position(weighted)
+                    .or_else(|| rules.iter().position(|r| has_refs(r)))
+                    .ok_or_else(no_backends)?;
+                (rule, matches_of(rules[rule]).into_iter().next())
+            }
+        };
+        let refs = rules[index]
+            .get("backendRefs")
             .and_then(Value::as_array)
             .filter(|r| !r.is_empty())
-            .ok_or_else(|| RouteError::NoBackends(name.clone()))?;
+            .ok_or_else(no_backends)?;
         let mut backends = Vec::new();
-        for (index, b) in refs.iter().enumerate() {
+        for (i, b) in refs.iter().enumerate() {
             let bad = |why: &str| RouteError::BadBackend {
-                route: name.clone(),
-                index,
+                kind,
+                name: name.clone(),
+                rule: index + 1,
+                index: i,
                 why: why.to_string(),
             };
             if !is_core_service(b) {
                 return Err(bad("only Service backends are supported"));
             }
             let backend_name = str_at(b, "/name").ok_or_else(|| bad("it has no name"))?;
-            let port = b
-                .get("port")
-                .and_then(Value::as_u64)
-                .and_then(|p| u16::try_from(p).ok())
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad("it needs a port from 1 to 65535"))?;
+            let port = port_of(b).ok_or_else(|| bad("it needs a port from 1 to 65535"))?;
             let weight = match b.get("weight") {
                 None | Some(Value::Null) => 1,
                 Some(w) => w
@@ -102,24 +426,62 @@ impl Route {
             });
         }
         if backends.iter().all(|b| b.weight == 0) {
-            return Err(RouteError::AllZero(name));
+            return Err(RouteError::AllZero {
+                kind,
+                name,
+                rule: index + 1,
+            });
         }
+        let path = match (&pick.path, kind) {
+            (Some(path), RouteKind::Http | RouteKind::Grpc) => Some(path.clone()),
+            _ => chosen_match.as_ref().and_then(|m| path_for(kind, m)),
+        };
         Ok(Route {
+            kind,
+            parent_kind,
             parent: str_at(parent, "/name").unwrap_or_default().to_string(),
-            parent_port: parent
-                .get("port")
-                .and_then(Value::as_u64)
-                .and_then(|p| u16::try_from(p).ok()),
+            parent_namespace: str_at(parent, "/namespace")
+                .unwrap_or(&namespace)
+                .to_string(),
+            parent_port: port_of(parent),
+            hostnames: obj
+                .pointer("/spec/hostnames")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h.as_str().map(String::from))
+                .collect(),
+            rule: index,
+            rules: rules.len(),
+            path,
+            headers: chosen_match.as_ref().map(headers_of).unwrap_or_default(),
             name,
             namespace,
             backends,
         })
     }
 
-    /// Whether `other` is this route with other weights at most: the same name and the
-    /// same backends, in order.
+    /// `HTTPRoute helloworld` (and the rule, where there are several).
+    pub fn title(&self) -> String {
+        if self.rules > 1 {
+            format!(
+                "{} {} rule {} of {}",
+                self.kind,
+                self.name,
+                self.rule + 1,
+                self.rules
+            )
+        } else {
+            format!("{} {}", self.kind, self.name)
+        }
+    }
+
+    /// Whether `other` is this route with other weights at most: the same kind, name,
+    /// rule and backends, in order.
     pub(crate) fn same_backends(&self, other: &Route) -> bool {
-        self.name == other.name
+        self.kind == other.kind
+            && self.name == other.name
+            && self.rule == other.rule
             && self.backends.len() == other.backends.len()
             && self
                 .backends
@@ -158,6 +520,20 @@ mod tests {
         })
     }
 
+    fn http(rules: Value) -> Value {
+        json!({
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"parentRefs": [{"name": "gw", "namespace": "edge"}],
+                     "hostnames": ["web.example.com"], "rules": rules},
+        })
+    }
+
+    fn backends(a: u32, b: u32) -> Value {
+        json!([{"name": "a", "port": 80, "weight": a}, {"name": "b", "port": 80, "weight": b}])
+    }
+
     #[test]
     fn reads_both_versions_and_defaults_weight_to_one() {
         for version in ["v1alpha2", "v1"] {
@@ -168,10 +544,13 @@ mod tests {
                 ]),
             ))
             .unwrap();
+            assert_eq!(r.kind, RouteKind::Tcp);
+            assert_eq!(r.parent_kind, ParentKind::Service);
             assert_eq!(r.parent, "tcp-echo");
             assert_eq!(r.parent_port, Some(9000));
             assert_eq!(r.backends[0].weight, 90);
             assert_eq!(r.backends[1].weight, 1);
+            assert_eq!(r.path, None);
             assert!((r.share(&r.backends[0]) - 90.0 / 91.0).abs() < 1e-9);
         }
     }
@@ -181,18 +560,95 @@ mod tests {
         let zero = route("v1", json!([{"name": "a", "port": 9000, "weight": 0}]));
         assert!(matches!(
             Route::from_object(&zero),
-            Err(RouteError::AllZero(_))
+            Err(RouteError::AllZero { .. })
         ));
         let negative = route("v1", json!([{"name": "a", "port": 9000, "weight": -5}]));
         assert!(matches!(
             Route::from_object(&negative),
             Err(RouteError::BadBackend { .. })
         ));
-        let mut gateway_parent = route("v1", json!([{"name": "a", "port": 9000}]));
-        gateway_parent["spec"]["parentRefs"] = json!([{"name": "gw"}]);
+        let mut other_parent = route("v1", json!([{"name": "a", "port": 9000}]));
+        other_parent["spec"]["parentRefs"] =
+            json!([{"group": "example.com", "kind": "Mesh", "name": "m"}]);
         assert!(matches!(
-            Route::from_object(&gateway_parent),
-            Err(RouteError::NoServiceParent(_))
+            Route::from_object(&other_parent),
+            Err(RouteError::NoParent { .. })
         ));
+    }
+
+    #[test]
+    fn a_gateway_parent_is_the_default_kind_of_parent_ref() {
+        let r = Route::from_object(&http(json!([{"backendRefs": backends(90, 10)}]))).unwrap();
+        assert_eq!(r.kind, RouteKind::Http);
+        assert_eq!(r.parent_kind, ParentKind::Gateway);
+        assert_eq!((r.parent.as_str(), r.parent_namespace.as_str()), ("gw", "edge"));
+        assert_eq!(r.hostnames, ["web.example.com"]);
+        // No matches: the default PathPrefix / accepts every request.
+        assert_eq!(r.path.as_deref(), Some("/"));
+        assert_eq!(r.title(), "HTTPRoute web");
+    }
+
+    #[test]
+    fn the_rule_is_the_one_the_probes_path_meets() {
+        let obj = http(json!([
+            {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backends(1, 0)},
+            {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}], "backendRefs": backends(70, 30)},
+            {"matches": [{"path": {"type": "Exact", "value": "/api/v2"}},
+                         {"path": {"type": "RegularExpression", "value": "/re/[0-9]+"}}],
+             "backendRefs": backends(50, 50)},
+        ]));
+        let rule_for = |path: &str| {
+            Route::read(&obj, &RulePick { rule: None, path: Some(path.into()) }).map(|r| r.rule)
+        };
+        assert_eq!(rule_for("/"), Ok(0));
+        assert_eq!(rule_for("/apix"), Ok(0), "a prefix matches whole path elements");
+        assert_eq!(rule_for("/api/v1"), Ok(1));
+        assert_eq!(rule_for("/api/v2"), Ok(2), "Exact comes before the longest prefix");
+        assert_eq!(rule_for("/re/12"), Ok(0), "a prefix comes before a regular expression");
+        let first = Route::from_object(&obj).unwrap();
+        assert_eq!((first.rule, first.rules), (0, 3));
+        assert_eq!(first.title(), "HTTPRoute web rule 1 of 3");
+        let third = Route::read(&obj, &RulePick { rule: Some(3), path: None }).unwrap();
+        assert_eq!(third.path.as_deref(), Some("/api/v2"));
+        assert_eq!(third.backends[0].weight, 50);
+        assert!(matches!(
+            Route::read(&obj, &RulePick { rule: Some(4), path: None }),
+            Err(RouteError::NoSuchRule { rules: 3, .. })
+        ));
+        let only_exact = http(json!([
+            {"matches": [{"path": {"type": "Exact", "value": "/hello"},
+                          "headers": [{"name": "x-canary", "value": "yes"}]}],
+             "backendRefs": backends(90, 10)},
+        ]));
+        let r = Route::from_object(&only_exact).unwrap();
+        assert_eq!(r.path.as_deref(), Some("/hello"));
+        assert_eq!(r.headers, [("x-canary".to_string(), "yes".to_string())]);
+        assert!(matches!(
+            Route::read(&only_exact, &RulePick { rule: None, path: Some("/bye".into()) }),
+            Err(RouteError::NoRuleForPath { .. })
+        ));
+    }
+
+    #[test]
+    fn the_first_rule_with_weight_is_read_by_default() {
+        let obj = http(json!([
+            {"backendRefs": backends(0, 0)},
+            {"backendRefs": backends(3, 1)},
+        ]));
+        assert_eq!(Route::from_object(&obj).unwrap().rule, 1);
+    }
+
+    #[test]
+    fn kinds_and_route_refs() {
+        assert_eq!(RouteKind::parse("HTTPRoute"), Some(RouteKind::Http));
+        assert_eq!(RouteKind::parse("tlsroutes"), Some(RouteKind::Tls));
+        assert_eq!(RouteKind::parse("route"), None);
+        let named: RouteRef = "httproute/web".parse().unwrap();
+        assert_eq!((named.kind, named.name.as_str()), (Some(RouteKind::Http), "web"));
+        assert_eq!(named.to_string(), "httproute/web");
+        let bare: RouteRef = "web".parse().unwrap();
+        assert_eq!(bare.kind, None);
+        assert!("service/web".parse::<RouteRef>().is_err());
+        assert!("httproute/".parse::<RouteRef>().is_err());
     }
 }

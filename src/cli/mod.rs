@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::cluster::discover::ClientSpec;
+use crate::cluster::discover::{ClientSpec, RouteQuery};
+use crate::route::{RouteRef, RulePick};
 use crate::session::{RuntimeOptions, Settings};
 
 mod defaults;
@@ -17,6 +18,7 @@ use defaults::probe_default;
 #[cfg(feature = "sandbox")]
 use defaults::sandbox_default;
 use values::{
+    parse_header, parse_path, parse_per_connection, parse_route, parse_rule,
     parse_alpha, parse_api_fault, parse_client, parse_deadline, parse_forbid, parse_interval,
     parse_istio, parse_label, parse_positive_duration, parse_prefix_number, parse_shot_format,
     parse_speed, parse_target, parse_weights, parse_window,
@@ -198,9 +200,28 @@ impl ClusterArgs {
 /// Where the probe runs and what it may change: a cluster's, not a replay's.
 #[derive(Debug, Args, Clone)]
 pub struct ProbeArgs {
-    /// The TCPRoute (default: the one in the namespace whose parent is a Service).
-    #[arg(long, env = "SPLITSCOPE_ROUTE")]
-    pub route: Option<String>,
+    /// The route: NAME or KIND/NAME, KIND one of tcproute, httproute, grpcroute, tlsroute
+    /// (default: the one weighted route in the namespace).
+    #[arg(long, value_name = "[KIND/]NAME", env = "SPLITSCOPE_ROUTE", value_parser = parse_route)]
+    pub route: Option<RouteRef>,
+    /// The route's rule to judge, from 1 (default: the one the probe's path meets, else
+    /// the first with weights).
+    #[arg(long, value_name = "N", env = "SPLITSCOPE_RULE", value_parser = parse_rule)]
+    pub rule: Option<usize>,
+    /// HTTP: the path the probe requests (default: one the rule's matches accept).
+    #[arg(long, env = "SPLITSCOPE_PATH", value_parser = parse_path)]
+    pub path: Option<String>,
+    /// HTTP: a header sent with every request, `NAME: VALUE`; repeatable.
+    #[arg(long = "header", value_name = "NAME: VALUE", env = "SPLITSCOPE_HEADERS", value_delimiter = ',', value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// HTTP: requests over one connection (curl reuses it), to see connection reuse skew
+    /// a split.
+    #[arg(long, value_name = "N", default_value = "1", env = "SPLITSCOPE_REQUESTS_PER_CONNECTION", value_parser = parse_per_connection)]
+    pub requests_per_connection: u32,
+    /// Any other client, run in the client pod once per sample (grpcurl for a GRPCRoute,
+    /// openssl for a TLSRoute); what it prints is one reply, classified like any.
+    #[arg(long, value_name = "CMD", env = "SPLITSCOPE_PROBE_COMMAND")]
+    pub probe_command: Option<String>,
     /// The pod that runs the probe: deploy/NAME or pod/NAME.
     #[arg(long, default_value = crate::cluster::discover::DEFAULT_CLIENT, env = "SPLITSCOPE_CLIENT", value_parser = parse_client)]
     pub client: ClientSpec,
@@ -234,14 +255,31 @@ impl ProbeArgs {
                 .target
                 .clone()
                 .map(|(host, port)| crate::session::app::Target { host, port }),
+            probe: crate::session::app::ProbeFlags {
+                path: self.path.clone(),
+                headers: self.headers.clone(),
+                per_connection: self.requests_per_connection,
+                command: self.probe_command.clone(),
+            },
             ..screen.settings(cluster.context.clone(), cluster.namespace.clone())
+        }
+    }
+
+    /// The route and rule asked for.
+    pub fn query(&self) -> RouteQuery {
+        RouteQuery {
+            name: self.route.clone(),
+            pick: RulePick {
+                rule: self.rule,
+                path: self.path.clone(),
+            },
         }
     }
 
     /// How the probe runs: `--interval`, else `default_interval`.
     pub fn runtime(&self, default_interval: Duration) -> RuntimeOptions {
         RuntimeOptions {
-            route: self.route.clone(),
+            route: self.query(),
             interval: self.interval.unwrap_or(default_interval),
             deadline: self.deadline.unwrap_or(crate::session::runtime::DEADLINE),
             container: self.container.clone(),
@@ -410,9 +448,9 @@ pub struct PatchArgs {
     pub action: PatchAction,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// The TCPRoute (default: the one in the namespace whose parent is a Service).
-    #[arg(long, env = "SPLITSCOPE_ROUTE")]
-    pub route: Option<String>,
+    /// The route: NAME or KIND/NAME (default: the one weighted route in the namespace).
+    #[arg(long, value_name = "[KIND/]NAME", env = "SPLITSCOPE_ROUTE", value_parser = parse_route)]
+    pub route: Option<RouteRef>,
     /// Read the TCPRoute from this manifest instead of the cluster (print only).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,

@@ -99,6 +99,45 @@ pub(super) fn parse_target(text: &str) -> Result<(String, u16), BadValue> {
     Ok((host.to_string(), port))
 }
 
+pub(super) fn parse_route(text: &str) -> Result<crate::route::RouteRef, crate::route::BadRouteRef> {
+    text.parse()
+}
+
+pub(super) fn parse_rule(text: &str) -> Result<usize, BadValue> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| bad!("{text:?}: a rule is a number from 1, as the route lists them"))
+}
+
+pub(super) fn parse_path(text: &str) -> Result<String, BadValue> {
+    if !text.starts_with('/') || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad!("{text:?}: a path starts with / and has no spaces, like /hello"));
+    }
+    Ok(text.to_string())
+}
+
+pub(super) fn parse_header(text: &str) -> Result<(String, String), BadValue> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    match text.split_once(':') {
+        Some((name, value)) if token(name) && !value.chars().any(char::is_control) => {
+            Ok((name.to_string(), value.trim().to_string()))
+        }
+        _ => Err(bad!("{text:?}: write a header as NAME: VALUE, like 'x-canary: always'")),
+    }
+}
+
+pub(super) fn parse_per_connection(text: &str) -> Result<u32, BadValue> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| bad!("{text:?}: requests per connection is a number from 1 to 100"))
+}
+
 pub(super) fn parse_label(text: &str) -> Result<(String, String), BadValue> {
     match text.split_once('=') {
         Some((prefix, backend)) if !prefix.is_empty() && !backend.is_empty() => {

@@ -9,7 +9,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::{ClientProblem, Cluster, ClusterError, RouteChoice};
-use crate::route::{Route, RouteError};
+use crate::route::{Route, RouteError, RouteKind, RouteRef, RulePick};
 
 pub(crate) const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
@@ -64,6 +64,10 @@ impl std::fmt::Display for ClientSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Discovery {
     pub labels: BTreeMap<String, usize>,
+    /// The names of the backends' Running pods, and their `version` labels where one
+    /// backend alone has that version: what an HTTP reply names (helloworld answers
+    /// `Hello version: v2, instance: helloworld-v2-…`).
+    pub names: BTreeMap<String, usize>,
     pub problems: Vec<String>,
     pub endpoints: Vec<u32>,
 }
@@ -72,71 +76,133 @@ fn to_value(obj: &DynamicObject) -> Value {
     serde_json::to_value(obj).unwrap_or(Value::Null)
 }
 
-impl Cluster {
-    /// TCPRoutes in the namespace, read as v1alpha2 (what Istio 1.24 uses), or v1 where
-    /// only that is served.
-    pub async fn routes(&self) -> Result<Vec<DynamicObject>, ClusterError> {
-        let mut last = None;
-        for version in ["v1alpha2", "v1"] {
-            match self
-                .dynamic(GATEWAY_GROUP, version, "TCPRoute")
-                .list(&ListParams::default())
-                .await
-            {
-                Ok(list) => return Ok(list.items),
-                Err(kube::Error::Api(s)) if s.code == 404 => last = Some(s.message.clone()),
-                Err(e) => return Err(self.err(e, "list", "tcproutes")),
-            }
-        }
-        Err(RouteChoice::NoApi {
-            detail: last.unwrap_or_default(),
-        }
-        .into())
+/// Which route to follow: the one named (`--route`), or the one weighted route in the
+/// namespace; and which of its rules (`--rule`, `--path`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteQuery {
+    pub name: Option<RouteRef>,
+    pub pick: RulePick,
+}
+
+/// A route object as listed, with its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub kind: RouteKind,
+    pub object: Value,
+}
+
+impl Listed {
+    pub fn name(&self) -> &str {
+        crate::json::str_at(&self.object, "/metadata/name").unwrap_or_default()
     }
 
-    /// The route to watch: the named one, or the one TCPRoute whose parent is a Service.
-    pub async fn find_route(&self, name: Option<&str>) -> Result<Route, ClusterError> {
-        let routes = self.routes().await?;
+    /// `httproute/web`: how `--route` names it.
+    pub fn reference(&self) -> RouteRef {
+        RouteRef {
+            kind: Some(self.kind),
+            name: self.name().to_string(),
+        }
+    }
+}
+
+impl Cluster {
+    /// The weighted routes of `kinds` in the namespace, each read in the first version
+    /// the cluster serves. A kind the cluster does not serve, or RBAC does not let us
+    /// list, is left out, as long as some kind can be read.
+    pub async fn routes_of(&self, kinds: &[RouteKind]) -> Result<Vec<Listed>, ClusterError> {
+        let mut found = Vec::new();
+        let mut readable = false;
+        let (mut missing, mut refused) = (Vec::new(), None);
+        for &kind in kinds {
+            for version in kind.versions() {
+                match self
+                    .dynamic(GATEWAY_GROUP, version, kind.name())
+                    .list(&ListParams::default())
+                    .await
+                {
+                    Ok(list) => {
+                        readable = true;
+                        found.extend(list.items.iter().map(|o| Listed {
+                            kind,
+                            object: to_value(o),
+                        }));
+                        break;
+                    }
+                    Err(kube::Error::Api(s)) if s.code == 404 => {
+                        missing.push(format!("{}/{version}", kind.plural()));
+                    }
+                    Err(kube::Error::Api(s)) if s.code == 403 => {
+                        let e = self.err(kube::Error::Api(s), "list", kind.plural());
+                        refused.get_or_insert(e);
+                        break;
+                    }
+                    Err(e) => return Err(self.err(e, "list", kind.plural())),
+                }
+            }
+        }
+        match refused {
+            Some(e) if !readable => Err(e),
+            _ if !readable => Err(RouteChoice::NoApi {
+                detail: format!("not served: {}", missing.join(", ")),
+            }
+            .into()),
+            _ => Ok(found),
+        }
+    }
+
+    /// Every weighted route in the namespace, of every kind.
+    pub async fn routes(&self) -> Result<Vec<Listed>, ClusterError> {
+        self.routes_of(&RouteKind::ALL).await
+    }
+
+    /// The route to watch: the named one, or the one route in the namespace that
+    /// splitscope can follow.
+    pub async fn find_route(&self, query: &RouteQuery) -> Result<Route, ClusterError> {
+        let kinds = match query.name.as_ref().and_then(|n| n.kind) {
+            Some(kind) => vec![kind],
+            None => RouteKind::ALL.to_vec(),
+        };
+        let routes = self.routes_of(&kinds).await?;
         let ns = &self.namespace;
-        if let Some(name) = name {
-            let obj = routes
-                .iter()
-                .find(|r| r.metadata.name.as_deref() == Some(name))
-                .ok_or_else(|| RouteChoice::Missing {
-                    name: name.to_string(),
+        if let Some(wanted) = &query.name {
+            let named: Vec<&Listed> = routes.iter().filter(|r| r.name() == wanted.name).collect();
+            return match named.as_slice() {
+                [one] => Ok(Route::read(&one.object, &query.pick)?),
+                [] => Err(RouteChoice::Missing {
+                    name: wanted.clone(),
                     namespace: ns.clone(),
-                    known: routes
-                        .iter()
-                        .filter_map(|r| r.metadata.name.clone())
-                        .collect(),
-                })?;
-            return Ok(Route::from_object(&to_value(obj))?);
+                    known: routes.iter().map(|r| r.reference().to_string()).collect(),
+                }
+                .into()),
+                many => Err(RouteChoice::Several {
+                    namespace: ns.clone(),
+                    names: many.iter().map(|r| r.reference().to_string()).collect(),
+                }
+                .into()),
+            };
         }
         let candidates: Vec<(String, Result<Route, RouteError>)> = routes
             .iter()
-            .map(|r| {
-                (
-                    r.metadata.name.clone().unwrap_or_default(),
-                    Route::from_object(&to_value(r)),
-                )
-            })
+            .map(|r| (r.reference().to_string(), Route::read(&r.object, &query.pick)))
             .collect();
-        let with_service_parent: Vec<&(String, Result<Route, RouteError>)> = candidates
-            .iter()
-            .filter(|(_, r)| !matches!(r, Err(RouteError::NoServiceParent(_))))
-            .collect();
-        match with_service_parent.as_slice() {
-            [] if candidates.is_empty() => Err(RouteChoice::None {
+        let usable: Vec<&(String, Result<Route, RouteError>)> =
+            candidates.iter().filter(|(_, r)| r.is_ok()).collect();
+        match (usable.as_slice(), candidates.as_slice()) {
+            (_, []) => Err(RouteChoice::None {
                 namespace: ns.clone(),
             }
             .into()),
-            [] => Err(RouteChoice::NoServiceParent {
+            // One route, or one that can be followed: its own words say what is wrong.
+            ([], [(_, route)]) | ([(_, route)], _) => Ok(route.clone()?),
+            ([], _) => Err(RouteChoice::NoneUsable {
                 namespace: ns.clone(),
-                found: candidates.iter().map(|(n, _)| n.clone()).collect(),
+                found: candidates
+                    .iter()
+                    .filter_map(|(_, r)| r.as_ref().err().map(ToString::to_string))
+                    .collect(),
             }
             .into()),
-            [(_, route)] => Ok(route.clone()?),
-            many => Err(RouteChoice::Several {
+            (many, _) => Err(RouteChoice::Several {
                 namespace: ns.clone(),
                 names: many.iter().map(|(n, _)| n.clone()).collect(),
             }
@@ -151,6 +217,8 @@ impl Cluster {
         let mut labels = BTreeMap::new();
         let mut problems = Vec::new();
         let mut endpoints = vec![0u32; route.backends.len()];
+        let mut names = BTreeMap::new();
+        let mut versions: BTreeMap<String, Option<usize>> = BTreeMap::new();
         for (index, backend) in route.backends.iter().enumerate() {
             let services: Api<Service> = Api::namespaced(self.client.clone(), &backend.namespace);
             let svc = match services.get(&backend.name).await {
@@ -181,15 +249,26 @@ impl Cluster {
             .list(&ListParams::default().labels(&query.join(",")))
             .await
             .map_err(|e| self.err(e, "list", "pods"))?;
-            // Ready endpoints: what the mesh spreads connections over without a route.
-            endpoints[index] = pods
+            let running: Vec<&k8s_openapi::api::core::v1::Pod> = pods
                 .items
                 .iter()
                 .filter(|p| p.metadata.deletion_timestamp.is_none())
                 .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-                .count()
-                .try_into()
-                .unwrap_or(u32::MAX);
+                .collect();
+            // Ready endpoints: what the mesh spreads connections over without a route.
+            endpoints[index] = running.len().try_into().unwrap_or(u32::MAX);
+            for pod in &running {
+                if let Some(name) = &pod.metadata.name {
+                    names.insert(name.clone(), index);
+                }
+                if let Some(version) = pod.metadata.labels.as_ref().and_then(|l| l.get("version")) {
+                    // A version two backends share names neither.
+                    let entry = versions.entry(version.clone()).or_insert(Some(index));
+                    if *entry != Some(index) {
+                        *entry = None;
+                    }
+                }
+            }
             let prefixes: Vec<String> = pods
                 .items
                 .iter()
@@ -205,14 +284,22 @@ impl Cluster {
                 Some(prefix) => {
                     labels.insert(prefix.clone(), index);
                 }
+                // An HTTP reply names its pod; only a TCP echo needs a prefix.
+                None if route.kind != crate::route::RouteKind::Tcp && !running.is_empty() => {}
                 None => problems.push(format!(
                     "backend {}: no pod with container args to read its prefix from; map it with --label PREFIX={}",
                     backend.name, backend.name
                 )),
             }
         }
+        for (version, only) in versions {
+            if let Some(index) = only {
+                names.entry(version).or_insert(index);
+            }
+        }
         Ok(Discovery {
             labels,
+            names,
             problems,
             endpoints,
         })

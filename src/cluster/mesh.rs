@@ -109,6 +109,15 @@ struct Seen {
 }
 
 impl Cluster {
+    /// The Istio version of the control plane that serves the route's waypoint, as the
+    /// header shows it.
+    pub async fn istio_version(
+        &self,
+        route: &crate::route::Route,
+    ) -> Result<Option<String>, ClusterError> {
+        Ok(self.mesh_facts(route).await?.plane.version)
+    }
+
     /// The waypoint for the route's Service, the control plane that serves it, and the
     /// route's backends it does not serve. Only an error that says nothing of the cluster
     /// (unreachable, 5xx, 429) is an error; the rest is told in the facts.

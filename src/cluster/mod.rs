@@ -119,32 +119,40 @@ pub enum ClusterError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteChoice {
     #[error(
-        "this cluster serves no TCPRoute API ({detail}); install the Gateway API experimental CRDs"
+        "this cluster serves no Gateway API route (TCPRoute, HTTPRoute, GRPCRoute, TLSRoute; {detail}); install the Gateway API CRDs"
     )]
     NoApi { detail: String },
-    #[error("no TCPRoute {name:?} in namespace {namespace}{}", known_list(.known))]
+    #[error("no {} {:?} in namespace {namespace}{}", kinds_of(.name), .name.name, known_list(.known))]
     Missing {
-        name: String,
+        name: crate::route::RouteRef,
         namespace: String,
         known: Vec<String>,
     },
     #[error(
-        "no TCPRoute in namespace {namespace}; create one whose parentRef is a Service, or pass --namespace"
+        "no weighted route (TCPRoute, HTTPRoute, GRPCRoute, TLSRoute) in namespace {namespace}; create one, or pass --namespace"
     )]
     None { namespace: String },
-    #[error("no TCPRoute in namespace {namespace} has a Service parent (found: {})", .found.join(", "))]
-    NoServiceParent {
+    #[error("no route in namespace {namespace} can be followed: {}", .found.join("; "))]
+    NoneUsable {
         namespace: String,
         found: Vec<String>,
     },
     #[error(
-        "several TCPRoutes in namespace {namespace} have a Service parent: {}; choose one with --route",
+        "several routes in namespace {namespace}: {}; choose one with --route KIND/NAME (splitscope routes lists them)",
         .names.join(", ")
     )]
     Several {
         namespace: String,
         names: Vec<String>,
     },
+}
+
+/// The kind a missing route was looked for as: the one named, else any.
+fn kinds_of(name: &crate::route::RouteRef) -> &'static str {
+    match name.kind {
+        Some(kind) => kind.name(),
+        None => "HTTPRoute, GRPCRoute, TLSRoute or TCPRoute",
+    }
 }
 
 fn known_list(known: &[String]) -> String {

@@ -55,6 +55,30 @@ impl ProbeEnd {
     }
 }
 
+/// What one sample of the probe is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Request {
+    /// `date | nc`: one TCP connection and one line, as tcp-echo answers it.
+    #[default]
+    Line,
+    /// `curl`: HTTP requests, each printed as one line: the reply, then its status code.
+    Http(HttpRequest),
+    /// A command of the user's (`--probe-command`), run once per sample; what it prints
+    /// is one reply.
+    Command(String),
+}
+
+/// The requests `curl` sends each time round the loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub path: String,
+    /// Sent as `Host` (a Gateway's listener chooses routes by it).
+    pub host: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// Requests over one connection (curl reuses it for the URLs it is given together).
+    pub per_connection: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub client: ClientSpec,
@@ -62,23 +86,64 @@ pub struct ProbeConfig {
     pub container: Option<String>,
     pub host: String,
     pub port: u16,
+    pub request: Request,
     pub interval: Duration,
     /// The remote loop ends by itself after this long.
     pub deadline: Duration,
 }
 
-/// The shell loop: POSIX sh and busybox only. `nc -w` bounds every connection, the
-/// deadline bounds the loop.
+/// A word for `sh`, quoted so that nothing in it is expanded.
+fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// One sample's command. Each prints one line a sample: `nc` the echo's reply; `curl`
+/// the reply with its newlines as spaces and then the status code (`-w` ends each
+/// request with a CR, which `tr` turns into the line's end); a command its output
+/// joined into one line.
+fn sample_command(cfg: &ProbeConfig, wait: u64) -> String {
+    let (host, port) = (&cfg.host, cfg.port);
+    match &cfg.request {
+        Request::Line => format!("date | nc -w {wait} {host} {port}"),
+        Request::Http(http) => {
+            let mut words = vec![format!("curl -sS -m {wait}")];
+            if let Some(h) = &http.host {
+                words.push(format!("-H {}", quote(&format!("Host: {h}"))));
+            }
+            for (name, value) in &http.headers {
+                words.push(format!("-H {}", quote(&format!("{name}: {value}"))));
+            }
+            words.push(r"-w '\t%{http_code}\r'".into());
+            let url = quote(&format!("http://{host}:{port}{}", http.path));
+            for _ in 0..http.per_connection.max(1) {
+                words.push(url.clone());
+            }
+            format!(r"{} | tr '\n\r' ' \n'", words.join(" "))
+        }
+        Request::Command(command) => {
+            format!("sh -c {} | tr '\\n' ' '; echo", quote(command))
+        }
+    }
+}
+
+/// The shell loop: POSIX sh and busybox only. `nc -w` and `curl -m` bound every
+/// connection, the deadline bounds the loop.
 pub fn script(cfg: &ProbeConfig) -> String {
     let sleep = format!("{:.3}", cfg.interval.as_secs_f64());
     let sleep = sleep.trim_end_matches('0').trim_end_matches('.');
     let sleep = if sleep.is_empty() { "0" } else { sleep };
     let wait = cfg.interval.as_secs().clamp(2, 10);
     format!(
-        "end=$(( $(date +%s) + {deadline} )); while [ $(date +%s) -lt $end ]; do date | nc -w {wait} {host} {port}; sleep {sleep}; done",
+        "end=$(( $(date +%s) + {deadline} )); while [ $(date +%s) -lt $end ]; do {sample}; sleep {sleep}; done",
         deadline = cfg.deadline.as_secs().max(1),
-        host = cfg.host,
-        port = cfg.port,
+        sample = sample_command(cfg, wait),
     )
 }
 
@@ -275,6 +340,7 @@ mod tests {
             container: None,
             host: "tcp-echo".into(),
             port: 9000,
+            request: Request::Line,
             interval: Duration::from_millis(500),
             deadline: Duration::from_secs(3600),
         };
@@ -288,5 +354,28 @@ mod tests {
             ..cfg
         };
         assert!(script(&fast).ends_with("sleep 2; done"));
+        let http = ProbeConfig {
+            host: "helloworld".into(),
+            port: 5000,
+            request: Request::Http(HttpRequest {
+                path: "/hello".into(),
+                host: Some("web.example.com".into()),
+                headers: vec![("x-canary".into(), "it's".into())],
+                per_connection: 2,
+            }),
+            ..fast.clone()
+        };
+        assert_eq!(
+            sample_command(&http, 2),
+            r"curl -sS -m 2 -H 'Host: web.example.com' -H 'x-canary: it'\''s' -w '\t%{http_code}\r' http://helloworld:5000/hello http://helloworld:5000/hello | tr '\n\r' ' \n'"
+        );
+        let command = ProbeConfig {
+            request: Request::Command("grpcurl -plaintext x:9000 list".into()),
+            ..fast
+        };
+        assert_eq!(
+            sample_command(&command, 2),
+            "sh -c 'grpcurl -plaintext x:9000 list' | tr '\\n' ' '; echo"
+        );
     }
 }

@@ -115,6 +115,8 @@ pub(crate) struct Feed {
     plan: Option<Plan>,
     /// The backends of the route being played, in its order.
     names: Vec<String>,
+    /// The recorded route's kind and rule (0-based): a TCPRoute's first until one says.
+    kind: (crate::route::RouteKind, usize),
     /// Prefix to backend name, as the recording mapped them.
     label_names: BTreeMap<String, String>,
     pod: Option<String>,
@@ -144,6 +146,7 @@ impl Feed {
             outbox: VecDeque::new(),
             plan,
             names: Vec::new(),
+            kind: (crate::route::RouteKind::Tcp, 0),
             label_names: BTreeMap::new(),
             pod: None,
             source,
@@ -250,10 +253,11 @@ impl Feed {
     ) {
         self.names = weights.iter().map(|(n, _)| n.clone()).collect();
         let route = Route {
+            kind: self.kind.0,
+            rule: self.kind.1,
+            rules: self.kind.1 + 1,
             name,
             namespace,
-            parent: String::new(),
-            parent_port: None,
             backends: weights
                 .into_iter()
                 .map(|(name, weight)| Backend {
@@ -263,6 +267,7 @@ impl Feed {
                     weight,
                 })
                 .collect(),
+            ..Route::default()
         };
         self.outbox.push_back(Msg::Route(Ok(route), at));
     }
@@ -304,10 +309,15 @@ impl Feed {
                 self.sample(line, at);
             }
             What::Route {
+                kind,
+                rule,
                 name,
                 namespace,
                 weights,
-            } => self.recorded_route(name, namespace, weights, at),
+            } => {
+                self.kind = (kind, rule);
+                self.recorded_route(name, namespace, weights, at);
+            }
             What::Patch {
                 on,
                 observed,

@@ -31,6 +31,8 @@ pub enum What {
     /// A line of a transcript: a reply, normally.
     Line(String),
     Route {
+        kind: crate::route::RouteKind,
+        rule: usize,
         name: String,
         namespace: String,
         weights: Vec<(String, u32)>,
@@ -168,11 +170,15 @@ fn what_of(record: Record) -> What {
             line,
         },
         Record::Route {
+            route_kind: kind,
+            rule,
             name,
             namespace,
             weights,
             ..
         } => What::Route {
+            kind: crate::route::RouteKind::parse(&kind).unwrap_or_default(),
+            rule: rule.saturating_sub(1),
             name,
             namespace,
             weights,

@@ -226,6 +226,28 @@ impl LineParser {
         self.regex.is_none()
     }
 
+    /// A reply of any shape (an HTTP body, a command's output): `--line-regex` reads
+    /// it where given; otherwise the backend is the longest of `labels` (pod names,
+    /// versions, prefixes) it names. One that names none has itself as its label.
+    pub fn find<'a>(
+        &self,
+        raw: &str,
+        labels: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Reply, LineError> {
+        if self.regex.is_some() {
+            return self.parse(raw);
+        }
+        let line = clean(raw);
+        let line = line.trim();
+        if line.is_empty() {
+            return Err(LineError::Empty);
+        }
+        Ok(Reply {
+            label: find_label(line, labels).unwrap_or(line).to_string(),
+            sent_at: None,
+        })
+    }
+
     pub fn parse(&self, raw: &str) -> Result<Reply, LineError> {
         let line = clean(raw);
         let line = line.trim();
@@ -257,6 +279,45 @@ impl LineParser {
     }
 }
 
+/// An HTTP probe's line: the reply, then the status code curl printed after it. A line
+/// that does not end in a code is a reply without one.
+pub fn split_status(line: &str) -> (&str, Option<u16>) {
+    let line = line.trim();
+    match line.rsplit_once(' ').map_or(("", line), |(body, code)| (body, code)) {
+        (body, code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            (body.trim_end(), code.parse().ok())
+        }
+        _ => (line, None),
+    }
+}
+
+/// Whether a byte can be part of a name: a label is found only as a whole word.
+fn in_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// The longest of `labels` that `text` holds as a whole word (`v2` in `version: v2,` but
+/// not in `helloworld-v2-abc`), the earliest on a tie.
+pub fn find_label<'a>(text: &str, labels: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let bytes = text.as_bytes();
+    let mut best: Option<(&str, usize)> = None;
+    for label in labels {
+        if label.is_empty() || best.is_some_and(|(b, _)| b.len() > label.len()) {
+            continue;
+        }
+        let found = text.match_indices(label).map(|(i, _)| i).find(|&i| {
+            let end = i + label.len();
+            (i == 0 || !in_word(bytes[i - 1])) && (end == bytes.len() || !in_word(bytes[end]))
+        });
+        if let Some(at) = found
+            && best.is_none_or(|(b, i)| label.len() > b.len() || at < i)
+        {
+            best = Some((label, at));
+        }
+    }
+    best.map(|(label, _)| label)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +328,25 @@ mod tests {
 
     fn parse(line: &str) -> Result<Reply, LineError> {
         LineParser::default().parse(line)
+    }
+
+    #[test]
+    fn labels_are_found_as_whole_words_longest_first() {
+        let labels = ["v1", "v2", "helloworld-v2-7d9f", "one"];
+        let body = "Hello version: v2, instance: helloworld-v2-7d9f";
+        assert_eq!(find_label(body, labels), Some("helloworld-v2-7d9f"));
+        assert_eq!(
+            find_label("Hello version: v1, instance: helloworld-v1-x", labels),
+            Some("v1"),
+            "v2 inside no word, v1 as a word"
+        );
+        assert_eq!(find_label("v10 and v22", labels), None);
+        assert_eq!(find_label("one Thu Dec  5", labels), Some("one"));
+        assert_eq!(split_status("Hello version: v2  200"), ("Hello version: v2", Some(200)));
+        assert_eq!(split_status(" 000"), ("", Some(0)));
+        assert_eq!(split_status("no code here"), ("no code here", None));
+        let reply = LineParser::default().find("upstream connect error", labels).unwrap();
+        assert_eq!(reply.label, "upstream connect error");
     }
 
     #[test]

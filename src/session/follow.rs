@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, watch};
 use super::app::{ClusterInfo, Msg};
 use crate::cluster::follow::{Topic, Unwatchable};
 use crate::cluster::{Cluster, ClusterError};
-use crate::route::Route;
+use crate::cluster::discover::RouteQuery;
+use crate::route::{Route, RouteRef};
 use crate::task::AbortOnDrop;
 
 const ALL: [Topic; 4] = [Topic::Route, Topic::Patch, Topic::Pods, Topic::Facts];
@@ -27,7 +28,9 @@ const RETRY: Duration = Duration::from_secs(1);
 
 struct Reader {
     cluster: Cluster,
-    route_name: Option<String>,
+    /// The route asked for; once found, pinned by kind and name, so a second route
+    /// that appears later does not take its place.
+    query: RouteQuery,
     tx: mpsc::UnboundedSender<Msg>,
     /// Ticks when the pods change: the probe wakes up to look for a ready client.
     pods: watch::Sender<u64>,
@@ -43,7 +46,7 @@ struct Reader {
 /// what cannot be watched every `poll`.
 pub async fn follow(
     cluster: Cluster,
-    route: Option<String>,
+    route: RouteQuery,
     poll: Duration,
     tx: mpsc::UnboundedSender<Msg>,
     pods: watch::Sender<u64>,
@@ -64,7 +67,7 @@ pub async fn follow(
         .collect();
     let mut reader = Reader {
         cluster,
-        route_name: route,
+        query: route,
         tx,
         pods,
         route: None,
@@ -198,7 +201,13 @@ impl Reader {
     /// The route. Returns whether it is another route than before (other backends, or
     /// the first).
     async fn read_route(&mut self) -> bool {
-        let route = self.cluster.find_route(self.route_name.as_deref()).await;
+        let route = self.cluster.find_route(&self.query).await;
+        if let Ok(found) = &route {
+            self.query.name.get_or_insert_with(|| RouteRef {
+                kind: Some(found.kind),
+                name: found.name.clone(),
+            });
+        }
         self.problems.remove(&Topic::Route);
         match &route {
             Err(e) if e.is_transient() || matches!(e, ClusterError::Forbidden { .. }) => {
@@ -212,7 +221,11 @@ impl Reader {
         }
         let another = match (&self.route, &route) {
             // Another parent has another waypoint too.
-            (Some(old), Ok(new)) => !old.same_backends(new) || old.parent != new.parent,
+            (Some(old), Ok(new)) => {
+                !old.same_backends(new)
+                    || old.parent != new.parent
+                    || old.parent_kind != new.parent_kind
+            }
             (None, Ok(_)) => true,
             _ => false,
         };
@@ -230,6 +243,7 @@ impl Reader {
             Ok(found) => {
                 self.problems.remove(&Topic::Pods);
                 let _ = self.tx.send(Msg::Labels(found.labels, found.problems));
+                let _ = self.tx.send(Msg::Names(found.names));
                 let _ = self.tx.send(Msg::Endpoints(found.endpoints));
             }
             Err(e) => {

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, watch};
 use super::app::{Effect, Msg, PatchOutcome, Target};
 use super::source::{Clock, Source};
 use crate::cluster::Cluster;
-use crate::cluster::discover::ClientSpec;
-use crate::cluster::probe::{self, ProbeConfig};
+use crate::cluster::discover::{ClientSpec, RouteQuery};
+use crate::cluster::probe::{self, ProbeConfig, Request};
 use crate::task::AbortOnDrop;
 
 /// How often what cannot be watched (RBAC forbids it) is read instead.
@@ -26,8 +26,8 @@ pub(crate) const DEADLINE: Duration = Duration::from_secs(3600);
 /// How the probe runs and the cluster is followed.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// The route by name (`--route`); None: the one found.
-    pub route: Option<String>,
+    /// The route by name (`--route`, else the one found) and its rule.
+    pub route: RouteQuery,
     /// Time between the probe's connections.
     pub interval: Duration,
     /// The remote loop ends by itself after this long.
@@ -42,7 +42,7 @@ pub struct RuntimeOptions {
 impl Default for RuntimeOptions {
     fn default() -> RuntimeOptions {
         RuntimeOptions {
-            route: None,
+            route: RouteQuery::default(),
             interval: INTERVAL,
             deadline: DEADLINE,
             container: None,
@@ -141,18 +141,23 @@ impl Runtime {
     /// message. A replay has no cluster: nothing happens.
     pub(crate) fn carry_out(&mut self, effect: Effect) {
         match effect {
-            Effect::StartProbe { client, target } => self.start_probe(client, target),
+            Effect::StartProbe {
+                client,
+                target,
+                request,
+            } => self.start_probe(client, target, request),
             other => self.spawn_effect(other),
         }
     }
 
     /// The probe runs for the rest of the run; the app asks for it once.
-    fn start_probe(&mut self, client: ClientSpec, target: Target) {
+    fn start_probe(&mut self, client: ClientSpec, target: Target, request: Request) {
         let cfg = ProbeConfig {
             client,
             container: self.options.container.clone(),
             host: target.host,
             port: target.port,
+            request,
             interval: self.options.interval,
             deadline: self.options.deadline,
         };

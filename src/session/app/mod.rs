@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use jiff::Timestamp;
 
 use crate::cluster::ClusterError;
+use crate::cluster::probe::Request;
 use crate::route::Route;
 use crate::sample::LineParser;
 use crate::split::Split;
@@ -31,7 +32,7 @@ pub(crate) const MARKERS: usize = 64;
 pub use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
 pub use crate::istio::waypoint::{Source as WaypointSource, WaypointRef};
 pub use msg::{Effect, Key, Msg, PatchOutcome, Target};
-pub use settings::{DEFAULT_SETTLE, Settings};
+pub use settings::{DEFAULT_SETTLE, ProbeFlags, Settings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatchState {
@@ -123,6 +124,8 @@ pub struct App {
     info: ClusterInfo,
     labels: BTreeMap<String, usize>,
     label_problems: Vec<String>,
+    /// Pod names and versions to backend index, as discovered.
+    names: BTreeMap<String, usize>,
     /// Ready endpoints per backend, as last read: the bug's split.
     endpoints: Vec<u32>,
     split: Split,
@@ -141,6 +144,10 @@ pub struct App {
     probe: ProbeState,
     /// Where the probe connects, once decided.
     probe_target: Option<Target>,
+    /// What each of its samples is, once decided.
+    request: Option<Request>,
+    /// Replies whose HTTP status was not 2xx or 3xx, by code: errors, never samples.
+    statuses: BTreeMap<u16, u64>,
     problem: Option<ClusterError>,
     notice: Option<String>,
     frozen: Option<Frozen>,
@@ -169,6 +176,7 @@ impl App {
             info: ClusterInfo::default(),
             labels: BTreeMap::new(),
             label_problems: Vec::new(),
+            names: BTreeMap::new(),
             endpoints: Vec::new(),
             split,
             log: VecDeque::new(),
@@ -182,6 +190,8 @@ impl App {
             pending_regime: None,
             probe: ProbeState::Connecting,
             probe_target: None,
+            request: None,
+            statuses: BTreeMap::new(),
             problem: None,
             notice: None,
             frozen: None,
@@ -251,6 +261,16 @@ impl App {
     /// Lines that were not replies.
     pub fn unparsable(&self) -> u64 {
         self.unparsable
+    }
+
+    /// Replies with an HTTP status that is not 2xx or 3xx, by code.
+    pub fn statuses(&self) -> &BTreeMap<u16, u64> {
+        &self.statuses
+    }
+
+    /// What each of the probe's samples is, once decided.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     /// Gaps in the probe's stream, each counted once.
@@ -330,9 +350,15 @@ impl App {
         !self.settings.read_only && self.settings.replay.is_none()
     }
 
-    /// Whether the Istio version needs the workaround: below 1.26, or unknown.
+    /// Whether a known bug applies to the route on this Istio version (the table in
+    /// `bugs.rs`): None while either is unknown.
     pub fn needs_patch(&self) -> Option<bool> {
-        crate::istio::needs_patch(self.info.istio.as_deref()?)
+        let route = self.route.as_ref()?;
+        match crate::bugs::applies(route, self.info.istio.as_deref()) {
+            crate::bugs::Applies::Yes(_) => Some(true),
+            crate::bugs::Applies::Unknown(_) => None,
+            crate::bugs::Applies::No => Some(false),
+        }
     }
 
     fn push_log(&mut self, at: Timestamp, kind: LineKind, text: String) {
@@ -357,13 +383,17 @@ impl App {
         split
     }
 
-    /// The backend index a prefix maps to: `--label` first, then discovered.
+    /// The backend index a label maps to: `--label` first, then a discovered prefix,
+    /// then a pod's name or version.
     pub(crate) fn backend_for(&self, label: &str) -> Option<usize> {
         let route = self.route.as_ref()?;
         if let Some((_, backend)) = self.settings.manual_labels.iter().find(|(p, _)| p == label) {
             return route.backends.iter().position(|b| &b.name == backend);
         }
-        self.labels.get(label).copied()
+        self.labels
+            .get(label)
+            .or_else(|| self.names.get(label))
+            .copied()
     }
 
     /// Takes one message; returns what the world should do about it.
@@ -413,6 +443,7 @@ impl App {
             }
             msg @ (Msg::Info(_)
             | Msg::Labels(..)
+            | Msg::Names(_)
             | Msg::Endpoints(_)
             | Msg::Problem(_)
             | Msg::Sandbox(..)
@@ -433,6 +464,7 @@ impl App {
                 self.labels = labels;
                 self.label_problems = problems;
             }
+            Msg::Names(names) => self.names = names,
             Msg::Endpoints(endpoints) => self.ready_endpoints(endpoints),
             Msg::Problem(problem) => self.problem = problem,
             Msg::Sandbox(text, at) => self.push_log(at, LineKind::Error, text),

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use crate::cluster::ClusterError;
 use crate::cluster::discover::ClientSpec;
 use crate::cluster::mesh::ClusterInfo;
-use crate::cluster::probe::ProbeEvent;
+use crate::cluster::probe::{ProbeEvent, Request};
 use crate::istio::waypoint::WaypointRef;
 use crate::route::Route;
 
@@ -53,6 +53,8 @@ pub enum Msg {
     Route(Result<Route, ClusterError>, Timestamp),
     /// Prefix to backend index, and the backends that have none.
     Labels(BTreeMap<String, usize>, Vec<String>),
+    /// The backends' pod names and versions, to backend index: what an HTTP reply names.
+    Names(BTreeMap<String, usize>),
     /// Ready endpoints per backend: the mesh's default split, which the bug produces.
     Endpoints(Vec<u32>),
     /// Whether our EnvoyFilter exists, as last read, and since when.
@@ -89,6 +91,7 @@ pub enum Effect {
     StartProbe {
         client: ClientSpec,
         target: Target,
+        request: Request,
     },
     /// Read the ports of a Service (the route's parent names none).
     ReadServicePort(String),

@@ -21,6 +21,12 @@ impl App {
             self.notice = Some("no route yet: nothing to patch".into());
             return vec![];
         };
+        // Where no known bug applies there is nothing to work around; a patch of ours
+        // that is on anyway may still be taken off.
+        if self.needs_patch() == Some(false) && !matches!(self.patch, PatchState::On(_)) {
+            self.notice = Some(crate::bugs::none_applies(&route, self.info.istio.as_deref()));
+            return vec![];
+        }
         match self.patch {
             PatchState::Applying(_) | PatchState::Removing(_) => {
                 self.notice = Some("a patch change is under way".into());

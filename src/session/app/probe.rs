@@ -5,33 +5,98 @@ use jiff::Timestamp;
 
 use super::{App, Effect, LineKind, Marker, ProbeState, Target, seconds};
 use crate::cluster::ClusterError;
-use crate::cluster::probe::{ProbeEnd, ProbeEvent};
-use crate::route::Route;
+use crate::cluster::probe::{HttpRequest, ProbeEnd, ProbeEvent, Request};
+use crate::route::{ParentKind, Route, RouteKind};
 
 impl App {
-    /// With `--target`, the probe starts at once.
+    /// With `--target` and `--probe-command`, the probe starts at once: nothing about
+    /// it waits for the route.
     pub(super) fn start_probe_at_flag(&mut self) -> Vec<Effect> {
-        match self.settings.target.clone() {
-            Some(target) => self.start_probe(target),
-            None => vec![],
+        match (self.settings.target.clone(), &self.settings.probe.command) {
+            (Some(target), Some(command)) => {
+                let request = Request::Command(command.clone());
+                self.start_probe(target, request)
+            }
+            _ => vec![],
         }
     }
 
-    /// Without `--target`, the route's parent Service and port; a route that names no
-    /// port needs the Service's first port read first.
+    /// How the probe asks the route: `nc` for a TCPRoute, `curl` for an HTTPRoute, the
+    /// user's command where one is given; a GRPCRoute or TLSRoute needs one.
+    fn request_for(&self, route: &Route) -> Result<Request, String> {
+        let flags = &self.settings.probe;
+        if let Some(command) = &flags.command {
+            return Ok(Request::Command(command.clone()));
+        }
+        match route.kind {
+            RouteKind::Tcp => Ok(Request::Line),
+            RouteKind::Http => {
+                let mut headers = route.headers.clone();
+                headers.extend(flags.headers.iter().cloned());
+                Ok(Request::Http(HttpRequest {
+                    path: flags
+                        .path
+                        .clone()
+                        .or_else(|| route.path.clone())
+                        .unwrap_or_else(|| "/".into()),
+                    // At the edge the Gateway's listener picks routes by host name.
+                    host: match route.parent_kind {
+                        ParentKind::Gateway => route.hostnames.first().map(|h| h.replace('*', "probe")),
+                        ParentKind::Service => None,
+                    },
+                    headers,
+                    per_connection: flags.per_connection.max(1),
+                }))
+            }
+            RouteKind::Grpc => Err(format!(
+                "{}: pass --probe-command with a gRPC client, e.g. --probe-command 'grpcurl -plaintext {}:{} list'",
+                route.title(),
+                route.parent,
+                route.parent_port.unwrap_or(443)
+            )),
+            RouteKind::Tls => Err(format!(
+                "{}: pass --probe-command with a TLS client, e.g. --probe-command 'openssl s_client -connect {}:{} -servername {}'",
+                route.title(),
+                route.parent,
+                route.parent_port.unwrap_or(443),
+                route.hostnames.first().map_or("HOST", String::as_str)
+            )),
+        }
+    }
+
+    /// The route's parent Service and port, or `--target`; a route that names no port
+    /// needs the Service's first port read first.
     pub(super) fn start_probe_for_route(&mut self, route: &Route) -> Vec<Effect> {
         // A replay's samples come from its file.
-        if self.probe_target.is_some()
-            || self.settings.target.is_some()
-            || self.settings.replay.is_some()
-        {
+        if self.probe_target.is_some() || self.settings.replay.is_some() {
+            return vec![];
+        }
+        let request = match self.request_for(route) {
+            Ok(request) => request,
+            Err(why) => {
+                self.notice = Some(why);
+                return vec![];
+            }
+        };
+        if let Some(target) = self.settings.target.clone() {
+            return self.start_probe(target, request);
+        }
+        if route.parent_kind == ParentKind::Gateway {
+            self.notice = Some(format!(
+                "{} attaches to Gateway {}: pass --target HOST:PORT of the Gateway's Service",
+                route.title(),
+                route.parent
+            ));
             return vec![];
         }
         match route.parent_port {
-            Some(port) => self.start_probe(Target {
-                host: route.parent.clone(),
-                port,
-            }),
+            Some(port) => self.start_probe(
+                Target {
+                    host: route.parent.clone(),
+                    port,
+                },
+                request,
+            ),
             None => vec![Effect::ReadServicePort(route.parent.clone())],
         }
     }
@@ -44,11 +109,17 @@ impl App {
         if self.probe_target.is_some() {
             return vec![];
         }
+        let Some(request) = self.route.as_ref().and_then(|r| self.request_for(r).ok()) else {
+            return vec![];
+        };
         match port {
-            Ok(port) => self.start_probe(Target {
-                host: service,
-                port,
-            }),
+            Ok(port) => self.start_probe(
+                Target {
+                    host: service,
+                    port,
+                },
+                request,
+            ),
             Err(e) => {
                 self.notice = Some(format!(
                     "cannot read the ports of Service {service} ({e}); pass --target HOST:PORT"
@@ -58,11 +129,13 @@ impl App {
         }
     }
 
-    fn start_probe(&mut self, target: Target) -> Vec<Effect> {
+    fn start_probe(&mut self, target: Target, request: Request) -> Vec<Effect> {
         self.probe_target = Some(target.clone());
+        self.request = Some(request.clone());
         vec![Effect::StartProbe {
             client: self.settings.client.clone(),
             target,
+            request,
         }]
     }
 
@@ -117,10 +190,49 @@ impl App {
         }
     }
 
+    /// Whether replies are HTTP lines (a status code after the reply): as the probe
+    /// asks, or in a replay as the route's kind says.
+    fn replies_are_http(&self) -> bool {
+        match &self.request {
+            Some(request) => matches!(request, Request::Http(_)),
+            None => self.route.as_ref().is_some_and(|r| r.kind == RouteKind::Http),
+        }
+    }
+
+    /// Reads one reply: `PREFIX TIMESTAMP` from `nc`, otherwise any text that names a
+    /// backend's pod, version or prefix.
+    fn read_reply(&self, text: &str) -> Result<crate::sample::Reply, crate::sample::LineError> {
+        match &self.request {
+            Some(Request::Line) => self.parser.parse(text),
+            None if self.route.as_ref().is_none_or(|r| r.kind == RouteKind::Tcp) => {
+                self.parser.parse(text)
+            }
+            _ => {
+                let manual = self.settings.manual_labels.iter().map(|(p, _)| p.as_str());
+                let known = self.labels.keys().chain(self.names.keys());
+                self.parser
+                    .find(text, known.map(String::as_str).chain(manual))
+            }
+        }
+    }
+
     fn reply(&mut self, line: &str, at: Timestamp) {
         // Cleaned once: the parser and the log read the same text.
         let text = crate::sample::clean(line);
-        match self.parser.parse(&text) {
+        let (body, status) = if self.replies_are_http() {
+            crate::sample::split_status(&text)
+        } else {
+            (text.as_ref(), None)
+        };
+        if let Some(code) = status.filter(|c| !(200..400).contains(c)) {
+            // 000: curl had no reply at all, and its own error line says why.
+            if code != 0 {
+                *self.statuses.entry(code).or_default() += 1;
+                self.push_log(at, LineKind::Error, format!("HTTP {code}: {body}"));
+            }
+            return;
+        }
+        match self.read_reply(body) {
             Ok(reply) => {
                 self.begin_due_regime(at);
                 let backend = self.backend_for(&reply.label);

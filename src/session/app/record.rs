@@ -7,6 +7,22 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
 use crate::istio::waypoint::WaypointRef;
 
+fn tcp_route() -> String {
+    crate::route::RouteKind::Tcp.name().to_string()
+}
+
+fn is_tcp_route(kind: &str) -> bool {
+    kind == crate::route::RouteKind::Tcp.name()
+}
+
+fn first_rule() -> usize {
+    1
+}
+
+fn is_first_rule(rule: &usize) -> bool {
+    *rule == 1
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Record {
@@ -20,6 +36,16 @@ pub enum Record {
     },
     Route {
         at: String,
+        /// `HTTPRoute`, …; absent in older recordings, which were all of TCPRoutes.
+        #[serde(
+            rename = "route_kind",
+            default = "tcp_route",
+            skip_serializing_if = "is_tcp_route"
+        )]
+        route_kind: String,
+        /// The rule the split is read from, from 1.
+        #[serde(default = "first_rule", skip_serializing_if = "is_first_rule")]
+        rule: usize,
         name: String,
         #[serde(default)]
         namespace: String,

@@ -41,6 +41,8 @@ impl App {
         let route = self.route.as_ref()?;
         Some(Record::Route {
             at: stamp(at),
+            route_kind: route.kind.name().to_string(),
+            rule: route.rule + 1,
             name: route.name.clone(),
             namespace: route.namespace.clone(),
             weights: route

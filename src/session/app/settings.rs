@@ -27,6 +27,22 @@ pub struct Settings {
     pub record: bool,
     /// A replay: the pace it plays at (`4×`, `instant`). Nothing runs in a cluster then.
     pub replay: Option<String>,
+    /// How the probe asks: `--path`, `--header`, `--requests-per-connection`,
+    /// `--probe-command`.
+    pub probe: ProbeFlags,
+}
+
+/// How the probe asks, as the flags say; the route decides the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeFlags {
+    /// Where HTTP requests go (default: a path the route's rule accepts).
+    pub path: Option<String>,
+    /// Sent with every HTTP request, after those the rule's match asks for.
+    pub headers: Vec<(String, String)>,
+    /// HTTP requests over one connection; 0 or 1: one each.
+    pub per_connection: u32,
+    /// Any other client, run once per sample.
+    pub command: Option<String>,
 }
 
 /// After a patch toggle, how long until the evidence counts afresh (`--settle`).
@@ -47,6 +63,7 @@ impl Settings {
             settle: DEFAULT_SETTLE,
             record: false,
             replay: None,
+            probe: ProbeFlags::default(),
         }
     }
 }

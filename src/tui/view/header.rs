@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::format::duration;
+use crate::route::{ParentKind, Route, RouteKind};
 use crate::session::app::{App, PatchState, WaypointInfo};
 use crate::tui::theme::Theme;
 
@@ -42,6 +43,11 @@ fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     ];
     match (app.route(), app.route_error()) {
         (Some(route), _) => {
+            // A TCPRoute on a Service is the seed's case; any other says what it is.
+            let plain = route.kind == RouteKind::Tcp && route.parent_kind == ParentKind::Service;
+            if !plain {
+                first.push(Span::styled(format!("{} ", route.kind), dim));
+            }
             first.push(Span::styled(route.name.clone(), theme.strong(theme.text)));
             first.push(Span::raw(" "));
             for (i, b) in route.backends.iter().enumerate() {
@@ -57,7 +63,30 @@ fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
         (None, Some(err)) => first.push(Span::styled(err.to_string(), theme.strong(theme.error))),
         (None, None) => first.push(Span::styled("looking…", dim)),
     }
+    if let Some(route) = app.route() {
+        first.extend(parent_spans(route, theme));
+    }
     first
+}
+
+/// Where the route attaches, when it is not the seed's case, and what the probe asks.
+fn parent_spans(route: &Route, theme: &Theme) -> Vec<Span<'static>> {
+    let dim = theme.dim();
+    if route.kind == RouteKind::Tcp && route.parent_kind == ParentKind::Service {
+        return vec![];
+    }
+    let side = match route.parent_kind {
+        ParentKind::Service => "mesh",
+        ParentKind::Gateway => "edge",
+    };
+    let mut text = format!(" · {side}: {} {}", route.parent_kind.name(), route.parent);
+    if route.rules > 1 {
+        text.push_str(&format!(" · rule {} of {}", route.rule + 1, route.rules));
+    }
+    if let Some(path) = &route.path {
+        text.push_str(&format!(" · {path}"));
+    }
+    vec![Span::styled(text, dim)]
 }
 
 /// The waypoint and why, and the control plane's version.
@@ -112,7 +141,11 @@ fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
             " (needs the patch)",
             theme.fg(theme.undecided),
         )),
-        Some(false) => spans.push(Span::styled(" (routes work unpatched)", dim)),
+        // The seed's route works from 1.26 on; any other kind has no known bug here.
+        Some(false) if app.route().is_some_and(|r| r.kind == RouteKind::Tcp) => {
+            spans.push(Span::styled(" (routes work unpatched)", dim));
+        }
+        Some(false) => spans.push(Span::styled(" (no known bug applies)", dim)),
         None => {}
     }
     if let Some(proxy) = &info.proxy {

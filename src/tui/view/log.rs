@@ -11,8 +11,14 @@ use crate::session::app::{App, LineKind};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    // HTTP statuses that are not 2xx or 3xx, by code: errors, never samples.
+    let statuses: String = app
+        .statuses()
+        .iter()
+        .map(|(code, n)| format!(" · {code} x{n}"))
+        .collect();
     let title = format!(
-        " replies · {} errors · {} unparsable ",
+        " replies · {} errors{statuses} · {} unparsable ",
         app.errors(),
         app.unparsable()
     );
