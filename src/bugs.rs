@@ -87,6 +87,9 @@ mod tests {
             assert_eq!(applies(&route(kind, parent), Some("1.24.0")), Applies::No);
         }
         let said = none_applies(&route(RouteKind::Http, ParentKind::Service), Some("1.24.0"));
-        assert!(said.starts_with("no known bug applies to HTTPRoute r"), "{said}");
+        assert!(
+            said.starts_with("no known bug applies to HTTPRoute r"),
+            "{said}"
+        );
     }
 }

@@ -16,7 +16,7 @@ use splitscope::sample::LineParser;
 #[cfg(feature = "sandbox")]
 use splitscope::sandbox::scenario::Scenario;
 #[cfg(feature = "sandbox")]
-use splitscope::sandbox::{CONTEXT, NAMESPACE, ROUTE, Sandbox, SandboxOptions};
+use splitscope::sandbox::{CONTEXT, NAMESPACE, Sandbox, SandboxOptions};
 use splitscope::session::app::{WaypointInfo, WaypointRef};
 use splitscope::session::{Msg, RunReport, Runtime};
 use splitscope::task::AbortOnDrop;
@@ -367,8 +367,18 @@ async fn serve(
     (istio, (w1, w2), scenario): &(String, (u32, u32), Scenario),
     args: &DemoArgs,
 ) -> anyhow::Result<String> {
+    let (kind, route) = splitscope::sandbox::seed::seeded_route(*scenario);
+    let (app, port, exec) = if scenario.is_http() {
+        (
+            "helloworld",
+            5000,
+            "curl -sS -w ' %{http_code}\\n' helloworld:5000/hello",
+        )
+    } else {
+        ("tcp-echo", 9000, "date | nc tcp-echo 9000")
+    };
     println!(
-        "splitscope sandbox: Istio {istio} ambient mesh, TCPRoute {ROUTE} weights tcp-echo-v1={w1} tcp-echo-v2={w2}, scenario {}",
+        "splitscope sandbox: Istio {istio} ambient mesh, {kind} {route} weights {app}-v1={w1} {app}-v2={w2} (port {port}), scenario {}",
         scenario.name()
     );
     println!("API server: {} (namespace {NAMESPACE})", sandbox.url());
@@ -388,10 +398,11 @@ async fn serve(
             println!("Try:");
         }
     }
-    println!("  kubectl get tcproute,envoyfilter,pods");
     println!(
-        "  kubectl exec deploy/curl -- sh -c \"while true; do date | nc tcp-echo 9000; sleep 2; done\""
+        "  kubectl get {},envoyfilter,pods",
+        kind.to_ascii_lowercase()
     );
+    println!("  kubectl exec deploy/curl -- sh -c \"while true; do {exec}; sleep 2; done\"");
     println!("  splitscope watch");
     println!();
     println!("Ctrl-C or SIGTERM stops the sandbox.");

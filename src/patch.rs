@@ -112,6 +112,9 @@ mod tests {
             parent: "tcp-echo".into(),
             parent_port: Some(9000),
             backends: vec![backend("tcp-echo-v1", 90), backend("tcp-echo-v2", 10)],
+            parent_namespace: "ns".into(),
+            rules: 1,
+            ..Route::default()
         }
     }
 

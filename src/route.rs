@@ -290,8 +290,133 @@ fn headers_of(m: &Value) -> Vec<(String, String)> {
         .into_iter()
         .flatten()
         .filter(|h| str_at(h, "/type").unwrap_or("Exact") == "Exact")
-        .filter_map(|h| Some((str_at(h, "/name")?.to_string(), str_at(h, "/value")?.to_string())))
+        .filter_map(|h| {
+            Some((
+                str_at(h, "/name")?.to_string(),
+                str_at(h, "/value")?.to_string(),
+            ))
+        })
         .collect()
+}
+
+/// The rule to read (its index) and the match the probe's requests meet: `--rule`,
+/// else the best match for `--path` (HTTP), else the first rule with weight.
+fn choose_rule(
+    kind: RouteKind,
+    name: &str,
+    rules: &[&Value],
+    pick: &RulePick,
+) -> Result<(usize, Option<Value>), RouteError> {
+    let first_match = |rule: usize| matches_of(rules[rule]).into_iter().next();
+    match (pick.rule, &pick.path) {
+        (Some(wanted), _) => {
+            let rule = wanted
+                .checked_sub(1)
+                .filter(|i| *i < rules.len())
+                .ok_or_else(|| RouteError::NoSuchRule {
+                    kind,
+                    name: name.to_string(),
+                    wanted,
+                    rules: rules.len(),
+                })?;
+            Ok((rule, first_match(rule)))
+        }
+        (None, Some(path)) if kind == RouteKind::Http => {
+            // The best match of all rules; the earlier rule on a tie.
+            let mut best: Option<((u8, usize), usize, Value)> = None;
+            for (i, rule) in rules.iter().enumerate() {
+                for m in matches_of(rule) {
+                    if let Some(score) = path_score(&m, path)
+                        && best.as_ref().is_none_or(|(s, _, _)| score > *s)
+                    {
+                        best = Some((score, i, m));
+                    }
+                }
+            }
+            let (_, rule, m) = best.ok_or_else(|| RouteError::NoRuleForPath {
+                kind,
+                name: name.to_string(),
+                path: path.clone(),
+            })?;
+            Ok((rule, Some(m)))
+        }
+        _ => {
+            let refs = |r: &Value| {
+                r.get("backendRefs")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let weighted = |r: &&Value| {
+                refs(r)
+                    .iter()
+                    .any(|b| b.get("weight").and_then(Value::as_u64) != Some(0))
+            };
+            let rule = rules
+                .iter()
+                .position(weighted)
+                .or_else(|| rules.iter().position(|r| !refs(r).is_empty()))
+                .ok_or_else(|| RouteError::NoBackends {
+                    kind,
+                    name: name.to_string(),
+                })?;
+            Ok((rule, first_match(rule)))
+        }
+    }
+}
+
+/// The weighted Service backends of one rule.
+fn read_backends(
+    kind: RouteKind,
+    name: &str,
+    namespace: &str,
+    rule: &Value,
+    index: usize,
+) -> Result<Vec<Backend>, RouteError> {
+    let refs = rule
+        .get("backendRefs")
+        .and_then(Value::as_array)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| RouteError::NoBackends {
+            kind,
+            name: name.to_string(),
+        })?;
+    let mut backends = Vec::new();
+    for (i, b) in refs.iter().enumerate() {
+        let bad = |why: &str| RouteError::BadBackend {
+            kind,
+            name: name.to_string(),
+            rule: index + 1,
+            index: i,
+            why: why.to_string(),
+        };
+        if !is_core_service(b) {
+            return Err(bad("only Service backends are supported"));
+        }
+        let backend_name = str_at(b, "/name").ok_or_else(|| bad("it has no name"))?;
+        let port = port_of(b).ok_or_else(|| bad("it needs a port from 1 to 65535"))?;
+        let weight = match b.get("weight") {
+            None | Some(Value::Null) => 1,
+            Some(w) => w
+                .as_i64()
+                .and_then(|w| u32::try_from(w).ok())
+                .ok_or_else(|| bad("its weight must be a whole number, 0 or more"))?,
+        };
+        backends.push(Backend {
+            name: backend_name.to_string(),
+            namespace: str_at(b, "/namespace").unwrap_or(namespace).to_string(),
+            port,
+            weight,
+        });
+    }
+    if backends.iter().all(|b| b.weight == 0) {
+        return Err(RouteError::AllZero {
+            kind,
+            name: name.to_string(),
+            rule: index + 1,
+        });
+    }
+    Ok(backends)
 }
 
 impl Route {
@@ -333,105 +458,8 @@ impl Route {
             .and_then(Value::as_array)
             .map(|r| r.iter().collect())
             .unwrap_or_default();
-        let no_backends = || RouteError::NoBackends {
-            kind,
-            name: name.clone(),
-        };
-        let has_refs = |r: &Value| {
-            r.get("backendRefs")
-                .and_then(Value::as_array)
-                .is_some_and(|b| !b.is_empty())
-        };
-        let (index, chosen_match) = match (pick.rule, &pick.path) {
-            (Some(wanted), _) => {
-                let rule = wanted
-                    .checked_sub(1)
-                    .filter(|i| *i < rules.len())
-                    .ok_or_else(|| RouteError::NoSuchRule {
-                        kind,
-                        name: name.clone(),
-                        wanted,
-                        rules: rules.len(),
-                    })?;
-                (rule, matches_of(rules[rule]).into_iter().next())
-            }
-            (None, Some(path)) if kind == RouteKind::Http => {
-                // The rule a request to `path` meets: the best match of all rules, the
-                // earlier rule on a tie.
-                let mut best: Option<((u8, usize), usize, Value)> = None;
-                for (i, rule) in rules.iter().enumerate() {
-                    for m in matches_of(rule) {
-                        if let Some(score) = path_score(&m, path)
-                            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
-                        {
-                            best = Some((score, i, m));
-                        }
-                    }
-                }
-                let (_, rule, m) = best.ok_or_else(|| RouteError::NoRuleForPath {
-                    kind,
-                    name: name.clone(),
-                    path: path.clone(),
-                })?;
-                (rule, Some(m))
-            }
-            _ => {
-                let weighted = |r: &&Value| {
-                    r.get("backendRefs")
-                        .and_then(Value::as_array)
-                        .is_some_and(|b| {
-                            b.iter()
-                                .any(|b| b.get("weight").and_then(Value::as_u64) != Some(0))
-                        })
-                };
-                let rule = rules
-                    .iter()
-                    .position(weighted)
-                    .or_else(|| rules.iter().position(|r| has_refs(r)))
-                    .ok_or_else(no_backends)?;
-                (rule, matches_of(rules[rule]).into_iter().next())
-            }
-        };
-        let refs = rules[index]
-            .get("backendRefs")
-            .and_then(Value::as_array)
-            .filter(|r| !r.is_empty())
-            .ok_or_else(no_backends)?;
-        let mut backends = Vec::new();
-        for (i, b) in refs.iter().enumerate() {
-            let bad = |why: &str| RouteError::BadBackend {
-                kind,
-                name: name.clone(),
-                rule: index + 1,
-                index: i,
-                why: why.to_string(),
-            };
-            if !is_core_service(b) {
-                return Err(bad("only Service backends are supported"));
-            }
-            let backend_name = str_at(b, "/name").ok_or_else(|| bad("it has no name"))?;
-            let port = port_of(b).ok_or_else(|| bad("it needs a port from 1 to 65535"))?;
-            let weight = match b.get("weight") {
-                None | Some(Value::Null) => 1,
-                Some(w) => w
-                    .as_i64()
-                    .and_then(|w| u32::try_from(w).ok())
-                    .ok_or_else(|| bad("its weight must be a whole number, 0 or more"))?,
-            };
-            backends.push(Backend {
-                name: backend_name.to_string(),
-                namespace: str_at(b, "/namespace").unwrap_or(&namespace).to_string(),
-                port,
-                weight,
-            });
-        }
-        if backends.iter().all(|b| b.weight == 0) {
-            return Err(RouteError::AllZero {
-                kind,
-                name,
-                rule: index + 1,
-            });
-        }
+        let (index, chosen_match) = choose_rule(kind, &name, &rules, pick)?;
+        let backends = read_backends(kind, &name, &namespace, rules[index], index)?;
         let path = match (&pick.path, kind) {
             (Some(path), RouteKind::Http | RouteKind::Grpc) => Some(path.clone()),
             _ => chosen_match.as_ref().and_then(|m| path_for(kind, m)),
@@ -581,7 +609,10 @@ mod tests {
         let r = Route::from_object(&http(json!([{"backendRefs": backends(90, 10)}]))).unwrap();
         assert_eq!(r.kind, RouteKind::Http);
         assert_eq!(r.parent_kind, ParentKind::Gateway);
-        assert_eq!((r.parent.as_str(), r.parent_namespace.as_str()), ("gw", "edge"));
+        assert_eq!(
+            (r.parent.as_str(), r.parent_namespace.as_str()),
+            ("gw", "edge")
+        );
         assert_eq!(r.hostnames, ["web.example.com"]);
         // No matches: the default PathPrefix / accepts every request.
         assert_eq!(r.path.as_deref(), Some("/"));
@@ -598,21 +629,53 @@ mod tests {
              "backendRefs": backends(50, 50)},
         ]));
         let rule_for = |path: &str| {
-            Route::read(&obj, &RulePick { rule: None, path: Some(path.into()) }).map(|r| r.rule)
+            Route::read(
+                &obj,
+                &RulePick {
+                    rule: None,
+                    path: Some(path.into()),
+                },
+            )
+            .map(|r| r.rule)
         };
         assert_eq!(rule_for("/"), Ok(0));
-        assert_eq!(rule_for("/apix"), Ok(0), "a prefix matches whole path elements");
+        assert_eq!(
+            rule_for("/apix"),
+            Ok(0),
+            "a prefix matches whole path elements"
+        );
         assert_eq!(rule_for("/api/v1"), Ok(1));
-        assert_eq!(rule_for("/api/v2"), Ok(2), "Exact comes before the longest prefix");
-        assert_eq!(rule_for("/re/12"), Ok(0), "a prefix comes before a regular expression");
+        assert_eq!(
+            rule_for("/api/v2"),
+            Ok(2),
+            "Exact comes before the longest prefix"
+        );
+        assert_eq!(
+            rule_for("/re/12"),
+            Ok(0),
+            "a prefix comes before a regular expression"
+        );
         let first = Route::from_object(&obj).unwrap();
         assert_eq!((first.rule, first.rules), (0, 3));
         assert_eq!(first.title(), "HTTPRoute web rule 1 of 3");
-        let third = Route::read(&obj, &RulePick { rule: Some(3), path: None }).unwrap();
+        let third = Route::read(
+            &obj,
+            &RulePick {
+                rule: Some(3),
+                path: None,
+            },
+        )
+        .unwrap();
         assert_eq!(third.path.as_deref(), Some("/api/v2"));
         assert_eq!(third.backends[0].weight, 50);
         assert!(matches!(
-            Route::read(&obj, &RulePick { rule: Some(4), path: None }),
+            Route::read(
+                &obj,
+                &RulePick {
+                    rule: Some(4),
+                    path: None
+                }
+            ),
             Err(RouteError::NoSuchRule { rules: 3, .. })
         ));
         let only_exact = http(json!([
@@ -624,7 +687,13 @@ mod tests {
         assert_eq!(r.path.as_deref(), Some("/hello"));
         assert_eq!(r.headers, [("x-canary".to_string(), "yes".to_string())]);
         assert!(matches!(
-            Route::read(&only_exact, &RulePick { rule: None, path: Some("/bye".into()) }),
+            Route::read(
+                &only_exact,
+                &RulePick {
+                    rule: None,
+                    path: Some("/bye".into())
+                }
+            ),
             Err(RouteError::NoRuleForPath { .. })
         ));
     }
@@ -644,7 +713,10 @@ mod tests {
         assert_eq!(RouteKind::parse("tlsroutes"), Some(RouteKind::Tls));
         assert_eq!(RouteKind::parse("route"), None);
         let named: RouteRef = "httproute/web".parse().unwrap();
-        assert_eq!((named.kind, named.name.as_str()), (Some(RouteKind::Http), "web"));
+        assert_eq!(
+            (named.kind, named.name.as_str()),
+            (Some(RouteKind::Http), "web")
+        );
         assert_eq!(named.to_string(), "httproute/web");
         let bare: RouteRef = "web".parse().unwrap();
         assert_eq!(bare.kind, None);

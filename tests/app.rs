@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use splitscope::cluster::probe::{ProbeEnd, ProbeEvent};
+use splitscope::cluster::probe::{ProbeEnd, ProbeEvent, Request};
 use splitscope::cluster::{ClusterError, RouteChoice};
 use splitscope::route::Route;
 use splitscope::sample::LineParser;
@@ -222,7 +222,7 @@ fn a_route_edit_is_followed_and_an_active_patch_reapplied() {
     // A route that disappears is reported, and the last one is kept.
     app.update(Msg::Route(
         Err(ClusterError::Route(RouteChoice::Missing {
-            name: "tcp-echo-ew".into(),
+            name: "tcp-echo-ew".parse().unwrap(),
             namespace: "ns".into(),
             known: vec![],
         })),
@@ -309,27 +309,38 @@ fn the_patch_seen_in_the_cluster_sets_the_state() {
 #[test]
 fn the_app_decides_where_the_probe_connects() {
     let curl: splitscope::cluster::discover::ClientSpec = "deploy/curl".parse().unwrap();
-    // --target: the probe starts at once, before any route is read.
+    // --target: the probe connects there, asking as the route's kind says (nc for a
+    // TCPRoute), so it starts once the route is read, and only once.
     let mut s = settings();
     s.target = Some(Target {
         host: "echo".into(),
         port: 7000,
     });
-    let mut app = App::new(s, LineParser::default(), t(0));
+    let mut app = App::new(s.clone(), LineParser::default(), t(0));
     let start = Effect::StartProbe {
         client: curl.clone(),
         target: Target {
             host: "echo".into(),
             port: 7000,
         },
+        request: Request::Line,
     };
-    assert_eq!(app.update(Msg::Start(t(0))), vec![start]);
-    let effects = app.update(Msg::Route(Ok(route(90, 10)), t(1)));
+    assert!(app.update(Msg::Start(t(0))).is_empty());
+    assert_eq!(app.update(Msg::Route(Ok(route(90, 10)), t(1))), vec![start]);
+    let effects = app.update(Msg::Route(Ok(route(80, 20)), t(2)));
     assert!(
         !effects
             .iter()
             .any(|e| matches!(e, Effect::StartProbe { .. })),
         "the probe starts once: {effects:?}"
+    );
+    // With --probe-command nothing waits for the route: it starts at once.
+    s.probe.command = Some("grpcurl -plaintext echo:7000 list".into());
+    let mut app = App::new(s, LineParser::default(), t(0));
+    let effects = app.update(Msg::Start(t(0)));
+    assert!(
+        matches!(&effects[..], [Effect::StartProbe { request: Request::Command(c), .. }] if c.starts_with("grpcurl")),
+        "{effects:?}"
     );
 
     // A route without a parent port: the Service's port is read first.

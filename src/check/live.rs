@@ -84,7 +84,7 @@ fn report(app: &App) -> CheckReport {
         .flat_map(|r| r.backends.iter().map(|b| (b.name.clone(), b.weight)))
         .unzip();
     let split = app.split();
-    CheckReport::new(
+    let mut report = CheckReport::new(
         split.judge(),
         &RunFacts {
             names: &names,
@@ -95,7 +95,10 @@ fn report(app: &App) -> CheckReport {
             errors: app.errors(),
             unit: "seconds",
         },
-    )
+    );
+    report.route = app.route().map(crate::check::report::RouteReport::of);
+    report.statuses = app.statuses().clone();
+    report
 }
 
 /// Runs the session until a verdict the check may stop at, a limit, or an error.

@@ -42,9 +42,41 @@ pub struct RegimeReport {
     pub unit: &'static str,
 }
 
+/// The route a check judged: its kind, which rule, and where it attaches.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteReport {
+    pub kind: &'static str,
+    pub name: String,
+    pub namespace: String,
+    /// The rule the split was read from, from 1.
+    pub rule: usize,
+    pub parent_kind: &'static str,
+    pub parent: String,
+    /// The path the probe requested (HTTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl RouteReport {
+    pub fn of(route: &crate::route::Route) -> RouteReport {
+        RouteReport {
+            kind: route.kind.name(),
+            name: route.name.clone(),
+            namespace: route.namespace.clone(),
+            rule: route.rule + 1,
+            parent_kind: route.parent_kind.name(),
+            parent: route.parent.clone(),
+            path: route.path.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub verdict: &'static str,
+    /// The route judged (a live check; a transcript names none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteReport>,
     /// Samples counted in the whole run (mapped to a backend).
     pub samples: u64,
     /// Samples in the last regime, the ones the verdict rests on.
@@ -58,6 +90,9 @@ pub struct CheckReport {
     pub unmapped: u64,
     pub unparsable: u64,
     pub errors: u64,
+    /// Replies whose HTTP status was not 2xx or 3xx, by code: errors, not samples.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub statuses: std::collections::BTreeMap<u16, u64>,
 }
 
 /// The run's side of a report: what the judge does not know.
@@ -99,6 +134,7 @@ impl CheckReport {
         let regime = judge.regime();
         CheckReport {
             verdict: judge.verdict().word(),
+            route: None,
             samples: facts.samples,
             regime_samples: n,
             decided_after: engine.decided_after(),
@@ -119,6 +155,7 @@ impl CheckReport {
             unmapped: facts.unmapped,
             unparsable: facts.unparsable,
             errors: facts.errors,
+            statuses: std::collections::BTreeMap::new(),
         }
     }
 
@@ -151,8 +188,13 @@ impl CheckReport {
             Some(n) => format!("decided after {n} samples"),
             None => format!("undecided after {} samples", self.regime_samples),
         };
+        let statuses: String = self
+            .statuses
+            .iter()
+            .map(|(code, n)| format!(" · HTTP {code} x{n}"))
+            .collect();
         format!(
-            "{}: {} · route/bug {} · against weights {} · alpha {} · {} since {} {} ({})",
+            "{}: {} · route/bug {} · against weights {} · alpha {} · {} since {} {} ({}){statuses}",
             self.verdict,
             shares.join(", "),
             crate::verdict::odds(self.evidence.route_over_bug),

@@ -18,9 +18,9 @@ use defaults::probe_default;
 #[cfg(feature = "sandbox")]
 use defaults::sandbox_default;
 use values::{
-    parse_header, parse_path, parse_per_connection, parse_route, parse_rule,
-    parse_alpha, parse_api_fault, parse_client, parse_deadline, parse_forbid, parse_interval,
-    parse_istio, parse_label, parse_positive_duration, parse_prefix_number, parse_shot_format,
+    parse_alpha, parse_api_fault, parse_client, parse_deadline, parse_forbid, parse_header,
+    parse_interval, parse_istio, parse_label, parse_path, parse_per_connection,
+    parse_positive_duration, parse_prefix_number, parse_route, parse_rule, parse_shot_format,
     parse_speed, parse_target, parse_weights, parse_window,
 };
 pub use values::{parse_duration, parse_size};

@@ -112,7 +112,9 @@ pub(super) fn parse_rule(text: &str) -> Result<usize, BadValue> {
 
 pub(super) fn parse_path(text: &str) -> Result<String, BadValue> {
     if !text.starts_with('/') || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad!("{text:?}: a path starts with / and has no spaces, like /hello"));
+        return Err(bad!(
+            "{text:?}: a path starts with / and has no spaces, like /hello"
+        ));
     }
     Ok(text.to_string())
 }
@@ -127,7 +129,9 @@ pub(super) fn parse_header(text: &str) -> Result<(String, String), BadValue> {
         Some((name, value)) if token(name) && !value.chars().any(char::is_control) => {
             Ok((name.to_string(), value.trim().to_string()))
         }
-        _ => Err(bad!("{text:?}: write a header as NAME: VALUE, like 'x-canary: always'")),
+        _ => Err(bad!(
+            "{text:?}: write a header as NAME: VALUE, like 'x-canary: always'"
+        )),
     }
 }
 

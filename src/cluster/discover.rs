@@ -183,7 +183,12 @@ impl Cluster {
         }
         let candidates: Vec<(String, Result<Route, RouteError>)> = routes
             .iter()
-            .map(|r| (r.reference().to_string(), Route::read(&r.object, &query.pick)))
+            .map(|r| {
+                (
+                    r.reference().to_string(),
+                    Route::read(&r.object, &query.pick),
+                )
+            })
             .collect();
         let usable: Vec<&(String, Result<Route, RouteError>)> =
             candidates.iter().filter(|(_, r)| r.is_ok()).collect();
@@ -210,9 +215,10 @@ impl Cluster {
         }
     }
 
-    /// The prefix each backend's pods answer with, from the last container arg of the
-    /// pods its Service selects (the tcp-echo sample's convention). Returns the map
-    /// and, for backends without one, why.
+    /// What names each backend in a reply: the prefix its pods answer with, from the last
+    /// container arg (the tcp-echo sample's convention), its Running pods' names and
+    /// their `version` label. Returns the maps, the ready endpoints, and for backends
+    /// that cannot be told, why.
     pub(crate) async fn discover_labels(&self, route: &Route) -> Result<Discovery, ClusterError> {
         let mut labels = BTreeMap::new();
         let mut problems = Vec::new();
@@ -229,26 +235,9 @@ impl Cluster {
                 }
                 Err(e) => return Err(self.err(e, "get", "services")),
             };
-            let selector = svc
-                .spec
-                .as_ref()
-                .and_then(|s| s.selector.clone())
-                .unwrap_or_default();
-            if selector.is_empty() {
-                problems.push(format!(
-                    "backend {}: its Service has no selector; map it with --label PREFIX={}",
-                    backend.name, backend.name
-                ));
+            let Some(pods) = self.pods_of(&svc, backend, &mut problems).await? else {
                 continue;
-            }
-            let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let pods = kube::Api::<k8s_openapi::api::core::v1::Pod>::namespaced(
-                self.client.clone(),
-                &backend.namespace,
-            )
-            .list(&ListParams::default().labels(&query.join(",")))
-            .await
-            .map_err(|e| self.err(e, "list", "pods"))?;
+            };
             let running: Vec<&k8s_openapi::api::core::v1::Pod> = pods
                 .items
                 .iter()
@@ -303,6 +292,36 @@ impl Cluster {
             problems,
             endpoints,
         })
+    }
+
+    /// The pods a backend's Service selects; None (and why) when it selects none.
+    async fn pods_of(
+        &self,
+        svc: &Service,
+        backend: &crate::route::Backend,
+        problems: &mut Vec<String>,
+    ) -> Result<Option<kube::core::ObjectList<k8s_openapi::api::core::v1::Pod>>, ClusterError> {
+        let selector = svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.clone())
+            .unwrap_or_default();
+        if selector.is_empty() {
+            problems.push(format!(
+                "backend {}: its Service has no selector; map it with --label PREFIX={}",
+                backend.name, backend.name
+            ));
+            return Ok(None);
+        }
+        let query: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        kube::Api::<k8s_openapi::api::core::v1::Pod>::namespaced(
+            self.client.clone(),
+            &backend.namespace,
+        )
+        .list(&ListParams::default().labels(&query.join(",")))
+        .await
+        .map(Some)
+        .map_err(|e| self.err(e, "list", "pods"))
     }
 
     /// The first port of a Service: where the probe connects when the route names none.

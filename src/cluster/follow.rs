@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::discover::GATEWAY_GROUP;
 use super::{Cluster, ClusterError};
 use crate::istio::control::{ISTIO_NAMESPACE, ISTIOD_SELECTOR, TAG_LABEL};
+use crate::route::RouteKind;
 
 /// What a change asks to be read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,7 +56,7 @@ pub enum Unwatchable {
 const WATCH_SECONDS: u32 = 290;
 
 impl Cluster {
-    /// The kinds the screen follows: routes (both served versions), EnvoyFilters and pods
+    /// The kinds the screen follows: routes (every kind and version), EnvoyFilters and pods
     /// in the namespace, the Gateways and the namespace itself for the waypoint, the
     /// Services whose labels choose it, the control plane's Deployments for its version,
     /// and cluster-wide the GatewayClasses and revision tags that istiod's rules read.
@@ -65,13 +66,16 @@ impl Cluster {
         let kind = |group: &str, version: &str, kind: &str| {
             ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
         };
-        let mut out: Vec<Watched> = ["v1alpha2", "v1"]
+        // Every route kind in every version it is served as: a version the cluster does
+        // not serve ends its watch at once.
+        let mut out: Vec<Watched> = RouteKind::ALL
             .into_iter()
-            .map(|v| {
+            .flat_map(|k| k.versions().iter().map(move |v| (k, *v)))
+            .map(|(k, v)| {
                 self.watch(
                     Topic::Route,
-                    "tcproutes",
-                    kind(GATEWAY_GROUP, v, "TCPRoute"),
+                    k.plural(),
+                    kind(GATEWAY_GROUP, v, k.name()),
                     ns,
                 )
             })

@@ -122,7 +122,7 @@ pub enum RouteChoice {
         "this cluster serves no Gateway API route (TCPRoute, HTTPRoute, GRPCRoute, TLSRoute; {detail}); install the Gateway API CRDs"
     )]
     NoApi { detail: String },
-    #[error("no {} {:?} in namespace {namespace}{}", kinds_of(.name), .name.name, known_list(.known))]
+    #[error("no {} {:?} in namespace {namespace}{}", kind_of(.name), .name.name, known_list(.known))]
     Missing {
         name: crate::route::RouteRef,
         namespace: String,
@@ -148,10 +148,10 @@ pub enum RouteChoice {
 }
 
 /// The kind a missing route was looked for as: the one named, else any.
-fn kinds_of(name: &crate::route::RouteRef) -> &'static str {
+fn kind_of(name: &crate::route::RouteRef) -> &'static str {
     match name.kind {
         Some(kind) => kind.name(),
-        None => "HTTPRoute, GRPCRoute, TLSRoute or TCPRoute",
+        None => "route",
     }
 }
 

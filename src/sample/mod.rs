@@ -283,7 +283,10 @@ impl LineParser {
 /// that does not end in a code is a reply without one.
 pub fn split_status(line: &str) -> (&str, Option<u16>) {
     let line = line.trim();
-    match line.rsplit_once(' ').map_or(("", line), |(body, code)| (body, code)) {
+    match line
+        .rsplit_once(' ')
+        .map_or(("", line), |(body, code)| (body, code))
+    {
         (body, code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
             (body.trim_end(), code.parse().ok())
         }
@@ -342,10 +345,15 @@ mod tests {
         );
         assert_eq!(find_label("v10 and v22", labels), None);
         assert_eq!(find_label("one Thu Dec  5", labels), Some("one"));
-        assert_eq!(split_status("Hello version: v2  200"), ("Hello version: v2", Some(200)));
+        assert_eq!(
+            split_status("Hello version: v2  200"),
+            ("Hello version: v2", Some(200))
+        );
         assert_eq!(split_status(" 000"), ("", Some(0)));
         assert_eq!(split_status("no code here"), ("no code here", None));
-        let reply = LineParser::default().find("upstream connect error", labels).unwrap();
+        let reply = LineParser::default()
+            .find("upstream connect error", labels)
+            .unwrap();
         assert_eq!(reply.label, "upstream connect error");
     }
 

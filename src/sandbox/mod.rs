@@ -17,6 +17,7 @@ pub mod seed;
 pub mod shell;
 pub mod storage;
 mod sync;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

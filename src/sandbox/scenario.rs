@@ -27,10 +27,13 @@ pub enum Scenario {
     /// Only revisioned istiods (`--istio`'s and 1.26's) and a `default` tag pointing at
     /// `--istio`'s: it serves the waypoint, which carries no revision.
     DefaultTag,
+    /// Istio's helloworld sample and an HTTPRoute 90/10 whose parent is the helloworld
+    /// Service: the waypoint honours it request by request on every version.
+    Http,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Default,
         Scenario::Revisioned,
         Scenario::ServiceWaypoint,
@@ -39,6 +42,7 @@ impl Scenario {
         Scenario::SidecarClient,
         Scenario::RevisionTag,
         Scenario::DefaultTag,
+        Scenario::Http,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Scenario {
             Scenario::SidecarClient => "sidecar-client",
             Scenario::RevisionTag => "revision-tag",
             Scenario::DefaultTag => "default-tag",
+            Scenario::Http => "http",
         }
     }
 
@@ -81,7 +86,15 @@ impl Scenario {
             Scenario::DefaultTag => {
                 "only revisioned istiods, and the default tag points at --istio's: it serves the unlabelled waypoint"
             }
+            Scenario::Http => {
+                "Istio's helloworld and an HTTPRoute 90/10 on the helloworld Service (GET /hello): honoured per request on every version"
+            }
         }
+    }
+
+    /// Whether it seeds helloworld and an HTTPRoute rather than tcp-echo and a TCPRoute.
+    pub fn is_http(self) -> bool {
+        self == Scenario::Http
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {

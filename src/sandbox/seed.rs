@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::scenario::{Scenario, WAYPOINTS_NAMESPACE};
 use super::storage::catalogue::{
-    DEPLOYMENTS, GATEWAYCLASSES, GATEWAYS, MUTATINGWEBHOOKCONFIGURATIONS, NAMESPACES,
+    DEPLOYMENTS, GATEWAYCLASSES, GATEWAYS, HTTPROUTES, MUTATINGWEBHOOKCONFIGURATIONS, NAMESPACES,
     SERVICEACCOUNTS, SERVICES, TCPROUTES,
 };
 use super::storage::{Resource, Store};
@@ -14,6 +14,17 @@ use crate::istio::waypoint::{USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_FOR}
 
 pub const NAMESPACE: &str = "istio-io-tcp-traffic-shifting";
 pub const ROUTE: &str = "tcp-echo-ew";
+/// The HTTPRoute of the `http` scenario.
+pub const HTTP_ROUTE: &str = "helloworld";
+
+/// The kind and name of the route a scenario seeds.
+pub fn seeded_route(scenario: Scenario) -> (&'static str, &'static str) {
+    if scenario.is_http() {
+        ("HTTPRoute", HTTP_ROUTE)
+    } else {
+        ("TCPRoute", ROUTE)
+    }
+}
 
 fn echo_deployment(version: &str, prefix: &str, replicas: u32) -> Value {
     let labels = json!({"app": "tcp-echo", "version": version});
@@ -263,6 +274,37 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         NAMESPACE,
         curl_deployment(scenario == Scenario::SidecarClient),
     )?;
+    if scenario.is_http() {
+        seed_helloworld(&mut put, weights)?;
+    } else {
+        seed_tcp_echo(&mut put, scenario, weights)?;
+    }
+    let mut waypoint_labels = json!({WAYPOINT_FOR: "service"});
+    if scenario == Scenario::Revisioned {
+        waypoint_labels[REV_LABEL] = json!(revision_of(istio));
+    }
+    // A waypoint shared from another namespace must let the route's namespace in, as
+    // `istioctl waypoint apply` does for one it makes for other namespaces.
+    let mut hbone = json!({"name": "mesh", "port": 15008, "protocol": "HBONE"});
+    if scenario == Scenario::CrossNamespace {
+        hbone["allowedRoutes"] = json!({"namespaces": {"from": "Selector", "selector":
+            {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}});
+    }
+    put(
+        &GATEWAYS,
+        scenario.waypoint_namespace(NAMESPACE),
+        json!({
+            "metadata": {"name": "waypoint", "labels": waypoint_labels},
+            "spec": {"gatewayClassName": "istio-waypoint", "listeners": [hbone]},
+        }),
+    )?;
+    Ok(())
+}
+
+type Put<'a> = dyn FnMut(&Resource, &str, Value) -> Result<(), SeedError> + 'a;
+
+/// Istio's TCP traffic-shifting task: tcp-echo v1 and v2 and the weighted TCPRoute.
+fn seed_tcp_echo(put: &mut Put, scenario: Scenario, weights: (u32, u32)) -> Result<(), SeedError> {
     let parent = echo_service(
         "tcp-echo",
         json!({"app": "tcp-echo"}),
@@ -295,25 +337,6 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         echo_deployment("v1", "one", v1_replicas),
     )?;
     put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v2", "two", 1))?;
-    let mut waypoint_labels = json!({WAYPOINT_FOR: "service"});
-    if scenario == Scenario::Revisioned {
-        waypoint_labels[REV_LABEL] = json!(revision_of(istio));
-    }
-    // A waypoint shared from another namespace must let the route's namespace in, as
-    // `istioctl waypoint apply` does for one it makes for other namespaces.
-    let mut hbone = json!({"name": "mesh", "port": 15008, "protocol": "HBONE"});
-    if scenario == Scenario::CrossNamespace {
-        hbone["allowedRoutes"] = json!({"namespaces": {"from": "Selector", "selector":
-            {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}});
-    }
-    put(
-        &GATEWAYS,
-        scenario.waypoint_namespace(NAMESPACE),
-        json!({
-            "metadata": {"name": "waypoint", "labels": waypoint_labels},
-            "spec": {"gatewayClassName": "istio-waypoint", "listeners": [hbone]},
-        }),
-    )?;
     put(
         &TCPROUTES,
         NAMESPACE,
@@ -329,4 +352,59 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         }),
     )?;
     Ok(())
+}
+
+/// Istio's helloworld sample (its Services and Deployments as in samples/helloworld)
+/// and an HTTPRoute whose parent is the helloworld Service, as GAMMA routes are written.
+fn seed_helloworld(put: &mut Put, weights: (u32, u32)) -> Result<(), SeedError> {
+    let service = |name: &str, selector: Value| {
+        json!({"metadata": {"name": name, "labels": {"app": "helloworld", "service": name}},
+               "spec": {"ports": [{"port": 5000, "name": "http"}], "selector": selector}})
+    };
+    put(
+        &SERVICES,
+        NAMESPACE,
+        service("helloworld", json!({"app": "helloworld"})),
+    )?;
+    for v in ["v1", "v2"] {
+        let labels = json!({"app": "helloworld", "version": v});
+        put(
+            &SERVICES,
+            NAMESPACE,
+            service(&format!("helloworld-{v}"), labels.clone()),
+        )?;
+        put(
+            &DEPLOYMENTS,
+            NAMESPACE,
+            json!({
+                "metadata": {"name": format!("helloworld-{v}"), "labels": labels},
+                "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{
+                        "name": "helloworld",
+                        "image": format!("docker.io/istio/examples-helloworld-{v}:1.0"),
+                        "imagePullPolicy": "IfNotPresent",
+                        "ports": [{"containerPort": 5000}],
+                    }]},
+                }},
+            }),
+        )?;
+    }
+    put(
+        &HTTPROUTES,
+        NAMESPACE,
+        json!({
+            "metadata": {"name": HTTP_ROUTE},
+            "spec": {
+                "parentRefs": [{"group": "", "kind": "Service", "name": "helloworld", "port": 5000}],
+                "rules": [{
+                    "matches": [{"path": {"type": "Exact", "value": "/hello"}}],
+                    "backendRefs": [
+                        {"name": "helloworld-v1", "port": 5000, "weight": weights.0},
+                        {"name": "helloworld-v2", "port": 5000, "weight": weights.1},
+                    ],
+                }],
+            },
+        }),
+    )
 }

@@ -10,9 +10,9 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
 use super::app::{ClusterInfo, Msg};
+use crate::cluster::discover::RouteQuery;
 use crate::cluster::follow::{Topic, Unwatchable};
 use crate::cluster::{Cluster, ClusterError};
-use crate::cluster::discover::RouteQuery;
 use crate::route::{Route, RouteRef};
 use crate::task::AbortOnDrop;
 
@@ -133,7 +133,14 @@ impl Reader {
         let mut another = false;
         if wants(Topic::Route) || wants(Topic::Patch) || self.route.is_none() {
             // Another route (not only new weights) has other backends and waypoint.
-            another = self.read_route().await;
+            let said;
+            (another, said) = self.read_route().await;
+            // Its backends' pods are read before the app hears of it: the probe starts
+            // with the route, and its first replies must find the names they carry.
+            if another {
+                self.read_pods().await;
+            }
+            let _ = self.tx.send(said);
         }
         // The waypoint and control plane belong to the route's Service.
         if wants(Topic::Facts) || another {
@@ -143,7 +150,7 @@ impl Reader {
         if wants(Topic::Route) || wants(Topic::Patch) || wants(Topic::Facts) || another {
             self.read_patch().await;
         }
-        if wants(Topic::Pods) || another {
+        if wants(Topic::Pods) && !another {
             self.read_pods().await;
         }
         let _ = self
@@ -199,8 +206,8 @@ impl Reader {
     }
 
     /// The route. Returns whether it is another route than before (other backends, or
-    /// the first).
-    async fn read_route(&mut self) -> bool {
+    /// the first), and the message that tells the app.
+    async fn read_route(&mut self) -> (bool, Msg) {
         let route = self.cluster.find_route(&self.query).await;
         if let Ok(found) = &route {
             self.query.name.get_or_insert_with(|| RouteRef {
@@ -217,7 +224,7 @@ impl Reader {
         }
         // An API that cannot answer now says nothing about the route: the last one stays.
         if route.as_ref().is_err_and(ClusterError::is_transient) {
-            return false;
+            return (false, Msg::Problem(self.problems.values().next().cloned()));
         }
         let another = match (&self.route, &route) {
             // Another parent has another waypoint too.
@@ -230,8 +237,7 @@ impl Reader {
             _ => false,
         };
         self.route = route.as_ref().ok().cloned();
-        let _ = self.tx.send(Msg::Route(route, Timestamp::now()));
-        another
+        (another, Msg::Route(route, Timestamp::now()))
     }
 
     /// Pods came or went: the probe looks for its client again, and the backends'

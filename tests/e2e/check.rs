@@ -225,7 +225,7 @@ fn check_on_the_sandbox_ignored_patched_and_fixed() {
         None,
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no TCPRoute \"nope\""), "{err}");
+    assert!(err.contains("no route \"nope\""), "{err}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ mod cli;
 mod crd_schema;
 mod drills;
 mod follow;
+mod http_routes;
 mod istiod_rules;
 mod kubectl;
 mod records;

@@ -73,7 +73,7 @@ async fn a_missing_route_names_the_ones_there() {
         .await;
     let err = w.app().route_error().unwrap().to_string();
     assert!(
-        err.contains("no TCPRoute \"nope\"") && err.contains("tcp-echo-ew"),
+        err.contains("no route \"nope\"") && err.contains("tcproute/tcp-echo-ew"),
         "{err}"
     );
 }
@@ -96,11 +96,23 @@ async fn an_ambiguous_route_asks_for_one_and_all_zero_weights_are_refused() {
         .create(&PostParams::default(), &second)
         .await
         .unwrap();
-    w.until("the ambiguity", LIMIT, |a| a.route_error().is_some())
+    // The route being watched stays the one watched: another that comes later does not
+    // take its place or stop the screen.
+    w.until("more samples", LIMIT, |a| a.split().total() >= 40)
         .await;
-    let err = w.app().route_error().unwrap().to_string();
+    assert!(w.app().route_error().is_none());
+    assert_eq!(w.app().route().unwrap().name, "tcp-echo-ew");
+    // Asked afresh with no name, the cluster's two routes cannot be chosen between.
+    let err = w
+        .cluster
+        .find_route(&Default::default())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
-        err.contains("tcp-echo-ew") && err.contains("tcp-echo-other") && err.contains("--route"),
+        err.contains("tcproute/tcp-echo-ew")
+            && err.contains("tcproute/tcp-echo-other")
+            && err.contains("--route"),
         "{err}"
     );
     routes

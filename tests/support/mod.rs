@@ -32,6 +32,9 @@ pub fn route_in(namespace: &str, w1: u32, w2: u32) -> Route {
         parent: "tcp-echo".into(),
         parent_port: Some(9000),
         backends: vec![b("tcp-echo-v1", w1), b("tcp-echo-v2", w2)],
+        parent_namespace: namespace.into(),
+        rules: 1,
+        ..Route::default()
     }
 }
 

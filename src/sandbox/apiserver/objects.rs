@@ -92,7 +92,11 @@ async fn subresource(
         )),
         // Writes through `status` change the status alone (`kubectl patch
         // --subresource=status`), as the API server's status strategies do.
-        ("gateways" | "tcproutes", "status", &Method::PATCH) => {
+        (
+            "gateways" | "tcproutes" | "httproutes" | "grpcroutes" | "tlsroutes",
+            "status",
+            &Method::PATCH,
+        ) => {
             let (bytes, content_type) = read_body(req).await?;
             patch::patch_status(&state, &r, &name, &bytes, &content_type)
         }

@@ -2,13 +2,20 @@
 
 use serde_json::{Value, json};
 
+use crate::sandbox::storage::Resource;
 use crate::sandbox::storage::Store;
-use crate::sandbox::storage::catalogue::TCPROUTES;
+use crate::sandbox::storage::catalogue::ROUTES;
 use crate::sandbox::storage::meta::now_rfc3339;
 
-/// Istio marks a TCPRoute `Accepted` even when the waypoint then ignores it (the bug).
+/// Istio marks every route `Accepted`, a TCPRoute too when the waypoint then ignores it
+/// (the bug).
 pub(super) fn route_status(store: &mut Store) {
-    let routes_res = &TCPROUTES;
+    for res in ROUTES {
+        status_of(store, res);
+    }
+}
+
+fn status_of(store: &mut Store, routes_res: &'static Resource) {
     let routes: Vec<Value> = store.all(routes_res).cloned().collect();
     for mut route in routes {
         let generation = route

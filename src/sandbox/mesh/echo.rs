@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
 use crate::sandbox::drills::Drills;
 use crate::task::AbortOnDrop;
@@ -36,10 +35,7 @@ pub(crate) fn start_echo(
     prefix: String,
     drills: Arc<Drills>,
 ) -> std::io::Result<(SocketAddr, AbortOnDrop)> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let listener = TcpListener::from_std(listener)?;
+    let (addr, listener) = super::loopback::listen()?;
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (prefix, drills) = (prefix.clone(), drills.clone());

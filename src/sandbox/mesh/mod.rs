@@ -2,9 +2,15 @@
 //! for every Service port a loopback listener standing for its VIP, behind which the
 //! (simulated) waypoint picks a backend per connection and splices the bytes through.
 
+mod attach;
 pub mod dns;
 mod echo;
 pub mod endpoints;
+mod hello;
+mod http;
+pub mod http_routes;
+mod loopback;
+mod port;
 pub mod waypoint;
 
 use std::collections::HashMap;
@@ -18,13 +24,23 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::sandbox::drills::Drills;
-use crate::sandbox::shell::net::{Connecting, Network};
+use crate::sandbox::shell::net::{ConnectError, Connecting, Network};
 use crate::sandbox::storage::Store;
 use crate::sandbox::storage::catalogue::PODS;
 use crate::sandbox::storage::meta::{is_running, uid_of};
 use crate::sandbox::sync::lock;
 use crate::task::AbortOnDrop;
+use http::Upstream;
+use http_routes::HttpDecision;
 use waypoint::{Decision, Programming, ServicePort};
+
+use crate::sandbox::wire::Request;
+
+/// What a pod serves: a tcp-echo on its ports, or helloworld.
+enum Server {
+    Echo { ports: Vec<u16>, prefix: String },
+    Hello(hello::Hello),
+}
 
 struct PodServers {
     ports: HashMap<u16, SocketAddr>,
@@ -47,25 +63,6 @@ pub struct Mesh {
     rng: Mutex<StdRng>,
     /// Faults made on purpose; the echo servers count their replies there.
     drills: Arc<Drills>,
-}
-
-/// Why `nc` could not connect, in busybox's words.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnectError {
-    BadAddress(String),
-    Refused(String),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::BadAddress(host) => write!(f, "nc: bad address '{host}'"),
-            ConnectError::Refused(ip) => write!(
-                f,
-                "nc: can't connect to remote host ({ip}): Connection refused"
-            ),
-        }
-    }
 }
 
 impl Mesh {
@@ -138,22 +135,25 @@ impl Mesh {
         }
     }
 
-    /// Starts echo servers for new tcp-echo pods and stops those of deleted ones.
+    /// Starts servers for new tcp-echo and helloworld pods and stops those of deleted ones.
     fn sync_pods(&self) {
-        let wanted: Vec<(String, String, Vec<u16>)> = {
+        let wanted: Vec<(String, Server)> = {
             let store = lock(&self.store);
             store
                 .all(&PODS)
                 .filter(|p| is_running(p))
                 .filter_map(|p| {
-                    let (ports, prefix) = echo::echo_args(p)?;
-                    Some((uid_of(p)?.to_string(), prefix, ports))
+                    let server = match echo::echo_args(p) {
+                        Some((ports, prefix)) => Server::Echo { ports, prefix },
+                        None => Server::Hello(hello::hello_args(p)?),
+                    };
+                    Some((uid_of(p)?.to_string(), server))
                 })
                 .collect()
         };
         let mut pods = lock(&self.pods);
-        pods.retain(|uid, _| wanted.iter().any(|(u, _, _)| u == uid));
-        for (uid, prefix, ports) in wanted {
+        pods.retain(|uid, _| wanted.iter().any(|(u, _)| u == uid));
+        for (uid, server) in wanted {
             if pods.contains_key(&uid) {
                 continue;
             }
@@ -161,15 +161,23 @@ impl Mesh {
                 ports: HashMap::new(),
                 _tasks: Vec::new(),
             };
-            for port in ports {
-                match echo::start_echo(prefix.clone(), self.drills.clone()) {
+            // One server per port: each pod port of a tcp-echo, the one of a helloworld.
+            let started: Vec<(u16, std::io::Result<(SocketAddr, AbortOnDrop)>)> = match server {
+                Server::Echo { ports, prefix } => ports
+                    .into_iter()
+                    .map(|port| (port, echo::start_echo(prefix.clone(), self.drills.clone())))
+                    .collect(),
+                Server::Hello(hello) => vec![(hello.port, hello::start_hello(hello))],
+            };
+            for (port, result) in started {
+                match result {
                     Ok((addr, task)) => {
                         servers.ports.insert(port, addr);
                         servers._tasks.push(task);
                     }
                     Err(e) => {
                         let _ = self.warnings.send(format!(
-                            "sandbox: cannot start the echo server for port {port} of a pod on loopback: {e}"
+                            "sandbox: cannot start the server for port {port} of a pod on loopback: {e}"
                         ));
                     }
                 }
@@ -215,34 +223,50 @@ impl Mesh {
         if let Some((addr, _)) = vips.get(&target) {
             return Ok(*addr);
         }
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let listener = TcpListener::from_std(listener)?;
+        let (addr, listener) = loopback::listen()?;
         let task = AbortOnDrop::spawn(splice_vip(self.me.clone(), listener, target.clone()));
         vips.insert(target, (addr, task));
         Ok(addr)
+    }
+
+    /// Where one HTTP request to `target` goes, as the waypoint routes it.
+    fn upstream(&self, target: &ServicePort, request: &Request) -> Upstream {
+        let decision = self.programming().decide_request(
+            target,
+            &request.method,
+            &request.path,
+            &request.head.headers,
+        );
+        let picked = match decision {
+            None | Some(HttpDecision::Default) => self.pick_endpoint(target),
+            Some(HttpDecision::Weighted { targets, .. }) => self.pick_weighted(&targets),
+            Some(HttpDecision::NoBackend { .. }) => return Upstream::NoBackend,
+        };
+        picked.map_or(Upstream::NoneHealthy, Upstream::Endpoint)
     }
 
     /// The echo server one new connection to `target` reaches.
     pub fn pick(&self, target: &ServicePort) -> Option<SocketAddr> {
         match self.programming().decide(target) {
             Decision::Direct | Decision::WaypointDefault => self.pick_endpoint(target),
-            Decision::Weighted { targets, .. } => {
-                let total: u64 = targets.iter().map(|(_, w)| u64::from(*w)).sum();
-                if total == 0 {
-                    return None;
-                }
-                let mut roll = lock(&self.rng).random_range(0..total);
-                for (backend, weight) in &targets {
-                    if roll < u64::from(*weight) {
-                        return self.pick_endpoint(backend);
-                    }
-                    roll -= u64::from(*weight);
-                }
-                None
-            }
+            Decision::Weighted { targets, .. } => self.pick_weighted(&targets),
         }
+    }
+
+    /// An endpoint of one of `targets`, chosen by their weights.
+    fn pick_weighted(&self, targets: &[(ServicePort, u32)]) -> Option<SocketAddr> {
+        let total: u64 = targets.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut roll = lock(&self.rng).random_range(0..total);
+        for (backend, weight) in targets {
+            if roll < u64::from(*weight) {
+                return self.pick_endpoint(backend);
+            }
+            roll -= u64::from(*weight);
+        }
+        None
     }
 
     /// Uniform over the ready endpoints of a Service port.
@@ -267,11 +291,7 @@ impl Mesh {
 
 impl Network for Mesh {
     fn connect<'a>(&'a self, from: &'a str, host: &'a str, port: u16) -> Connecting<'a> {
-        Box::pin(async move {
-            Mesh::connect(self, from, host, port)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Mesh::connect(self, from, host, port))
     }
 }
 
@@ -295,10 +315,21 @@ async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>
     }
 }
 
-/// Accepts connections on a VIP and splices each to the backend the waypoint picks.
+/// Accepts connections on a VIP and splices each to the backend the waypoint picks; a
+/// waypoint that serves the port as HTTP routes each request instead.
 async fn splice_vip(mesh: Weak<Mesh>, listener: TcpListener, target: ServicePort) {
     while let Ok((inbound, _)) = listener.accept().await {
         let Some(mesh) = mesh.upgrade() else { break };
+        if mesh
+            .programming()
+            .decide_request(&target, "GET", "/", &[])
+            .is_some()
+        {
+            let target = target.clone();
+            let pick = move |request: &Request| mesh.upstream(&target, request);
+            tokio::spawn(http::proxy(pick, inbound));
+            continue;
+        }
         let backend = mesh.pick(&target);
         tokio::spawn(async move {
             // No endpoint: the connection is reset, as ztunnel does.

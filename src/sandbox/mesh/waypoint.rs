@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use super::attach;
+use super::http_routes::{self, HttpDecision, HttpRule};
+pub use super::port::ServicePort;
 use crate::istio::waypoint::{Choice, Class, binds, choose};
 use crate::istio::{FIXED_IN, parse_version};
 use crate::sandbox::controllers::GATEWAY_NAME_LABEL;
@@ -21,26 +24,6 @@ pub(crate) const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
 pub(crate) const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 pub(crate) const WAYPOINT_LISTENER: &str = "main_internal";
-
-/// A Service port as Envoy names its cluster and filter chain.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServicePort {
-    pub namespace: String,
-    pub service: String,
-    pub port: u16,
-}
-
-impl ServicePort {
-    pub fn host(&self) -> String {
-        format!("{}.{}.svc.cluster.local", self.service, self.namespace)
-    }
-
-    /// `inbound-vip|9000|tcp|tcp-echo.ns.svc.cluster.local`: the waypoint's name for both
-    /// the filter chain of a Service port and the cluster that reaches it.
-    pub(crate) fn vip_name(&self) -> String {
-        format!("inbound-vip|{}|tcp|{}", self.port, self.host())
-    }
-}
 
 /// Where the waypoint sends one new connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +55,10 @@ pub struct Programming {
     /// The version of the istiod that serves each waypoint.
     versions: HashMap<WaypointKey, Option<(u32, u32)>>,
     weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
+    /// HTTP Service ports served by a waypoint, and which: routed request by request.
+    served_http: HashMap<ServicePort, WaypointKey>,
+    /// The HTTPRoute rules attached to each served HTTP port.
+    http_rules: HashMap<ServicePort, Vec<HttpRule>>,
 }
 
 /// A running waypoint: its Gateway exists and a pod runs for it; whether it serves a
@@ -140,6 +127,7 @@ impl Programming {
         let namespaces: HashMap<&str, &Value> =
             store.all(&NAMESPACES).map(|n| (name_of(n), n)).collect();
         let mut served = HashMap::new();
+        let mut served_http = HashMap::new();
         for svc in store.all(&SERVICES) {
             let ns = namespace_of(svc);
             let namespace = namespaces.get(ns).and_then(|n| labels_of(n));
@@ -165,7 +153,6 @@ impl Programming {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter(|p| port_is_tcp(p))
             {
                 let Some(number) = port.get("port").and_then(Value::as_u64) else {
                     continue;
@@ -175,13 +162,19 @@ impl Programming {
                     service: name_of(svc).to_string(),
                     port: number as u16,
                 };
-                served.insert(sp, wp.key());
+                if port_is_tcp(port) {
+                    served.insert(sp, wp.key());
+                } else {
+                    served_http.insert(sp, wp.key());
+                }
             }
         }
         let mut prog = Programming {
             served,
             versions: waypoints.iter().map(|w| (w.key(), w.istio)).collect(),
             weighted: HashMap::new(),
+            http_rules: http_routes::compile(store, &served_http),
+            served_http,
         };
         prog.compile_routes(store);
         prog.compile_filters(store, &waypoints);
@@ -202,70 +195,29 @@ impl Programming {
     /// the waypoint's control plane is that recent.
     fn compile_routes(&mut self, store: &Store) {
         let mut routes: Vec<&Value> = store.all(&TCPROUTES).collect();
-        // The oldest route wins a conflict, as Gateway API asks; later ones insert only when free.
-        routes.sort_by_key(|r| {
-            (
-                str_at(r, "/metadata/creationTimestamp")
-                    .unwrap_or_default()
-                    .to_string(),
-                name_of(r).to_string(),
-            )
-        });
+        attach::oldest_first(&mut routes);
         for route in routes {
             let ns = namespace_of(route);
-            let Some(backends) = route
-                .pointer("/spec/rules/0/backendRefs")
-                .and_then(Value::as_array)
-            else {
+            let Some(rule) = route.pointer("/spec/rules/0") else {
                 continue;
             };
-            let targets: Vec<(ServicePort, u32)> = backends
-                .iter()
-                .filter(|b| {
-                    matches!(str_at(b, "/group").unwrap_or(""), "" | "core")
-                        && str_at(b, "/kind").unwrap_or("Service") == "Service"
-                })
-                .filter_map(|b| {
-                    let sp = ServicePort {
-                        namespace: str_at(b, "/namespace").unwrap_or(ns).to_string(),
-                        service: str_at(b, "/name")?.to_string(),
-                        port: b.get("port").and_then(Value::as_u64)? as u16,
-                    };
-                    Some((
-                        sp,
-                        b.get("weight").and_then(Value::as_u64).unwrap_or(1) as u32,
-                    ))
-                })
-                .collect();
+            let targets = attach::targets(rule, ns);
             if targets.iter().all(|(_, w)| *w == 0) {
                 continue;
             }
-            for parent in route
-                .pointer("/spec/parentRefs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let is_service = matches!(str_at(parent, "/group").unwrap_or(""), "" | "core")
-                    && str_at(parent, "/kind") == Some("Service");
-                if !is_service || str_at(parent, "/namespace").is_some_and(|n| n != ns) {
-                    continue;
-                }
-                let Some(parent_name) = str_at(parent, "/name") else {
-                    continue;
-                };
-                let port = parent.get("port").and_then(Value::as_u64);
+            for (parent, port) in attach::service_parents(route, ns) {
                 let chains: Vec<ServicePort> = self
                     .served
                     .keys()
                     .filter(|sp| {
                         sp.namespace == ns
-                            && sp.service == parent_name
-                            && port.is_none_or(|p| p == sp.port as u64)
+                            && sp.service == parent
+                            && attach::port_matches(port, sp)
                             && self.honours_routes(sp)
                     })
                     .cloned()
                     .collect();
+                // Later routes insert only where no older one has.
                 for chain in chains {
                     self.weighted.entry(chain).or_insert_with(|| {
                         (
@@ -340,7 +292,23 @@ impl Programming {
     }
 
     pub fn serves(&self, target: &ServicePort) -> bool {
-        self.served.contains_key(target)
+        self.served.contains_key(target) || self.served_http.contains_key(target)
+    }
+
+    /// What the waypoint does with one HTTP request to a Service port it serves at L7;
+    /// None where no waypoint serves the port as HTTP (connections pass at L4).
+    pub fn decide_request(
+        &self,
+        target: &ServicePort,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> Option<HttpDecision> {
+        self.served_http.get(target)?;
+        Some(match self.http_rules.get(target) {
+            Some(rules) => http_routes::decide(rules, method, path, headers),
+            None => HttpDecision::Default,
+        })
     }
 }
 

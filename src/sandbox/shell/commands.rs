@@ -1,5 +1,6 @@
 //! The commands a busybox pod offers that people use in probe loops: `date`, `nc`,
-//! `sleep`, `echo`, `cat`, `test`/`[`, `true`, `false`, `exit`, `sh`, `timeout`, `hostname`.
+//! `sleep`, `echo`, `cat`, `test`/`[`, `true`, `false`, `exit`, `sh`, `timeout`, `hostname`;
+//! `curl` and `tr` in files of their own.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use super::process::{ExitNow, Flow, Shell, Sink};
 
 const KNOWN: &[&str] = &[
     "date", "nc", "sleep", "echo", "cat", "test", "[", "true", "false", ":", "exit", "sh",
-    "timeout", "hostname",
+    "timeout", "hostname", "curl", "tr",
 ];
 
 fn base(program: &str) -> &str {
@@ -71,6 +72,8 @@ pub fn run<'a>(
                 }
             },
             "nc" => nc(shell, args, stdin, sink).await,
+            "curl" => super::curl::curl(shell, args, sink).await,
+            "tr" => super::tr::tr(shell, args, &stdin, sink),
             "sh" => sh(shell, args, stdin, sink).await?,
             "timeout" => timeout(shell, args, stdin, sink).await?,
             _ => {
@@ -260,7 +263,7 @@ async fn nc(shell: &Shell, args: &[String], stdin: Vec<u8>, sink: &mut Sink) -> 
     let mut stream = match stream {
         Ok(s) => s,
         Err(e) => {
-            shell.error(&e);
+            shell.error(&e.to_string());
             return 1;
         }
     };

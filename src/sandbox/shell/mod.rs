@@ -4,11 +4,13 @@
 
 mod arith;
 mod commands;
+mod curl;
 mod lex;
 pub(crate) mod net;
 pub mod parse;
 mod process;
 mod run;
+mod tr;
 
 pub use process::{Env, Output, Stream};
 pub use run::exec;

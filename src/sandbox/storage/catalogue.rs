@@ -103,6 +103,42 @@ pub static TCPROUTES: Resource = Resource {
     categories: &["gateway-api"],
 };
 
+pub static HTTPROUTES: Resource = Resource {
+    group: "gateway.networking.k8s.io",
+    versions: &["v1", "v1beta1"],
+    plural: "httproutes",
+    singular: "httproute",
+    kind: "HTTPRoute",
+    namespaced: true,
+    short_names: &[],
+    categories: &["gateway-api"],
+};
+
+pub static GRPCROUTES: Resource = Resource {
+    group: "gateway.networking.k8s.io",
+    versions: &["v1"],
+    plural: "grpcroutes",
+    singular: "grpcroute",
+    kind: "GRPCRoute",
+    namespaced: true,
+    short_names: &[],
+    categories: &["gateway-api"],
+};
+
+pub static TLSROUTES: Resource = Resource {
+    group: "gateway.networking.k8s.io",
+    versions: &["v1", "v1alpha2", "v1alpha3"],
+    plural: "tlsroutes",
+    singular: "tlsroute",
+    kind: "TLSRoute",
+    namespaced: true,
+    short_names: &[],
+    categories: &["gateway-api"],
+};
+
+/// Every route kind with weighted backends.
+pub(crate) static ROUTES: [&Resource; 4] = [&TCPROUTES, &HTTPROUTES, &GRPCROUTES, &TLSROUTES];
+
 pub(crate) static ENVOYFILTERS: Resource = Resource {
     group: "networking.istio.io",
     versions: &["v1alpha3"],
@@ -137,7 +173,7 @@ pub(crate) static MUTATINGWEBHOOKCONFIGURATIONS: Resource = Resource {
 };
 
 /// Every served type, in the order discovery lists them.
-pub(crate) static RESOURCES: [&Resource; 11] = [
+pub(crate) static RESOURCES: [&Resource; 14] = [
     &NAMESPACES,
     &PODS,
     &SERVICES,
@@ -147,6 +183,9 @@ pub(crate) static RESOURCES: [&Resource; 11] = [
     &GATEWAYS,
     &GATEWAYCLASSES,
     &TCPROUTES,
+    &HTTPROUTES,
+    &GRPCROUTES,
+    &TLSROUTES,
     &ENVOYFILTERS,
     &MUTATINGWEBHOOKCONFIGURATIONS,
 ];

@@ -9,8 +9,14 @@ use super::status::FieldError;
 
 /// Fills in the defaults the CRD schemas declare, as the API server does on write.
 pub(crate) fn apply_defaults(res: &Resource, obj: &mut Value) {
-    if res.plural != "tcproutes" {
+    if !matches!(
+        res.plural,
+        "tcproutes" | "httproutes" | "grpcroutes" | "tlsroutes"
+    ) {
         return;
+    }
+    if res.plural == "httproutes" {
+        http_defaults(obj);
     }
     if let Some(parents) = obj
         .pointer_mut("/spec/parentRefs")
@@ -35,12 +41,43 @@ pub(crate) fn apply_defaults(res: &Resource, obj: &mut Value) {
     }
 }
 
+/// HTTPRoute's defaults: a rule that matches every path where none is given, and a
+/// PathPrefix `/` in a match that names no path.
+fn http_defaults(obj: &mut Value) {
+    let every_path = || json!({"path": {"type": "PathPrefix", "value": "/"}});
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let rules = spec
+        .entry("rules")
+        .or_insert_with(|| json!([{"matches": [every_path()]}]));
+    for rule in rules.as_array_mut().into_iter().flatten() {
+        let Some(rule) = rule.as_object_mut() else {
+            continue;
+        };
+        let matches = rule
+            .entry("matches")
+            .or_insert_with(|| json!([every_path()]));
+        for m in matches.as_array_mut().into_iter().flatten() {
+            if let Some(m) = m.as_object_mut() {
+                let path = m.entry("path").or_insert_with(|| json!({}));
+                if let Some(path) = path.as_object_mut() {
+                    path.entry("type").or_insert(json!("PathPrefix"));
+                    path.entry("value").or_insert(json!("/"));
+                }
+            }
+        }
+    }
+}
+
 /// Every reason the object would be refused with 422; empty when it is acceptable.
 pub fn check(res: &Resource, obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     check_metadata(obj, &mut errs);
     match res.plural {
-        "tcproutes" => check_tcproute(obj, &mut errs),
+        "tcproutes" | "httproutes" | "grpcroutes" | "tlsroutes" => {
+            check_route(res.plural, obj, &mut errs);
+        }
         "envoyfilters" => check_envoyfilter(obj, &mut errs),
         _ => {}
     }
@@ -241,7 +278,76 @@ fn label_pattern(s: &str) -> bool {
     is_dns_label(s, 63)
 }
 
-fn check_tcproute(obj: &Value, errs: &mut Vec<FieldError>) {
+fn is_hostname(s: &str) -> bool {
+    let s = s.strip_prefix("*.").unwrap_or(s);
+    is_dns_subdomain(s) && !s.is_empty()
+}
+
+/// An HTTPRoute's or GRPCRoute's matches, as far as the probe reads them.
+fn check_matches(plural: &str, rule: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    let matches = Field::at(rule, path, "matches");
+    for (k, m) in matches.array(0, 64, errs).iter().enumerate() {
+        let path = format!("{path}.matches[{k}]");
+        if !m.is_object() {
+            errs.push(FieldError::wrong_type(&path, m, "object"));
+            continue;
+        }
+        if plural == "httproutes"
+            && let Some(p) = Field::at(m, &path, "path").object(errs)
+        {
+            let at = format!("{path}.path");
+            Field::at(p, &at, "type").one_of(&["Exact", "PathPrefix", "RegularExpression"], errs);
+            let value = Field::at(p, &at, "value");
+            value.string(0, 1024, None, errs);
+            let literal = str_of(p, "type") != Some("RegularExpression");
+            if literal
+                && let Some(v) = p
+                    .get("value")
+                    .filter(|v| v.as_str().is_some_and(|s| !s.starts_with('/')))
+            {
+                errs.push(FieldError::invalid(format!("{at}.value"), v, "value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']"));
+            }
+            Field::at(m, &path, "method").one_of(
+                &[
+                    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+                ],
+                errs,
+            );
+        }
+        if plural == "grpcroutes"
+            && let Some(method) = Field::at(m, &path, "method").object(errs)
+        {
+            let at = format!("{path}.method");
+            Field::at(method, &at, "type").one_of(&["Exact", "RegularExpression"], errs);
+            Field::at(method, &at, "service").string(0, 1024, None, errs);
+            Field::at(method, &at, "method").string(0, 1024, None, errs);
+        }
+        for (h, header) in Field::at(m, &path, "headers")
+            .array(0, 16, errs)
+            .iter()
+            .enumerate()
+        {
+            let at = format!("{path}.headers[{h}]");
+            let name = Field::at(header, &at, "name");
+            if name.required(errs) {
+                name.string(1, 256, None, errs);
+            }
+            Field::at(header, &at, "type").one_of(&["Exact", "RegularExpression"], errs);
+            let value = Field::at(header, &at, "value");
+            if value.required(errs) {
+                value.string(1, 4096, None, errs);
+            }
+        }
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// A route of any kind: parents, hostnames, rules and their weighted backends; TCP and
+/// TLS routes need at least one rule with a backend, HTTP and gRPC routes may have none.
+fn check_route(plural: &str, obj: &Value, errs: &mut Vec<FieldError>) {
     let spec_field = Field::at(obj, "", "spec");
     if !spec_field.required(errs) {
         return;
@@ -266,19 +372,46 @@ fn check_tcproute(obj: &Value, errs: &mut Vec<FieldError>) {
         Field::at(p, &path, "port").integer(1, 65535, errs);
         Field::at(p, &path, "sectionName").string(1, 253, Some(is_dns_subdomain), errs);
     }
+    let layer7 = matches!(plural, "httproutes" | "grpcroutes");
+    if plural != "tcproutes" {
+        for (i, h) in Field::at(spec, "spec", "hostnames")
+            .array(0, 16, errs)
+            .iter()
+            .enumerate()
+        {
+            if !h.as_str().is_some_and(is_hostname) {
+                errs.push(FieldError::invalid(
+                    format!("spec.hostnames[{i}]"),
+                    h,
+                    "a hostname is a lowercase RFC 1123 subdomain, optionally prefixed by *.",
+                ));
+            }
+        }
+    }
     let rules = Field::at(spec, "spec", "rules");
-    if !rules.required(errs) {
+    if !layer7 && !rules.required(errs) {
         return;
     }
-    for (i, rule) in rules.array(1, 16, errs).iter().enumerate() {
+    for (i, rule) in rules
+        .array(usize::from(!layer7), 16, errs)
+        .iter()
+        .enumerate()
+    {
         let path = format!("spec.rules[{i}]");
         if !rule.is_object() {
             errs.push(FieldError::wrong_type(&path, rule, "object"));
             continue;
         }
         Field::at(rule, &path, "name").string(1, 253, Some(is_dns_subdomain), errs);
+        if layer7 {
+            check_matches(plural, rule, &path, errs);
+        }
         let refs = Field::at(rule, &path, "backendRefs");
-        for (j, b) in refs.array(1, 16, errs).iter().enumerate() {
+        for (j, b) in refs
+            .array(usize::from(!layer7), 16, errs)
+            .iter()
+            .enumerate()
+        {
             let path = format!("{path}.backendRefs[{j}]");
             if !b.is_object() {
                 errs.push(FieldError::wrong_type(&path, b, "object"));

@@ -24,7 +24,10 @@ impl App {
         // Where no known bug applies there is nothing to work around; a patch of ours
         // that is on anyway may still be taken off.
         if self.needs_patch() == Some(false) && !matches!(self.patch, PatchState::On(_)) {
-            self.notice = Some(crate::bugs::none_applies(&route, self.info.istio.as_deref()));
+            self.notice = Some(crate::bugs::none_applies(
+                &route,
+                self.info.istio.as_deref(),
+            ));
             return vec![];
         }
         match self.patch {

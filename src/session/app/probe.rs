@@ -41,7 +41,9 @@ impl App {
                         .unwrap_or_else(|| "/".into()),
                     // At the edge the Gateway's listener picks routes by host name.
                     host: match route.parent_kind {
-                        ParentKind::Gateway => route.hostnames.first().map(|h| h.replace('*', "probe")),
+                        ParentKind::Gateway => {
+                            route.hostnames.first().map(|h| h.replace('*', "probe"))
+                        }
                         ParentKind::Service => None,
                     },
                     headers,
@@ -195,7 +197,10 @@ impl App {
     fn replies_are_http(&self) -> bool {
         match &self.request {
             Some(request) => matches!(request, Request::Http(_)),
-            None => self.route.as_ref().is_some_and(|r| r.kind == RouteKind::Http),
+            None => self
+                .route
+                .as_ref()
+                .is_some_and(|r| r.kind == RouteKind::Http),
         }
     }
 

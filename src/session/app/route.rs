@@ -46,9 +46,20 @@ impl App {
                 self.pending_regime = None;
             }
         }
+        let fresh = !self
+            .route
+            .as_ref()
+            .is_some_and(|old| old.same_backends(&route));
         effects.extend(self.start_probe_for_route(&route));
         self.route = Some(route);
         if let Some(record) = self.route_record(at) {
+            self.keep(|_| record);
+        }
+        // The backends' endpoints may have been read before the route came.
+        if fresh
+            && !self.endpoints.is_empty()
+            && let Some(record) = self.endpoints_record(at)
+        {
             self.keep(|_| record);
         }
         effects

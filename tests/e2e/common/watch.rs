@@ -37,7 +37,10 @@ pub async fn start(
     let runtime = Runtime::start(
         cluster.clone(),
         RuntimeOptions {
-            route: route.map(String::from),
+            route: splitscope::cluster::discover::RouteQuery {
+                name: route.map(|r| r.parse().expect("a route name")),
+                ..Default::default()
+            },
             interval,
             deadline: Duration::from_secs(600),
             container: None,

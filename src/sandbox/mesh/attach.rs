@@ -1,0 +1,66 @@
+//! How istiod reads a mesh route's attachment, whatever its kind: oldest route first,
+//! its Service parents in its own namespace (a GAMMA route attaches to no Service
+//! elsewhere), and the Service ports its backendRefs name with their weights.
+
+use serde_json::Value;
+
+use super::port::ServicePort;
+use crate::sandbox::storage::meta::{name_of, str_at};
+
+/// Routes oldest first: the oldest wins a conflict, as Gateway API asks.
+pub(super) fn oldest_first(routes: &mut [&Value]) {
+    routes.sort_by_key(|r| {
+        (
+            str_at(r, "/metadata/creationTimestamp")
+                .unwrap_or_default()
+                .to_string(),
+            name_of(r).to_string(),
+        )
+    });
+}
+
+/// The Service parents of a route in namespace `ns`: each name and port, if given.
+pub(super) fn service_parents<'a>(
+    route: &'a Value,
+    ns: &'a str,
+) -> impl Iterator<Item = (&'a str, Option<u64>)> + 'a {
+    route
+        .pointer("/spec/parentRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(move |p| {
+            matches!(str_at(p, "/group").unwrap_or(""), "" | "core")
+                && str_at(p, "/kind") == Some("Service")
+                && str_at(p, "/namespace").is_none_or(|n| n == ns)
+        })
+        .filter_map(|p| Some((str_at(p, "/name")?, p.get("port").and_then(Value::as_u64))))
+}
+
+/// Whether a parent's port (or none) names a Service port.
+pub(super) fn port_matches(port: Option<u64>, sp: &ServicePort) -> bool {
+    port.is_none_or(|p| p == u64::from(sp.port))
+}
+
+/// A rule's Service backends and their weights (absent is 1).
+pub(super) fn targets(rule: &Value, ns: &str) -> Vec<(ServicePort, u32)> {
+    rule.get("backendRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|b| {
+            matches!(str_at(b, "/group").unwrap_or(""), "" | "core")
+                && str_at(b, "/kind").unwrap_or("Service") == "Service"
+        })
+        .filter_map(|b| {
+            Some((
+                ServicePort {
+                    namespace: str_at(b, "/namespace").unwrap_or(ns).to_string(),
+                    service: str_at(b, "/name")?.to_string(),
+                    port: u16::try_from(b.get("port")?.as_u64()?).ok()?,
+                },
+                u32::try_from(b.get("weight").and_then(Value::as_u64).unwrap_or(1)).ok()?,
+            ))
+        })
+        .collect()
+}

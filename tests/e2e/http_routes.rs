@@ -1,0 +1,213 @@
+//! HTTPRoutes end to end: the sandbox's helloworld behind a waypoint that routes each
+//! request, judged through the binary and the library with the curl probe.
+
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+use splitscope::sandbox::SandboxOptions;
+use splitscope::sandbox::scenario::Scenario;
+use splitscope::split::Verdict;
+
+use crate::common::serve::serve;
+use crate::common::watch::{start, weights};
+use crate::common::{exec, sandbox_with, splitscope};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn check(kubeconfig: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["check", "--kubeconfig", kubeconfig, "--interval", "0.02s"];
+    args.extend(["--timeout", "60s", "--alpha", "0.001"]);
+    args.extend_from_slice(extra);
+    splitscope(&args, None)
+}
+
+#[test]
+fn check_judges_the_http_route_by_pod_name_through_curl() {
+    let server = serve(&["--scenario", "http"]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (code, out, err) = check(&kc, &["--output", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["verdict"], "HONOURED");
+    assert_eq!(report["route"]["kind"], "HTTPRoute");
+    assert_eq!(report["route"]["name"], "helloworld");
+    assert_eq!(report["route"]["rule"], 1);
+    assert_eq!(report["route"]["path"], "/hello");
+    assert_eq!(report["route"]["parent_kind"], "Service");
+    // Every reply named a backend's pod: none unmapped, none unparsable.
+    assert_eq!(report["unmapped"], 0, "{out}");
+    assert_eq!(report["unparsable"], 0, "{out}");
+    assert_eq!(report["backends"][0]["name"], "helloworld-v1");
+
+    // Five requests a connection: the waypoint routes each request, so the split holds.
+    let (code, out, err) = check(&kc, &["--requests-per-connection", "5"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("HONOURED"), "{out}");
+
+    // Any other client, run once a sample, its output classified like any reply.
+    let (code, out, err) = check(
+        &kc,
+        &[
+            "--probe-command",
+            "curl -s helloworld:5000/hello",
+            "--route",
+            "httproute/helloworld",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("HONOURED"), "{out}");
+
+    // A missing route and a path no rule matches are clear errors.
+    let (code, _, err) = check(&kc, &["--route", "httproute/nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no HTTPRoute \"nope\"") && err.contains("httproute/helloworld"),
+        "{err}"
+    );
+    let (code, _, err) = check(&kc, &["--path", "/bye"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no rule of HTTPRoute helloworld matches path /bye"),
+        "{err}"
+    );
+    let (code, _, err) = check(&kc, &["--header", "no colon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("NAME: VALUE"), "{err}");
+
+    // No known bug applies to an HTTPRoute: patch apply says so and writes nothing.
+    let (code, _, err) = splitscope(&["patch", "apply", "--kubeconfig", &kc], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no known bug applies to HTTPRoute helloworld"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weight_edit_is_followed_and_errors_are_counted_by_status() {
+    let options = SandboxOptions {
+        scenario: Scenario::Http,
+        propagation_delay: Duration::from_millis(50),
+        ..SandboxOptions::default()
+    };
+    let mut w = start(
+        options,
+        None,
+        "deploy/curl",
+        Duration::from_millis(20),
+        Duration::from_secs(2),
+    )
+    .await;
+    w.until("HONOURED 90/10", LIMIT, |a| {
+        a.split().verdict() == Verdict::Honoured
+    })
+    .await;
+    assert_eq!(w.app().route().unwrap().name, "helloworld");
+    assert_eq!(w.app().needs_patch(), Some(false));
+    // `p` says why there is nothing to patch.
+    w.key('p');
+    let notice = w.app().notice().unwrap_or_default().to_string();
+    assert!(
+        notice.contains("no known bug applies to HTTPRoute helloworld"),
+        "{notice}"
+    );
+
+    let routes = w
+        .cluster
+        .dynamic("gateway.networking.k8s.io", "v1", "HTTPRoute");
+    let edit = json!({"spec": {"rules": [{
+        "matches": [{"path": {"type": "Exact", "value": "/hello"}}],
+        "backendRefs": [{"name": "helloworld-v1", "port": 5000, "weight": 70},
+                        {"name": "helloworld-v2", "port": 5000, "weight": 30}]}]}});
+    routes
+        .patch("helloworld", &PatchParams::default(), &Patch::Merge(&edit))
+        .await
+        .unwrap();
+    w.until("HONOURED 70/30", LIMIT, |a| {
+        weights(a) == [70, 30] && a.split().verdict() == Verdict::Honoured && a.split().total() > 0
+    })
+    .await;
+    let share = w.fresh_share(400).await;
+    assert!(
+        (share - 0.7).abs() <= 0.08,
+        "v1 share after the edit {share}"
+    );
+
+    // v2 without pods: the waypoint answers 503 for its share, counted by code and
+    // never as a sample.
+    let samples = w.app().split().total();
+    w.cluster
+        .dynamic("apps", "v1", "Deployment")
+        .patch(
+            "helloworld-v2",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"replicas": 0}})),
+        )
+        .await
+        .unwrap();
+    w.until("503s", LIMIT, |a| {
+        a.statuses().get(&503).is_some_and(|n| *n >= 5)
+    })
+    .await;
+    assert!(w.app().split().total() > samples, "v1 still answers");
+    assert!(
+        w.app()
+            .log()
+            .iter()
+            .any(|l| l.text.starts_with("HTTP 503: no healthy upstream")),
+        "the log says what the waypoint answered"
+    );
+}
+
+#[tokio::test]
+async fn the_pods_curl_speaks_http_and_says_what_it_cannot() {
+    let (_sandbox, client) = sandbox_with(SandboxOptions {
+        scenario: Scenario::Http,
+        propagation_delay: Duration::ZERO,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let (out, err, _) = exec(
+        &client,
+        r"curl -sS -w '\t%{http_code}\r' helloworld:5000/hello helloworld:5000/hello | tr '\n\r' ' \n'",
+    )
+    .await;
+    assert!(err.is_empty(), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for line in lines {
+        assert!(line.starts_with("Hello version: v"), "{line}");
+        assert!(line.ends_with("\t200"), "{line}");
+    }
+    let (out, _, _) = exec(
+        &client,
+        "curl -s -o /dev/null -w '%{http_code}' helloworld:5000/nope",
+    )
+    .await;
+    assert_eq!(out, "404");
+    for (script, said) in [
+        ("curl -v helloworld:5000/hello", "is not supported"),
+        (
+            "curl -sS nowhere:5000/",
+            "curl: (6) Could not resolve host: nowhere",
+        ),
+        (
+            "curl -sS helloworld:81/",
+            "curl: (7) Failed to connect to helloworld port 81",
+        ),
+        (
+            "curl -o /tmp/x helloworld:5000/",
+            "use -o /dev/null or -o -",
+        ),
+        ("curl -sS https://helloworld:5000/", "speaks http:// only"),
+    ] {
+        let (_, err, status) = exec(&client, script).await;
+        assert!(err.contains(said), "{script}: {err}");
+        assert_ne!(
+            status.and_then(|s| s.status),
+            Some("Success".into()),
+            "{script}"
+        );
+    }
+}
