@@ -155,6 +155,8 @@ pub struct Route {
     pub parent_namespace: String,
     /// The parent port, when the route names one.
     pub parent_port: Option<u16>,
+    /// The parent Gateway's listener, when the route names one (`sectionName`).
+    pub section: Option<String>,
     /// The route's hostnames (HTTP and TLS): the first is sent as `Host` or SNI.
     pub hostnames: Vec<String>,
     /// The rule the split is read from (0-based), of `rules`.
@@ -472,6 +474,7 @@ impl Route {
                 .unwrap_or(&namespace)
                 .to_string(),
             parent_port: port_of(parent),
+            section: str_at(parent, "/sectionName").map(String::from),
             hostnames: obj
                 .pointer("/spec/hostnames")
                 .and_then(Value::as_array)

@@ -79,6 +79,9 @@ pub enum ClusterError {
     Client(#[from] ClientProblem),
     #[error("Service {service} has no ports")]
     NoPorts { service: String },
+    /// The route's parent Gateway cannot be reached: why, and what to pass.
+    #[error("{0}")]
+    Unreached(String),
     /// The route exists but splitscope cannot read it.
     #[error(transparent)]
     InvalidRoute(#[from] crate::route::RouteError),

@@ -29,6 +29,8 @@ pub(crate) const HBONE_PORT: u64 = 15008;
 pub enum Source {
     Service,
     Namespace,
+    /// Not a waypoint: the route's parent Gateway, at the edge.
+    Parent,
 }
 
 impl Source {
@@ -37,6 +39,7 @@ impl Source {
         match self {
             Source::Service => "from the Service's label",
             Source::Namespace => "from the namespace's label",
+            Source::Parent => "the route's parent, at the edge",
         }
     }
 }

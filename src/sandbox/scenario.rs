@@ -30,10 +30,13 @@ pub enum Scenario {
     /// Istio's helloworld sample and an HTTPRoute 90/10 whose parent is the helloworld
     /// Service: the waypoint honours it request by request on every version.
     Http,
+    /// helloworld at the edge: an ingress Gateway of class `istio` (its router and
+    /// Service deployed by istiod) and an HTTPRoute 90/10 on it for GET /hello.
+    Ingress,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Default,
         Scenario::Revisioned,
         Scenario::ServiceWaypoint,
@@ -43,6 +46,7 @@ impl Scenario {
         Scenario::RevisionTag,
         Scenario::DefaultTag,
         Scenario::Http,
+        Scenario::Ingress,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Scenario {
             Scenario::RevisionTag => "revision-tag",
             Scenario::DefaultTag => "default-tag",
             Scenario::Http => "http",
+            Scenario::Ingress => "ingress",
         }
     }
 
@@ -89,12 +94,15 @@ impl Scenario {
             Scenario::Http => {
                 "Istio's helloworld and an HTTPRoute 90/10 on the helloworld Service (GET /hello): honoured per request on every version"
             }
+            Scenario::Ingress => {
+                "helloworld at the edge: an ingress Gateway of class istio and an HTTPRoute 90/10 on it (GET /hello)"
+            }
         }
     }
 
     /// Whether it seeds helloworld and an HTTPRoute rather than tcp-echo and a TCPRoute.
     pub fn is_http(self) -> bool {
-        self == Scenario::Http
+        matches!(self, Scenario::Http | Scenario::Ingress)
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {

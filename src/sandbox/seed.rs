@@ -14,8 +14,10 @@ use crate::istio::waypoint::{USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_FOR}
 
 pub const NAMESPACE: &str = "istio-io-tcp-traffic-shifting";
 pub const ROUTE: &str = "tcp-echo-ew";
-/// The HTTPRoute of the `http` scenario.
+/// The HTTPRoute of the `http` and `ingress` scenarios.
 pub const HTTP_ROUTE: &str = "helloworld";
+/// The Gateway of the `ingress` scenario, as Istio's sample names it.
+pub const INGRESS_GATEWAY: &str = "helloworld-gateway";
 
 /// The kind and name of the route a scenario seeds.
 pub fn seeded_route(scenario: Scenario) -> (&'static str, &'static str) {
@@ -275,7 +277,7 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         curl_deployment(scenario == Scenario::SidecarClient),
     )?;
     if scenario.is_http() {
-        seed_helloworld(&mut put, weights)?;
+        seed_helloworld(&mut put, weights, scenario == Scenario::Ingress)?;
     } else {
         seed_tcp_echo(&mut put, scenario, weights)?;
     }
@@ -356,7 +358,7 @@ fn seed_tcp_echo(put: &mut Put, scenario: Scenario, weights: (u32, u32)) -> Resu
 
 /// Istio's helloworld sample (its Services and Deployments as in samples/helloworld)
 /// and an HTTPRoute whose parent is the helloworld Service, as GAMMA routes are written.
-fn seed_helloworld(put: &mut Put, weights: (u32, u32)) -> Result<(), SeedError> {
+fn seed_helloworld(put: &mut Put, weights: (u32, u32), edge: bool) -> Result<(), SeedError> {
     let service = |name: &str, selector: Value| {
         json!({"metadata": {"name": name, "labels": {"app": "helloworld", "service": name}},
                "spec": {"ports": [{"port": 5000, "name": "http"}], "selector": selector}})
@@ -390,13 +392,30 @@ fn seed_helloworld(put: &mut Put, weights: (u32, u32)) -> Result<(), SeedError> 
             }),
         )?;
     }
+    // At the edge, Istio's sample Gateway and the route on it; in the mesh, the Service.
+    let parent = if edge {
+        put(
+            &GATEWAYS,
+            NAMESPACE,
+            json!({
+                "metadata": {"name": INGRESS_GATEWAY},
+                "spec": {"gatewayClassName": "istio", "listeners": [{
+                    "name": "http", "port": 80, "protocol": "HTTP",
+                    "allowedRoutes": {"namespaces": {"from": "Same"}},
+                }]},
+            }),
+        )?;
+        json!({"name": INGRESS_GATEWAY})
+    } else {
+        json!({"group": "", "kind": "Service", "name": "helloworld", "port": 5000})
+    };
     put(
         &HTTPROUTES,
         NAMESPACE,
         json!({
             "metadata": {"name": HTTP_ROUTE},
             "spec": {
-                "parentRefs": [{"group": "", "kind": "Service", "name": "helloworld", "port": 5000}],
+                "parentRefs": [parent],
                 "rules": [{
                     "matches": [{"path": {"type": "Exact", "value": "/hello"}}],
                     "backendRefs": [

@@ -9,9 +9,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::app::{Effect, Msg, PatchOutcome, Target};
 use super::source::{Clock, Source};
-use crate::cluster::Cluster;
 use crate::cluster::discover::{ClientSpec, RouteQuery};
 use crate::cluster::probe::{self, ProbeConfig, Request};
+use crate::cluster::{Cluster, ClusterError};
 use crate::task::AbortOnDrop;
 
 /// How often what cannot be watched (RBAC forbids it) is read instead.
@@ -20,6 +20,8 @@ pub(crate) const POLL: Duration = Duration::from_secs(2);
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// The same in the demo, livelier.
 pub const DEMO_INTERVAL: Duration = Duration::from_millis(500);
+/// How many times, a second apart, the parent Gateway's Service is looked for.
+const GATEWAY_TRIES: u32 = 60;
 /// The remote loop ends by itself after this long (`--deadline`).
 pub(crate) const DEADLINE: Duration = Duration::from_secs(3600);
 
@@ -197,6 +199,20 @@ impl Runtime {
                 Effect::ReadServicePort(service) => {
                     let port = cluster.service_port(&service).await;
                     Msg::ServicePort(service, port)
+                }
+                Effect::ReadGatewayTarget(route) => {
+                    // A Gateway gets its Service a moment after it is made: wait for it.
+                    let mut found = cluster.gateway_target(&route).await;
+                    for _ in 0..GATEWAY_TRIES {
+                        if !matches!(found, Err(ClusterError::Unreached(_)))
+                            && !found.as_ref().is_err_and(ClusterError::is_transient)
+                        {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        found = cluster.gateway_target(&route).await;
+                    }
+                    Msg::GatewayTarget(found.map(|(host, port)| Target { host, port }))
                 }
                 // The session carries these out itself.
                 Effect::StartProbe { .. } | Effect::Quit | Effect::Picture | Effect::NextTheme => {

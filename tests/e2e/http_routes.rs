@@ -211,3 +211,52 @@ async fn the_pods_curl_speaks_http_and_says_what_it_cannot() {
         );
     }
 }
+
+#[test]
+fn at_the_edge_the_probe_goes_through_the_gateway_and_the_header_says_so() {
+    let server = serve(&["--scenario", "ingress"]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (code, out, err) = check(&kc, &["--output", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["verdict"], "HONOURED");
+    assert_eq!(report["route"]["parent_kind"], "Gateway");
+    assert_eq!(report["route"]["parent"], "helloworld-gateway");
+    assert_eq!(report["unmapped"], 0, "{out}");
+
+    let dir = std::env::temp_dir().join(format!("splitscope-edge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tape, shot) = (dir.join("t.tape"), dir.join("edge.txt"));
+    std::fs::write(
+        &tape,
+        format!(
+            "wait /n=1[0-9]/ 60s\npress p\nshot {}\nquit\n",
+            shot.display()
+        ),
+    )
+    .unwrap();
+    let tape_arg = tape.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &[
+            "demo",
+            "--scenario",
+            "ingress",
+            "--tape",
+            &tape_arg,
+            "--size",
+            "160x30",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let screen = std::fs::read_to_string(&shot).unwrap();
+    for said in [
+        "route HTTPRoute helloworld 90/10 · edge: Gateway helloworld-gateway · /hello",
+        "gateway helloworld-gateway (the route's parent, at the edge)",
+        "(no known bug applies)",
+        "no known bug applies to HTTPRoute helloworld",
+    ] {
+        assert!(screen.contains(said), "{said:?} not in\n{screen}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,7 +11,7 @@ mod workloads;
 
 use crate::sandbox::storage::Store;
 
-pub use gateway::{GATEWAY_NAME_LABEL, WAYPOINT_CLASS};
+pub use gateway::{Deploys, GATEWAY_NAME_LABEL, WAYPOINT_CLASS, deploys};
 
 /// Brings derived objects in line with their owners. The store calls it after every write.
 pub(crate) fn reconcile(store: &mut Store) {

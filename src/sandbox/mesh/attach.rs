@@ -64,3 +64,21 @@ pub(super) fn targets(rule: &Value, ns: &str) -> Vec<(ServicePort, u32)> {
         })
         .collect()
 }
+
+/// The Gateway parents of a route: each namespace (the route's unless given) and name.
+pub(super) fn gateway_parents<'a>(
+    route: &'a Value,
+    ns: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    route
+        .pointer("/spec/parentRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            str_at(p, "/group").unwrap_or("gateway.networking.k8s.io")
+                == "gateway.networking.k8s.io"
+                && str_at(p, "/kind").unwrap_or("Gateway") == "Gateway"
+        })
+        .filter_map(move |p| Some((str_at(p, "/namespace").unwrap_or(ns), str_at(p, "/name")?)))
+}

@@ -19,6 +19,8 @@ pub(super) enum Upstream {
     NoneHealthy,
     /// The matched rule has no backend with weight.
     NoBackend,
+    /// At a Gateway, no route matched.
+    NotFound,
 }
 
 const TEXT: &str = "text/plain";
@@ -54,6 +56,7 @@ pub(super) async fn proxy(pick: impl Fn(&Request) -> Upstream + Send, inbound: T
             }),
             Upstream::NoneHealthy => respond(503, "Service Unavailable", TEXT, "no healthy upstream"),
             Upstream::NoBackend => respond(500, "Internal Server Error", TEXT, ""),
+            Upstream::NotFound => respond(404, "Not Found", TEXT, ""),
         };
         response
             .head

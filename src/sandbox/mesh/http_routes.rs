@@ -39,6 +39,8 @@ pub struct HttpRule {
 pub enum HttpDecision {
     /// No rule matched (or no route is attached): the parent Service's endpoints.
     Default,
+    /// At a Gateway, no route matched: Envoy answers 404.
+    NotFound,
     Weighted {
         targets: Vec<(ServicePort, u32)>,
         route: String,
@@ -182,5 +184,97 @@ pub fn decide(
             targets: rule.targets.clone(),
             route: rule.route.clone(),
         },
+    }
+}
+
+/// The rules of the HTTPRoutes attached to one Gateway, each with its route's hostnames.
+pub type EdgeRules = Vec<(Vec<String>, HttpRule)>;
+
+/// Whether a listener of `gateway` lets routes from `ns` attach: its `allowedRoutes`
+/// (Same by default, or All).
+fn allows(gateway: &Value, ns: &str) -> bool {
+    gateway
+        .pointer("/spec/listeners")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(
+            |l| match str_at(l, "/allowedRoutes/namespaces/from").unwrap_or("Same") {
+                "All" => true,
+                "Same" => namespace_of(gateway) == ns,
+                _ => false,
+            },
+        )
+}
+
+/// The HTTPRoutes attached to each Gateway (namespace, name), oldest route first.
+pub fn compile_edge(store: &Store, gateways: &[&Value]) -> HashMap<(String, String), EdgeRules> {
+    let mut routes: Vec<&Value> = store.all(&HTTPROUTES).collect();
+    attach::oldest_first(&mut routes);
+    let mut out: HashMap<(String, String), EdgeRules> = HashMap::new();
+    for route in routes {
+        let ns = namespace_of(route);
+        let hostnames: Vec<String> = route
+            .pointer("/spec/hostnames")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.as_str().map(String::from))
+            .collect();
+        for (gw_ns, gw_name) in attach::gateway_parents(route, ns) {
+            let Some(gateway) = gateways
+                .iter()
+                .find(|g| namespace_of(g) == gw_ns && name_of(g) == gw_name)
+            else {
+                continue;
+            };
+            if !allows(gateway, ns) {
+                continue;
+            }
+            let rules = route
+                .pointer("/spec/rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|r| (hostnames.clone(), read_rule(name_of(route), ns, r)));
+            out.entry((gw_ns.to_string(), gw_name.to_string()))
+                .or_default()
+                .extend(rules);
+        }
+    }
+    out
+}
+
+/// Whether a route's hostname (`*.example.com` a wildcard) covers a request's host.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .is_some_and(|label| label.ends_with('.') && label.len() > 1),
+        None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+/// What a Gateway does with one request: the routes whose hostnames cover its `Host`,
+/// then the best match among their rules; none is a 404.
+pub fn decide_edge(
+    rules: &EdgeRules,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> HttpDecision {
+    let host = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.rsplit_once(':').map_or(v.as_str(), |(h, _)| h))
+        .unwrap_or_default();
+    let covering: Vec<HttpRule> = rules
+        .iter()
+        .filter(|(names, _)| names.is_empty() || names.iter().any(|n| host_matches(n, host)))
+        .map(|(_, rule)| rule.clone())
+        .collect();
+    match decide(&covering, method, path, headers) {
+        HttpDecision::Default => HttpDecision::NotFound,
+        other => other,
     }
 }

@@ -241,6 +241,7 @@ impl Mesh {
             None | Some(HttpDecision::Default) => self.pick_endpoint(target),
             Some(HttpDecision::Weighted { targets, .. }) => self.pick_weighted(&targets),
             Some(HttpDecision::NoBackend { .. }) => return Upstream::NoBackend,
+            Some(HttpDecision::NotFound) => return Upstream::NotFound,
         };
         picked.map_or(Upstream::NoneHealthy, Upstream::Endpoint)
     }

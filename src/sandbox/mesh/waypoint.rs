@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::attach;
-use super::http_routes::{self, HttpDecision, HttpRule};
+use super::http_routes::{self, EdgeRules, HttpDecision, HttpRule};
 pub use super::port::ServicePort;
 use crate::istio::waypoint::{Choice, Class, binds, choose};
 use crate::istio::{FIXED_IN, parse_version};
-use crate::sandbox::controllers::GATEWAY_NAME_LABEL;
 use crate::sandbox::controllers::istiod::serving;
+use crate::sandbox::controllers::{Deploys, GATEWAY_NAME_LABEL, deploys};
 use crate::sandbox::storage::Store;
 use crate::sandbox::storage::catalogue::{
     ENVOYFILTERS, GATEWAYCLASSES, GATEWAYS, NAMESPACES, PODS, SERVICES, TCPROUTES,
@@ -59,6 +59,10 @@ pub struct Programming {
     served_http: HashMap<ServicePort, WaypointKey>,
     /// The HTTPRoute rules attached to each served HTTP port.
     http_rules: HashMap<ServicePort, Vec<HttpRule>>,
+    /// The ports of the Services of Gateways at the edge, and whose they are.
+    edge: HashMap<ServicePort, (String, String)>,
+    /// The HTTPRoutes attached to each Gateway at the edge.
+    edge_rules: HashMap<(String, String), EdgeRules>,
 }
 
 /// A running waypoint: its Gateway exists and a pod runs for it; whether it serves a
@@ -106,6 +110,51 @@ fn running_waypoints(store: &Store) -> Vec<Waypoint<'_>> {
             })
         })
         .collect()
+}
+
+/// Gateways at the edge that istiod deploys a router for.
+fn routers(store: &Store) -> Vec<&Value> {
+    store
+        .all(&GATEWAYS)
+        .filter(|g| deploys(store, g) == Some(Deploys::Router))
+        .collect()
+}
+
+/// The ports of the routers' Services (labelled with their Gateway's name), each with
+/// its Gateway: the router takes every request there.
+fn edge_ports(store: &Store) -> HashMap<ServicePort, (String, String)> {
+    let routers = routers(store);
+    let mut out = HashMap::new();
+    for svc in store.all(&SERVICES) {
+        let Some(gateway) = str_at(
+            svc,
+            "/metadata/labels/gateway.networking.k8s.io~1gateway-name",
+        ) else {
+            continue;
+        };
+        let ns = namespace_of(svc);
+        if !routers
+            .iter()
+            .any(|g| namespace_of(g) == ns && name_of(g) == gateway)
+        {
+            continue;
+        }
+        for port in svc
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("port")?.as_u64())
+        {
+            let sp = ServicePort {
+                namespace: ns.to_string(),
+                service: name_of(svc).to_string(),
+                port: port as u16,
+            };
+            out.insert(sp, (ns.to_string(), gateway.to_string()));
+        }
+    }
+    out
 }
 
 fn port_is_tcp(port: &Value) -> bool {
@@ -175,6 +224,8 @@ impl Programming {
             weighted: HashMap::new(),
             http_rules: http_routes::compile(store, &served_http),
             served_http,
+            edge: edge_ports(store),
+            edge_rules: http_routes::compile_edge(store, &routers(store)),
         };
         prog.compile_routes(store);
         prog.compile_filters(store, &waypoints);
@@ -304,6 +355,12 @@ impl Programming {
         path: &str,
         headers: &[(String, String)],
     ) -> Option<HttpDecision> {
+        if let Some(gateway) = self.edge.get(target) {
+            return Some(match self.edge_rules.get(gateway) {
+                Some(rules) => http_routes::decide_edge(rules, method, path, headers),
+                None => HttpDecision::NotFound,
+            });
+        }
         self.served_http.get(target)?;
         Some(match self.http_rules.get(target) {
             Some(rules) => http_routes::decide(rules, method, path, headers),

@@ -425,6 +425,7 @@ impl App {
             }
             Msg::Route(result, at) => self.route_update(result, at),
             Msg::ServicePort(service, port) => self.service_port(service, port),
+            Msg::GatewayTarget(target) => self.gateway_target(target),
             Msg::Patch(outcome, at) => {
                 self.patch_outcome(outcome, at);
                 vec![]

@@ -62,6 +62,8 @@ pub enum Msg {
     Patch(PatchOutcome, Timestamp),
     /// The first port of a Service, read for a route that names no parent port.
     ServicePort(String, Result<u16, ClusterError>),
+    /// Where the route's parent Gateway is reached, as read.
+    GatewayTarget(Result<Target, ClusterError>),
     /// An error from a background read, shown until the next one clears it.
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.
@@ -95,6 +97,8 @@ pub enum Effect {
     },
     /// Read the ports of a Service (the route's parent names none).
     ReadServicePort(String),
+    /// Find where the route's parent Gateway is reached: its Service and listener port.
+    ReadGatewayTarget(Route),
     /// Put the patch on `waypoint`, in its namespace.
     ApplyPatch {
         route: Route,

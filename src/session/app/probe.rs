@@ -84,12 +84,7 @@ impl App {
             return self.start_probe(target, request);
         }
         if route.parent_kind == ParentKind::Gateway {
-            self.notice = Some(format!(
-                "{} attaches to Gateway {}: pass --target HOST:PORT of the Gateway's Service",
-                route.title(),
-                route.parent
-            ));
-            return vec![];
+            return vec![Effect::ReadGatewayTarget(route.clone())];
         }
         match route.parent_port {
             Some(port) => self.start_probe(
@@ -126,6 +121,23 @@ impl App {
                 self.notice = Some(format!(
                     "cannot read the ports of Service {service} ({e}); pass --target HOST:PORT"
                 ));
+                vec![]
+            }
+        }
+    }
+
+    /// At the edge: the probe connects to the Gateway's Service, once found.
+    pub(super) fn gateway_target(&mut self, target: Result<Target, ClusterError>) -> Vec<Effect> {
+        if self.probe_target.is_some() {
+            return vec![];
+        }
+        let Some(request) = self.route.as_ref().and_then(|r| self.request_for(r).ok()) else {
+            return vec![];
+        };
+        match target {
+            Ok(target) => self.start_probe(target, request),
+            Err(e) => {
+                self.notice = Some(e.to_string());
                 vec![]
             }
         }

@@ -93,7 +93,9 @@ fn parent_spans(route: &Route, theme: &Theme) -> Vec<Span<'static>> {
 fn cluster_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let dim = theme.dim();
     let label = |s: &'static str| Span::styled(s, dim);
-    let mut second = vec![label("waypoint ")];
+    // At the edge the route's Gateway stands where the waypoint does.
+    let edge = matches!(&app.info().waypoint, WaypointInfo::Named(w) if w.source == crate::istio::waypoint::Source::Parent);
+    let mut second = vec![label(if edge { "gateway " } else { "waypoint " })];
     match &app.info().waypoint {
         WaypointInfo::Named(w) => {
             let elsewhere = app

@@ -81,14 +81,25 @@ fn bars(shares: &[Share], app: &App, theme: &Theme, width: usize, lines: &mut Ve
         .as_ref()
         .map(|r| r.backends.iter().map(|b| b.name.clone()).collect())
         .unwrap_or_default();
-    let name_width = names.iter().map(String::len).max().unwrap_or(4).min(12);
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(4);
+    let name_width = longest.min(16).min(width / 3).max(4);
     // name, bar, then " 52% [47–57]"
     let bar_width = width.saturating_sub(name_width + 1 + 14).max(4);
     for (i, share) in shares.iter().enumerate() {
         let color = theme.fg(theme.backend(i));
+        // Backends are told apart by their ends (helloworld-v1, helloworld-v2): a name
+        // too long keeps its tail.
         let name: String = names
             .get(i)
-            .map(|n| n.chars().take(name_width).collect())
+            .map(|n| {
+                let count = n.chars().count();
+                if count <= name_width {
+                    n.clone()
+                } else {
+                    let tail: String = n.chars().skip(count + 1 - name_width).collect();
+                    format!("…{tail}")
+                }
+            })
             .unwrap_or_default();
         let mut spans = vec![Span::styled(format!("{name:<name_width$} "), color)];
         spans.extend(bar(share, bar_width, color, theme));
