@@ -10,6 +10,7 @@ pub mod json;
 pub mod patch;
 pub mod replay;
 pub mod route;
+pub mod route_list;
 pub mod sample;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

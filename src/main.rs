@@ -57,6 +57,7 @@ async fn run(command: Option<Command>, watch_args: WatchArgs) -> ExitCode {
         Some(Command::Watch(args)) => watch(args).await,
         Some(Command::Demo(args)) => demo(args).await,
         Some(Command::Patch(args)) => patch(args).await.map(RunEnd::from),
+        Some(Command::Routes(args)) => routes(args).await.map(RunEnd::from),
         Some(Command::Replay(args)) => splitscope::replay::run(&args)
             .await
             .map(|report| RunEnd::from_report(&report)),
@@ -408,6 +409,26 @@ async fn serve(
     println!("Ctrl-C or SIGTERM stops the sandbox.");
     wait_for_stop().await;
     Ok("splitscope sandbox stopped.".into())
+}
+
+/// `splitscope routes`: the namespace's weighted routes, a row per rule.
+async fn routes(args: splitscope::cli::RoutesArgs) -> anyhow::Result<String> {
+    let cluster = args.cluster.connect().await?;
+    let listed: Vec<_> = cluster
+        .routes()
+        .await?
+        .into_iter()
+        .map(|l| (l.kind, l.object))
+        .collect();
+    let rows = splitscope::route_list::rows(&listed);
+    Ok(match args.output {
+        splitscope::cli::RoutesOutput::Json => serde_json::to_string(&rows)?,
+        splitscope::cli::RoutesOutput::Table if rows.is_empty() => format!(
+            "no weighted route (TCPRoute, HTTPRoute, GRPCRoute, TLSRoute) in namespace {}",
+            cluster.namespace
+        ),
+        splitscope::cli::RoutesOutput::Table => splitscope::route_list::table(&rows),
+    })
 }
 
 async fn patch(args: PatchArgs) -> anyhow::Result<String> {

@@ -647,3 +647,46 @@ fn a_wish_for_the_patch_waits_for_the_waypoint_then_asks_or_says_why_not() {
     assert!(on.update(Msg::WantPatch).is_empty());
     assert_eq!(on.split().regime().cause, RegimeCause::PatchOn);
 }
+
+#[test]
+fn the_route_list_opens_chooses_and_goes_back() {
+    use splitscope::route_list::rows;
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    let tcp = serde_json::json!({"kind": "TCPRoute", "metadata": {"name": "a", "namespace": "ns"},
+        "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "s", "port": 1}],
+                 "rules": [{"backendRefs": [{"name": "x", "port": 1, "weight": 3}, {"name": "y", "port": 1}]}]}});
+    let http = serde_json::json!({"kind": "HTTPRoute", "metadata": {"name": "b", "namespace": "ns"},
+        "spec": {"parentRefs": [{"name": "gw"}],
+                 "rules": [{"backendRefs": [{"name": "x", "port": 1}]}, {"backendRefs": [{"name": "y", "port": 1}]}]}});
+    let listed = rows(&[
+        (splitscope::route::RouteKind::Tcp, tcp),
+        (splitscope::route::RouteKind::Http, http),
+    ]);
+    assert_eq!(listed.len(), 3);
+    app.update(Msg::Routes(listed.clone()));
+    assert_eq!(app.choosing().map(|l| l.selected), Some(0));
+    // Keys that act on a route say there is none yet.
+    assert!(app.update(Msg::Key(Key::Char('p'))).is_empty());
+    assert!(app.notice().unwrap().contains("choose a route first"));
+    app.update(Msg::Key(Key::Down));
+    app.update(Msg::Key(Key::Down));
+    app.update(Msg::Key(Key::Down));
+    assert_eq!(app.choosing().map(|l| l.selected), Some(2), "the list ends");
+    let effects = app.update(Msg::Key(Key::Enter));
+    let [Effect::Follow(query)] = &effects[..] else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(query.name.as_ref().unwrap().to_string(), "httproute/b");
+    assert_eq!(query.pick.rule, Some(2));
+    assert!(app.choosing().is_none());
+    // A list read before the choice reached the cluster does not take it back.
+    app.update(Msg::Routes(listed));
+    assert!(app.choosing().is_none());
+    app.update(Msg::Route(Ok(route(90, 10)), t(1)));
+    assert!(app.route().is_some());
+    let effects = app.update(Msg::Key(Key::Esc));
+    assert!(effects.contains(&Effect::StopProbe), "{effects:?}");
+    assert!(matches!(effects.last(), Some(Effect::Follow(q)) if q.name.is_none()));
+    assert!(app.route().is_none());
+    assert_eq!(app.choosing().map(|l| l.selected), Some(2));
+}

@@ -53,6 +53,10 @@ pub enum Command {
     /// Judge the split without a screen, for scripts and CI: exit 0 HONOURED, 1 IGNORED,
     /// 2 an error, 3 UNDECIDED (or AMBIGUOUS) at the limit.
     Check(CheckArgs),
+    /// List the namespace's weighted routes (TCPRoute, HTTPRoute, GRPCRoute, TLSRoute):
+    /// one row per rule with its parent and weights, as `--route KIND/NAME --rule N`
+    /// name them.
+    Routes(RoutesArgs),
     /// Print a completion script for your shell, e.g. `splitscope completions bash >
     /// /etc/bash_completion.d/splitscope`.
     Completions {
@@ -441,6 +445,21 @@ pub enum PatchAction {
     Apply,
     /// Delete it, if it carries splitscope's label.
     Remove,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RoutesArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = RoutesOutput::Table, env = "SPLITSCOPE_OUTPUT")]
+    pub output: RoutesOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoutesOutput {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -33,10 +33,13 @@ pub enum Scenario {
     /// helloworld at the edge: an ingress Gateway of class `istio` (its router and
     /// Service deployed by istiod) and an HTTPRoute 90/10 on it for GET /hello.
     Ingress,
+    /// tcp-echo's TCPRoute and helloworld's HTTPRoute in one namespace: with none
+    /// named, the screen opens on the list of routes.
+    Mixed,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Default,
         Scenario::Revisioned,
         Scenario::ServiceWaypoint,
@@ -47,6 +50,7 @@ impl Scenario {
         Scenario::DefaultTag,
         Scenario::Http,
         Scenario::Ingress,
+        Scenario::Mixed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Scenario {
             Scenario::DefaultTag => "default-tag",
             Scenario::Http => "http",
             Scenario::Ingress => "ingress",
+            Scenario::Mixed => "mixed",
         }
     }
 
@@ -96,6 +101,9 @@ impl Scenario {
             }
             Scenario::Ingress => {
                 "helloworld at the edge: an ingress Gateway of class istio and an HTTPRoute 90/10 on it (GET /hello)"
+            }
+            Scenario::Mixed => {
+                "tcp-echo's TCPRoute and helloworld's HTTPRoute in one namespace: the screen opens on the list of routes"
             }
         }
     }

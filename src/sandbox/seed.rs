@@ -276,9 +276,10 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         NAMESPACE,
         curl_deployment(scenario == Scenario::SidecarClient),
     )?;
-    if scenario.is_http() {
+    if scenario.is_http() || scenario == Scenario::Mixed {
         seed_helloworld(&mut put, weights, scenario == Scenario::Ingress)?;
-    } else {
+    }
+    if !scenario.is_http() {
         seed_tcp_echo(&mut put, scenario, weights)?;
     }
     let mut waypoint_labels = json!({WAYPOINT_FOR: "service"});

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::{ClusterInfo, Msg};
 use crate::cluster::discover::RouteQuery;
 use crate::cluster::follow::{Topic, Unwatchable};
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, RouteChoice};
 use crate::route::{Route, RouteRef};
 use crate::task::AbortOnDrop;
 
@@ -46,7 +46,7 @@ struct Reader {
 /// what cannot be watched every `poll`.
 pub async fn follow(
     cluster: Cluster,
-    route: RouteQuery,
+    mut chosen: watch::Receiver<RouteQuery>,
     poll: Duration,
     tx: mpsc::UnboundedSender<Msg>,
     pods: watch::Sender<u64>,
@@ -67,7 +67,7 @@ pub async fn follow(
         .collect();
     let mut reader = Reader {
         cluster,
-        query: route,
+        query: chosen.borrow_and_update().clone(),
         tx,
         pods,
         route: None,
@@ -96,6 +96,12 @@ pub async fn follow(
                 reader.read(&due.into_iter().collect::<Vec<_>>()).await;
             }
             Some((topic, what, why)) = lost.recv() => reader.lost(topic, what, why, every),
+            // A route chosen in the list, or none (back to the list): read afresh.
+            Ok(()) = chosen.changed() => {
+                reader.query = chosen.borrow_and_update().clone();
+                reader.route = None;
+                reader.read(&ALL).await;
+            }
             _ = poll.tick(), if !reader.polled.is_empty() => {
                 let due: Vec<Topic> = reader.polled.iter().copied().collect();
                 reader.read(&due).await;
@@ -209,6 +215,14 @@ impl Reader {
     /// the first), and the message that tells the app.
     async fn read_route(&mut self) -> (bool, Msg) {
         let route = self.cluster.find_route(&self.query).await;
+        // Several and none named: the screen offers the list.
+        if matches!(route, Err(ClusterError::Route(RouteChoice::Several { .. })))
+            && self.query.name.is_none()
+            && let Ok(listed) = self.cluster.routes().await
+        {
+            let listed: Vec<_> = listed.into_iter().map(|l| (l.kind, l.object)).collect();
+            let _ = self.tx.send(Msg::Routes(crate::route_list::rows(&listed)));
+        }
         if let Ok(found) = &route {
             self.query.name.get_or_insert_with(|| RouteRef {
                 kind: Some(found.kind),

@@ -62,6 +62,8 @@ pub struct Runtime {
     /// Ticks when the namespace's pods change; the probe waits on it for a client.
     pods: watch::Sender<u64>,
     _follow: Option<AbortOnDrop>,
+    /// Tells the follower which route to follow when one is chosen in the list.
+    query: Option<watch::Sender<RouteQuery>>,
     probe: Option<AbortOnDrop>,
     /// A replay's messages, played at their pace.
     source: Option<Box<dyn Source>>,
@@ -73,9 +75,10 @@ impl Runtime {
         // The app hears first that the run began, so it can start what needs no cluster read.
         let _ = tx.send(Msg::Start(Timestamp::now()));
         let (pods, _) = watch::channel(0);
+        let (query, chosen) = watch::channel(options.route.clone());
         let follow = AbortOnDrop::spawn(super::follow::follow(
             cluster.clone(),
-            options.route.clone(),
+            chosen,
             options.poll,
             tx.clone(),
             pods.clone(),
@@ -87,6 +90,7 @@ impl Runtime {
             rx,
             pods,
             _follow: Some(follow),
+            query: Some(query),
             probe: None,
             source: None,
         }
@@ -102,6 +106,7 @@ impl Runtime {
             tx,
             rx,
             _follow: None,
+            query: None,
             probe: None,
             source: Some(source),
         }
@@ -148,6 +153,12 @@ impl Runtime {
                 target,
                 request,
             } => self.start_probe(client, target, request),
+            Effect::StopProbe => self.probe = None,
+            Effect::Follow(query) => {
+                if let Some(sender) = &self.query {
+                    let _ = sender.send(query);
+                }
+            }
             other => self.spawn_effect(other),
         }
     }
@@ -215,7 +226,12 @@ impl Runtime {
                     Msg::GatewayTarget(found.map(|(host, port)| Target { host, port }))
                 }
                 // The session carries these out itself.
-                Effect::StartProbe { .. } | Effect::Quit | Effect::Picture | Effect::NextTheme => {
+                Effect::StartProbe { .. }
+                | Effect::StopProbe
+                | Effect::Follow(_)
+                | Effect::Quit
+                | Effect::Picture
+                | Effect::NextTheme => {
                     return;
                 }
             };

@@ -29,6 +29,9 @@ fn key(event: crossterm::event::KeyEvent) -> Option<Key> {
         KeyCode::Char(' ') => Key::Space,
         KeyCode::Char(c) => Key::Char(c),
         KeyCode::Esc => Key::Esc,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
         _ => Key::Other,
     })
 }

@@ -47,7 +47,9 @@ fn keys(text: &str) -> Result<Vec<crate::session::Key>, BadValue> {
             "space" => vec![Ok(Key::Space)],
             "esc" | "escape" => vec![Ok(Key::Esc)],
             "ctrl-c" => vec![Ok(Key::CtrlC)],
-            "enter" => vec![Ok(Key::Other)],
+            "enter" => vec![Ok(Key::Enter)],
+            "up" => vec![Ok(Key::Up)],
+            "down" => vec![Ok(Key::Down)],
             chars => chars.chars().map(|c| Ok(Key::Char(c))).collect(),
         })
         .collect()

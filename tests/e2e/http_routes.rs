@@ -260,3 +260,92 @@ fn at_the_edge_the_probe_goes_through_the_gateway_and_the_header_says_so() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn several_routes_are_listed_chosen_in_a_tape_and_named_to_check() {
+    let server = serve(&["--scenario", "mixed"]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(&["routes", "--kubeconfig", &kc], None);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("ROUTE") && lines[0].contains("WEIGHTS"),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("tcproute/tcp-echo-ew")
+            && l.contains("Service tcp-echo:9000")
+            && l.contains("tcp-echo-v1=90 tcp-echo-v2=10")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("httproute/helloworld")),
+        "{out}"
+    );
+    let (code, out, _) = splitscope(&["routes", "--kubeconfig", &kc, "--output", "json"], None);
+    assert_eq!(code, 0);
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{out}");
+    assert_eq!(rows[1]["kind"], "HTTPRoute");
+    assert_eq!(rows[1]["weights"][0], json!(["helloworld-v1", 90]));
+
+    // check cannot choose, and says how to; named, each is judged.
+    let (code, _, err) = check(&kc, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("several routes") && err.contains("splitscope routes"),
+        "{err}"
+    );
+    let (code, out, err) = check(&kc, &["--route", "tcproute/tcp-echo-ew"]);
+    assert_eq!(code, 1, "the TCPRoute on 1.24 is ignored: {out}{err}");
+    let (code, out, err) = check(&kc, &["--route", "httproute/helloworld", "--rule", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // The screen opens on the list; enter watches the one chosen, esc comes back.
+    let dir = std::env::temp_dir().join(format!("splitscope-list-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (list, watching, back) = (
+        dir.join("list.txt"),
+        dir.join("watching.txt"),
+        dir.join("back.txt"),
+    );
+    let tape = dir.join("t.tape");
+    std::fs::write(
+        &tape,
+        format!(
+            "wait /choose one below/ 30s\nshot {}\npress down enter\nwait /helloworld-v1 .*%/ 60s\nshot {}\npress esc\nwait /choose one below/ 30s\nshot {}\nquit\n",
+            list.display(),
+            watching.display(),
+            back.display()
+        ),
+    )
+    .unwrap();
+    let tape_arg = tape.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &[
+            "demo",
+            "--scenario",
+            "mixed",
+            "--tape",
+            &tape_arg,
+            "--size",
+            "120x30",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let list = std::fs::read_to_string(&list).unwrap();
+    assert!(list.contains("› tcproute/tcp-echo-ew"), "{list}");
+    assert!(list.contains("  httproute/helloworld"), "{list}");
+    let watching = std::fs::read_to_string(&watching).unwrap();
+    assert!(
+        watching.contains("route HTTPRoute helloworld 90/10"),
+        "{watching}"
+    );
+    let back = std::fs::read_to_string(&back).unwrap();
+    assert!(
+        back.contains("› httproute/helloworld"),
+        "the choice is kept: {back}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

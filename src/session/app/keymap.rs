@@ -15,8 +15,13 @@ pub(crate) enum Action {
     Shot,
     Help,
     Quit,
-    /// Closes an overlay; nothing else.
+    /// Closes an overlay; from a route chosen in the list, back to the list.
     Back,
+    /// Moves in the route list.
+    Up,
+    Down,
+    /// Watches the route chosen in the list.
+    Choose,
 }
 
 /// One row of the table: the keys, how the footer and help name them, and what they do.
@@ -75,9 +80,24 @@ pub(crate) const BINDINGS: &[Binding] = &[
         help: Some(("q", "quit (the patch stays as you left it)")),
     },
     Binding {
-        keys: &[(Key::Esc, Action::Back)],
+        keys: &[(Key::Up, Action::Up), (Key::Char('k'), Action::Up)],
+        footer: None,
+        help: Some(("↑↓ k j", "move in the list of routes; enter watches one")),
+    },
+    Binding {
+        keys: &[(Key::Down, Action::Down), (Key::Char('j'), Action::Down)],
         footer: None,
         help: None,
+    },
+    Binding {
+        keys: &[(Key::Enter, Action::Choose)],
+        footer: None,
+        help: None,
+    },
+    Binding {
+        keys: &[(Key::Esc, Action::Back)],
+        footer: None,
+        help: Some(("esc", "back to the list of routes, where there is one")),
     },
 ];
 

@@ -24,6 +24,10 @@ impl App {
             self.show_help = false;
             return vec![];
         }
+        // The list of routes takes the keys that move in it.
+        if let Some(effects) = self.list_key(action) {
+            return effects;
+        }
         match action {
             Some(Action::Quit) => vec![Effect::Quit],
             Some(Action::Help) => {
@@ -67,7 +71,21 @@ impl App {
             Some(Action::TogglePatch) => self.toggle_patch(),
             Some(Action::Shot) => vec![Effect::Picture],
             Some(Action::NextTheme) => vec![Effect::NextTheme],
-            Some(Action::Back) | None => vec![],
+            Some(Action::Back) => self.back_to_list(),
+            Some(Action::Up | Action::Down | Action::Choose) => {
+                self.notice = Some(
+                    "↑/↓ and enter choose in the list of routes, which this namespace does not need"
+                        .into(),
+                );
+                vec![]
+            }
+            None => {
+                self.notice = Some(format!(
+                    "{} does nothing here; ? lists the keys",
+                    key_name(key)
+                ));
+                vec![]
+            }
         }
     }
 
@@ -87,5 +105,19 @@ impl App {
         self.started_at = self.now;
         self.frozen = None;
         self.notice = Some("counts reset".into());
+    }
+}
+
+/// A key as the notice names it.
+fn key_name(key: Key) -> String {
+    match key {
+        Key::Char(c) => format!("{c:?}"),
+        Key::Space => "space".into(),
+        Key::Esc => "esc".into(),
+        Key::Enter => "enter".into(),
+        Key::Up => "↑".into(),
+        Key::Down => "↓".into(),
+        Key::CtrlC => "ctrl-c".into(),
+        Key::Other => "that key".into(),
     }
 }

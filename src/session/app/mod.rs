@@ -13,6 +13,7 @@ use crate::route::Route;
 use crate::sample::LineParser;
 use crate::split::Split;
 
+mod choose;
 pub(crate) mod keymap;
 mod keys;
 mod msg;
@@ -31,6 +32,7 @@ pub(crate) const MARKERS: usize = 64;
 
 pub use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
 pub use crate::istio::waypoint::{Source as WaypointSource, WaypointRef};
+pub use crate::route_list::RouteList;
 pub use msg::{Effect, Key, Msg, PatchOutcome, Target};
 pub use settings::{DEFAULT_SETTLE, ProbeFlags, Settings};
 
@@ -121,6 +123,8 @@ pub struct App {
     parser: LineParser,
     route: Option<Route>,
     route_error: Option<ClusterError>,
+    /// The namespace's routes, when it has several and none was named.
+    routes: Option<RouteList>,
     info: ClusterInfo,
     labels: BTreeMap<String, usize>,
     label_problems: Vec<String>,
@@ -173,6 +177,7 @@ impl App {
             parser,
             route: None,
             route_error: None,
+            routes: None,
             info: ClusterInfo::default(),
             labels: BTreeMap::new(),
             label_problems: Vec::new(),
@@ -426,6 +431,10 @@ impl App {
             Msg::Route(result, at) => self.route_update(result, at),
             Msg::ServicePort(service, port) => self.service_port(service, port),
             Msg::GatewayTarget(target) => self.gateway_target(target),
+            Msg::Routes(rows) => {
+                self.routes_listed(rows);
+                vec![]
+            }
             Msg::Patch(outcome, at) => {
                 self.patch_outcome(outcome, at);
                 vec![]

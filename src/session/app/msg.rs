@@ -17,6 +17,9 @@ pub enum Key {
     Char(char),
     Space,
     Esc,
+    Enter,
+    Up,
+    Down,
     CtrlC,
     Other,
 }
@@ -64,6 +67,9 @@ pub enum Msg {
     ServicePort(String, Result<u16, ClusterError>),
     /// Where the route's parent Gateway is reached, as read.
     GatewayTarget(Result<Target, ClusterError>),
+    /// The namespace's weighted routes, when it has several and none is named: the
+    /// screen opens on the list.
+    Routes(Vec<crate::route_list::RouteRow>),
     /// An error from a background read, shown until the next one clears it.
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.
@@ -99,6 +105,10 @@ pub enum Effect {
     ReadServicePort(String),
     /// Find where the route's parent Gateway is reached: its Service and listener port.
     ReadGatewayTarget(Route),
+    /// Follow this route from now on (chosen in the list), or none (back to the list).
+    Follow(crate::cluster::discover::RouteQuery),
+    /// Stop the probe: its route is left.
+    StopProbe,
     /// Put the patch on `waypoint`, in its namespace.
     ApplyPatch {
         route: Route,

@@ -13,6 +13,11 @@ impl App {
         result: Result<Route, ClusterError>,
         at: Timestamp,
     ) -> Vec<Effect> {
+        // While the list is shown, no route is watched: the follower may still be
+        // finishing a read of the one left.
+        if self.choosing().is_some() && result.is_ok() {
+            return vec![];
+        }
         let route = match result {
             Err(why) => {
                 self.route_error = Some(why);

@@ -42,6 +42,10 @@ fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
         label(" · route "),
     ];
     match (app.route(), app.route_error()) {
+        _ if app.choosing().is_some() => first.push(Span::styled(
+            "several, choose one below",
+            theme.strong(theme.undecided),
+        )),
         (Some(route), _) => {
             // A TCPRoute on a Service is the seed's case; any other says what it is.
             let plain = route.kind == RouteKind::Tcp && route.parent_kind == ParentKind::Service;

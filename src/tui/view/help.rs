@@ -19,11 +19,15 @@ ready endpoints, so 3 v1 pods and 1 v2 pod give 75/25; shown as bug's split) and
 the weights are the default split, so no sample can tell them apart. Brackets hold each share with \
 chance 1-α at every moment. The window (chart) only smooths.";
 
+/// What the log's counts mean for an HTTP route.
+const HELP_STATUSES: &str = "A reply whose HTTP status is not 2xx or 3xx is an error, counted by code in the \
+log's title (503 x12), never a sample.";
+
 pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
-    let [row] = Layout::vertical([Constraint::Length(area.height.min(27))])
+    let [row] = Layout::vertical([Constraint::Length(area.height)])
         .flex(Flex::Center)
         .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(area.width.min(70))])
+    let [popup] = Layout::horizontal([Constraint::Length(area.width.saturating_sub(4).min(96))])
         .flex(Flex::Center)
         .areas(row);
     let mut text: Vec<Line> = BINDINGS
@@ -40,9 +44,10 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
         Line::raw(""),
         Line::styled("Reading the split", theme.strong(theme.text)),
         Line::raw(HELP_READING),
+        Line::raw(HELP_STATUSES),
         Line::raw(""),
         Line::styled(
-            "The patch replaces the waypoint's tcp_proxy for the route's parent Service with a weighted one (Istio bug 54119, fixed in 1.26).",
+            "The patch replaces the waypoint's tcp_proxy for the route's parent Service with a weighted one (Istio bug 54119, fixed in 1.26); it is offered only where that bug applies.",
             theme.dim(),
         ),
     ]);

@@ -23,6 +23,7 @@ pub mod format;
 pub mod header;
 pub mod help;
 pub mod log;
+pub mod routes;
 pub mod split;
 
 use ratatui::Frame;
@@ -61,8 +62,13 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     let [chart_area, split_area] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(split_width)]).areas(middle);
     header::render(frame, header_area, app, theme);
-    chart::render(frame, chart_area, app, theme);
-    split::render(frame, split_area, app, theme);
+    match app.choosing() {
+        Some(list) => routes::render(frame, middle, app, list, theme),
+        None => {
+            chart::render(frame, chart_area, app, theme);
+            split::render(frame, split_area, app, theme);
+        }
+    }
     log::render(frame, log_area, app, theme);
     footer::render(frame, footer_area, app, theme);
     if app.show_help() {
