@@ -105,6 +105,7 @@ mod tests {
             namespace: "ns".into(),
             port: 9000,
             weight,
+            refused: None,
         };
         Route {
             name: "tcp-echo-ew".into(),

@@ -141,6 +141,20 @@ pub struct Backend {
     pub port: u16,
     /// Absent in the object means 1; 0 means no traffic.
     pub weight: u32,
+    /// Why the route may not send traffic there (a backend in another namespace that no
+    /// ReferenceGrant permits): an implementation drops it. None: permitted.
+    pub refused: Option<String>,
+}
+
+impl Backend {
+    /// The weight a correct implementation applies: 0 for a backend it must drop.
+    pub fn weight_in_effect(&self) -> u32 {
+        if self.refused.is_some() {
+            0
+        } else {
+            self.weight
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -409,6 +423,7 @@ fn read_backends(
             namespace: str_at(b, "/namespace").unwrap_or(namespace).to_string(),
             port,
             weight,
+            refused: None,
         });
     }
     if backends.iter().all(|b| b.weight == 0) {
@@ -522,7 +537,18 @@ impl Route {
     }
 
     pub(crate) fn total_weight(&self) -> u64 {
-        self.backends.iter().map(|b| b.weight as u64).sum()
+        self.backends
+            .iter()
+            .map(|b| u64::from(b.weight_in_effect()))
+            .sum()
+    }
+
+    /// The weights a correct implementation applies, in the route's order.
+    pub fn weights_in_effect(&self) -> Vec<u32> {
+        self.backends
+            .iter()
+            .map(Backend::weight_in_effect)
+            .collect()
     }
 
     /// A backend's configured share of connections, 0 to 1.
@@ -531,7 +557,7 @@ impl Route {
         if total == 0 {
             0.0
         } else {
-            backend.weight as f64 / total as f64
+            f64::from(backend.weight_in_effect()) / total as f64
         }
     }
 }

@@ -265,6 +265,7 @@ impl Feed {
                     namespace: String::new(),
                     port: 0,
                     weight,
+                    refused: None,
                 })
                 .collect(),
             ..Route::default()

@@ -227,3 +227,108 @@ async fn accepted_objects_validate_and_schema_violations_are_refused() {
         assert_eq!(code, 422, "{why}: {body}");
     }
 }
+
+/// The seeded HTTPRoutes and the ingress Gateway, and what the sandbox accepts and
+/// refuses of every route kind, against Gateway API v1.6.1's CRDs.
+#[tokio::test]
+async fn http_grpc_and_tls_routes_follow_the_v1_6_1_schemas() {
+    use splitscope::sandbox::SandboxOptions;
+    use splitscope::sandbox::scenario::Scenario;
+    let (_sandbox, client) = common::sandbox_with(SandboxOptions {
+        scenario: Scenario::Ingress,
+        propagation_delay: Duration::from_millis(50),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let path = |version: &str, plural: &str| {
+        format!("/apis/gateway.networking.k8s.io/{version}/namespaces/{NAMESPACE}/{plural}")
+    };
+    let get = |p: String| {
+        let client = client.clone();
+        async move {
+            client
+                .request::<Value>(http::Request::get(p).body(vec![]).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let v = |file: &str, version: &str| validator(&format!("gateway-api-v1.6.1/{file}"), version);
+    let check = |schema: &Option<jsonschema::Validator>, obj: &Value, what: &str| {
+        if let Some(schema) = schema {
+            let errors: Vec<String> = schema.iter_errors(obj).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{what}: {errors:?}\n{obj}");
+        }
+    };
+    let http_v1 = v("httproutes.yaml", "v1");
+    let seeded = get(format!("{}/helloworld", path("v1", "httproutes"))).await;
+    check(&http_v1, &seeded, "the seeded HTTPRoute");
+    check(
+        &v("httproutes.yaml", "v1beta1"),
+        &seeded,
+        "the seeded HTTPRoute as v1beta1",
+    );
+    let gateway = get(format!("{}/helloworld-gateway", path("v1", "gateways"))).await;
+    check(&v("gateways.yaml", "v1"), &gateway, "the ingress Gateway");
+
+    let kinds = [
+        ("httproutes", "HTTPRoute", "v1", v("httproutes.yaml", "v1")),
+        ("grpcroutes", "GRPCRoute", "v1", v("grpcroutes.yaml", "v1")),
+        (
+            "tlsroutes",
+            "TLSRoute",
+            "v1alpha2",
+            v("tlsroutes.yaml", "v1alpha2"),
+        ),
+    ];
+    for (plural, kind, version, schema) in &kinds {
+        let obj = |name: &str, spec: Value| {
+            json!({"apiVersion": format!("gateway.networking.k8s.io/{version}"), "kind": kind,
+                   "metadata": {"name": name}, "spec": spec})
+        };
+        let backends = json!([{"name": "helloworld-v1", "port": 5000, "weight": 3}, {"name": "helloworld-v2", "port": 5000}]);
+        let accepted = obj(
+            &format!("ok-{plural}"),
+            json!({"parentRefs": [{"name": "helloworld-gateway"}], "hostnames": ["hello.example.com"],
+                   "rules": [{"backendRefs": backends}]}),
+        );
+        let (code, stored) = post(&client, &path(version, plural), &accepted).await;
+        assert_eq!(code, 201, "{kind}: {stored}");
+        check(schema, &stored, kind);
+        let refused = [
+            json!({"parentRefs": [{"name": "g"}], "hostnames": ["Not_A_Host"], "rules": [{"backendRefs": backends}]}),
+            json!({"parentRefs": [{"name": "g"}], "rules": [{"backendRefs": [{"name": "a", "port": 70000}]}]}),
+        ];
+        for (i, spec) in refused.into_iter().enumerate() {
+            let bad = obj(&format!("bad-{plural}-{i}"), spec);
+            let (code, status) = post(&client, &path(version, plural), &bad).await;
+            assert_eq!(code, 422, "{kind} {i}: {status}");
+            if let Some(schema) = schema {
+                assert!(
+                    !schema.is_valid(&bad),
+                    "{kind} {i}: the schema refuses it too"
+                );
+            }
+        }
+    }
+    // HTTP matches: a path type the schema does not have; a relative path, which the
+    // CRD refuses by a CEL rule (the API server's, not JSON Schema's).
+    for (i, (m, by_schema)) in [
+        (json!({"path": {"type": "Glob", "value": "/x"}}), true),
+        (json!({"path": {"type": "PathPrefix", "value": "x"}}), false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bad = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": format!("bad-match-{i}")},
+            "spec": {"parentRefs": [{"name": "g"}], "rules": [{"matches": [m], "backendRefs": [{"name": "a", "port": 1}]}]}});
+        let (code, status) = post(&client, &path("v1", "httproutes"), &bad).await;
+        assert_eq!(code, 422, "match {i}: {status}");
+        if let Some(schema) = http_v1.as_ref().filter(|_| by_schema) {
+            assert!(
+                !schema.is_valid(&bad),
+                "match {i}: the schema refuses it too"
+            );
+        }
+    }
+}

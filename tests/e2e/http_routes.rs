@@ -349,3 +349,135 @@ fn several_routes_are_listed_chosen_in_a_tape_and_named_to_check() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_backend_in_another_namespace_needs_a_reference_grant() {
+    use kube::api::{DynamicObject, PostParams};
+    let (sandbox, client) = sandbox_with(SandboxOptions {
+        scenario: Scenario::Http,
+        propagation_delay: Duration::ZERO,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig()).unwrap();
+    let cluster = splitscope::cluster::Cluster::from_kubeconfig(kubeconfig, None, None)
+        .await
+        .unwrap();
+    let ns = cluster.namespace.clone();
+    let api_in = |namespace: &str, group: &str, version: &str, kind: &str| {
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        kube::Api::<DynamicObject>::namespaced_with(
+            client.clone(),
+            namespace,
+            &kube::api::ApiResource::from_gvk(&gvk),
+        )
+    };
+    let create = |api: kube::Api<DynamicObject>, obj: Value| async move {
+        let obj: DynamicObject = serde_json::from_value(obj).unwrap();
+        api.create(&PostParams::default(), &obj).await.unwrap();
+    };
+    create(
+        kube::Api::all_with(
+            client.clone(),
+            &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&()),
+        ),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}),
+    )
+    .await;
+    // A Service in namespace other: it selects pods of its own namespace, and has none.
+    create(
+        api_in("other", "", "v1", "Service"),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hello-v2"},
+               "spec": {"ports": [{"port": 5000, "name": "http"}], "selector": {"app": "helloworld", "version": "v2"}}}),
+    )
+    .await;
+    let routes = cluster.dynamic("gateway.networking.k8s.io", "v1", "HTTPRoute");
+    let edit = json!({"spec": {"rules": [{
+        "matches": [{"path": {"type": "Exact", "value": "/hello"}}],
+        "backendRefs": [{"name": "helloworld-v1", "port": 5000, "weight": 50},
+                        {"name": "hello-v2", "namespace": "other", "port": 5000, "weight": 50}]}]}});
+    routes
+        .patch("helloworld", &PatchParams::default(), &Patch::Merge(&edit))
+        .await
+        .unwrap();
+    let route = cluster.find_route(&Default::default()).await.unwrap();
+    let why = route.backends[1].refused.clone().unwrap_or_default();
+    assert!(
+        why.contains("no ReferenceGrant in namespace other"),
+        "{why}"
+    );
+    assert_eq!(route.weights_in_effect(), [50, 0]);
+    // The sandbox's waypoint drops it too: every reply comes from v1.
+    let (out, _, _) = exec(
+        &client,
+        "i=0; while [ $i -lt 20 ]; do curl -s helloworld:5000/hello; i=$((i+1)); done",
+    )
+    .await;
+    assert_eq!(
+        out.lines().filter(|l| l.contains("version: v1")).count(),
+        20,
+        "{out}"
+    );
+
+    create(
+        api_in("other", "gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"),
+        json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+               "metadata": {"name": "from-routes"},
+               "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": ns}],
+                        "to": [{"group": "", "kind": "Service"}]}}),
+    )
+    .await;
+    let route = cluster.find_route(&Default::default()).await.unwrap();
+    assert_eq!(route.backends[1].refused, None);
+    let (out, _, _) = exec(
+        &client,
+        "i=0; while [ $i -lt 40 ]; do curl -s helloworld:5000/hello; i=$((i+1)); done",
+    )
+    .await;
+    // Permitted, half the requests go there, where nothing answers: Envoy's 503.
+    assert!(out.contains("no healthy upstream"), "{out}");
+}
+
+#[test]
+fn an_http_run_is_recorded_and_replays_to_the_same_verdict() {
+    let dir = std::env::temp_dir().join(format!("splitscope-http-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tape, record) = (dir.join("live.tape"), dir.join("run.jsonl"));
+    std::fs::write(&tape, "wait honoured 60s\nquit\n").unwrap();
+    let (tape_arg, record_arg) = (
+        tape.to_string_lossy().into_owned(),
+        record.to_string_lossy().into_owned(),
+    );
+    let mut args = vec![
+        "demo",
+        "--scenario",
+        "http",
+        "--tape",
+        &tape_arg,
+        "--record",
+        &record_arg,
+    ];
+    args.extend(crate::common::QUICK_DEMO);
+    let (code, out, err) = splitscope(&args, None);
+    assert_eq!(code, 0, "{out}{err}");
+    let records = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        records.contains("\"route_kind\":\"HTTPRoute\""),
+        "{records}"
+    );
+    assert!(
+        records.contains("helloworld-v1-"),
+        "samples name their pods: {records}"
+    );
+
+    let replay_tape = dir.join("replay.tape");
+    std::fs::write(&replay_tape, "wait /replay ended/ 30s\nquit\n").unwrap();
+    let replay_arg = replay_tape.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &["replay", &record_arg, "--instant", "--tape", &replay_arg],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the verdict was HONOURED"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

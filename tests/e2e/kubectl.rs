@@ -503,3 +503,57 @@ fn kubectl_reads_classes_and_tags_and_clears_a_waypoints_address() {
     assert_eq!(code, 2, "no waypoint, so no patch: {out}{err}");
     assert!(err.contains("has no address yet"), "{err}");
 }
+
+/// kubectl patches the HTTPRoute of `--scenario http` to 70/30; `check` judges the new
+/// weights honoured, and kubectl reads the route and the helloworld replies the sandbox serves.
+#[test]
+fn kubectl_patches_an_httproute_and_check_follows() {
+    if !kubectl_available() {
+        eprintln!("kubectl not found; skipping");
+        return;
+    }
+    let server = serve(&["--scenario", "http"]);
+    let kc = &server.kubeconfig;
+    let routes = ok(kc, &["get", "httproute"]);
+    assert!(routes.contains("helloworld"), "{routes}");
+    let edit = r#"{"spec":{"rules":[{"matches":[{"path":{"type":"Exact","value":"/hello"}}],"backendRefs":[{"name":"helloworld-v1","port":5000,"weight":70},{"name":"helloworld-v2","port":5000,"weight":30}]}]}}"#;
+    ok(
+        kc,
+        &[
+            "patch",
+            "httproute",
+            "helloworld",
+            "--type",
+            "merge",
+            "-p",
+            edit,
+        ],
+    );
+    let reply = ok(
+        kc,
+        &[
+            "exec",
+            "deploy/curl",
+            "--",
+            "curl",
+            "-s",
+            "helloworld:5000/hello",
+        ],
+    );
+    assert!(reply.starts_with("Hello version: v"), "{reply}");
+    let (success, out, err) = splitscope(&[
+        "check",
+        "--kubeconfig",
+        &path_text(kc),
+        "--interval",
+        "0.02s",
+        "--timeout",
+        "60s",
+        "--output",
+        "json",
+    ]);
+    assert!(success, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["verdict"], "HONOURED", "{out}");
+    assert_eq!(report["backends"][0]["weight"], 70, "{out}");
+}

@@ -25,6 +25,7 @@ pub fn route_in(namespace: &str, w1: u32, w2: u32) -> Route {
         namespace: namespace.into(),
         port: 9000,
         weight,
+        refused: None,
     };
     Route {
         name: "tcp-echo-ew".into(),

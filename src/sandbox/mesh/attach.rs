@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use super::port::ServicePort;
-use crate::sandbox::storage::meta::{name_of, str_at};
+use crate::sandbox::storage::Store;
+use crate::sandbox::storage::catalogue::REFERENCEGRANTS;
+use crate::sandbox::storage::meta::{name_of, namespace_of, str_at};
 
 /// Routes oldest first: the oldest wins a conflict, as Gateway API asks.
 pub(super) fn oldest_first(routes: &mut [&Value]) {
@@ -42,8 +44,40 @@ pub(super) fn port_matches(port: Option<u64>, sp: &ServicePort) -> bool {
     port.is_none_or(|p| p == u64::from(sp.port))
 }
 
-/// A rule's Service backends and their weights (absent is 1).
-pub(super) fn targets(rule: &Value, ns: &str) -> Vec<(ServicePort, u32)> {
+/// Whether a ReferenceGrant in the backend's namespace lets a route of `kind` in `ns`
+/// reach it; a backend in the route's own namespace needs none.
+fn permitted(store: &Store, kind: &str, ns: &str, backend: &ServicePort) -> bool {
+    backend.namespace == ns
+        || store
+            .all(&REFERENCEGRANTS)
+            .filter(|g| namespace_of(g) == backend.namespace)
+            .any(|g| {
+                let list = |p: &str| {
+                    g.pointer(p)
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                list("/spec/from").iter().any(|f| {
+                    str_at(f, "/group") == Some("gateway.networking.k8s.io")
+                        && str_at(f, "/kind") == Some(kind)
+                        && str_at(f, "/namespace") == Some(ns)
+                }) && list("/spec/to").iter().any(|t| {
+                    matches!(str_at(t, "/group"), Some("" | "core"))
+                        && str_at(t, "/kind") == Some("Service")
+                        && str_at(t, "/name").is_none_or(|n| n == backend.service)
+                })
+            })
+}
+
+/// A rule's Service backends and their weights (absent is 1). A backend in another
+/// namespace that no ReferenceGrant permits is dropped: it gets weight 0.
+pub(super) fn targets(
+    store: &Store,
+    kind: &str,
+    rule: &Value,
+    ns: &str,
+) -> Vec<(ServicePort, u32)> {
     rule.get("backendRefs")
         .and_then(Value::as_array)
         .into_iter()
@@ -53,14 +87,19 @@ pub(super) fn targets(rule: &Value, ns: &str) -> Vec<(ServicePort, u32)> {
                 && str_at(b, "/kind").unwrap_or("Service") == "Service"
         })
         .filter_map(|b| {
-            Some((
-                ServicePort {
-                    namespace: str_at(b, "/namespace").unwrap_or(ns).to_string(),
-                    service: str_at(b, "/name")?.to_string(),
-                    port: u16::try_from(b.get("port")?.as_u64()?).ok()?,
-                },
-                u32::try_from(b.get("weight").and_then(Value::as_u64).unwrap_or(1)).ok()?,
-            ))
+            let sp = ServicePort {
+                namespace: str_at(b, "/namespace").unwrap_or(ns).to_string(),
+                service: str_at(b, "/name")?.to_string(),
+                port: u16::try_from(b.get("port")?.as_u64()?).ok()?,
+            };
+            let weight =
+                u32::try_from(b.get("weight").and_then(Value::as_u64).unwrap_or(1)).ok()?;
+            let weight = if permitted(store, kind, ns, &sp) {
+                weight
+            } else {
+                0
+            };
+            Some((sp, weight))
         })
         .collect()
 }

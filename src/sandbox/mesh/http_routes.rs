@@ -70,12 +70,12 @@ fn read_match(m: &Value) -> Match {
     }
 }
 
-fn read_rule(route: &str, namespace: &str, rule: &Value) -> HttpRule {
+fn read_rule(store: &Store, route: &str, namespace: &str, rule: &Value) -> HttpRule {
     let matches = match rule.get("matches").and_then(Value::as_array) {
         Some(ms) if !ms.is_empty() => ms.iter().map(read_match).collect(),
         _ => vec![read_match(&Value::Null)],
     };
-    let targets = attach::targets(rule, namespace);
+    let targets = attach::targets(store, "HTTPRoute", rule, namespace);
     HttpRule {
         route: route.to_string(),
         matches,
@@ -99,7 +99,7 @@ pub fn compile<W>(
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|r| read_rule(name_of(route), ns, r))
+            .map(|r| read_rule(store, name_of(route), ns, r))
             .collect();
         for (name, port) in attach::service_parents(route, ns) {
             for sp in served.keys().filter(|sp| {
@@ -236,7 +236,7 @@ pub fn compile_edge(store: &Store, gateways: &[&Value]) -> HashMap<(String, Stri
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .map(|r| (hostnames.clone(), read_rule(name_of(route), ns, r)));
+                .map(|r| (hostnames.clone(), read_rule(store, name_of(route), ns, r)));
             out.entry((gw_ns.to_string(), gw_name.to_string()))
                 .or_default()
                 .extend(rules);

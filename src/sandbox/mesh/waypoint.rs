@@ -252,7 +252,7 @@ impl Programming {
             let Some(rule) = route.pointer("/spec/rules/0") else {
                 continue;
             };
-            let targets = attach::targets(rule, ns);
+            let targets = attach::targets(store, "TCPRoute", rule, ns);
             if targets.iter().all(|(_, w)| *w == 0) {
                 continue;
             }

@@ -136,6 +136,17 @@ pub static TLSROUTES: Resource = Resource {
     categories: &["gateway-api"],
 };
 
+pub static REFERENCEGRANTS: Resource = Resource {
+    group: "gateway.networking.k8s.io",
+    versions: &["v1beta1", "v1"],
+    plural: "referencegrants",
+    singular: "referencegrant",
+    kind: "ReferenceGrant",
+    namespaced: true,
+    short_names: &["refgrant"],
+    categories: &["gateway-api"],
+};
+
 /// Every route kind with weighted backends.
 pub(crate) static ROUTES: [&Resource; 4] = [&TCPROUTES, &HTTPROUTES, &GRPCROUTES, &TLSROUTES];
 
@@ -173,7 +184,7 @@ pub(crate) static MUTATINGWEBHOOKCONFIGURATIONS: Resource = Resource {
 };
 
 /// Every served type, in the order discovery lists them.
-pub(crate) static RESOURCES: [&Resource; 14] = [
+pub(crate) static RESOURCES: [&Resource; 15] = [
     &NAMESPACES,
     &PODS,
     &SERVICES,
@@ -186,6 +197,7 @@ pub(crate) static RESOURCES: [&Resource; 14] = [
     &HTTPROUTES,
     &GRPCROUTES,
     &TLSROUTES,
+    &REFERENCEGRANTS,
     &ENVOYFILTERS,
     &MUTATINGWEBHOOKCONFIGURATIONS,
 ];

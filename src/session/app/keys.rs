@@ -93,7 +93,11 @@ impl App {
         let weights: Vec<u32> = self
             .route
             .iter()
-            .flat_map(|r| r.backends.iter().map(|b| b.weight))
+            .flat_map(|r| {
+                r.backends
+                    .iter()
+                    .map(crate::route::Backend::weight_in_effect)
+            })
             .collect();
         self.split = self.new_split(&weights, self.now);
         self.split

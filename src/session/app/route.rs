@@ -26,7 +26,28 @@ impl App {
             Ok(route) => route,
         };
         self.route_error = None;
-        let weights: Vec<u32> = route.backends.iter().map(|b| b.weight).collect();
+        let weights = route.weights_in_effect();
+        // Said once in the log, where the header has no room for the reason.
+        let known = |name: &str| {
+            self.route.as_ref().is_some_and(|old| {
+                old.backends
+                    .iter()
+                    .any(|b| b.name == name && b.refused.is_some())
+            })
+        };
+        let refusals: Vec<String> = route
+            .backends
+            .iter()
+            .filter(|b| !known(&b.name))
+            .filter_map(|b| b.refused.clone())
+            .collect();
+        for why in refusals {
+            self.push_log(
+                at,
+                LineKind::Error,
+                format!("{why}: an implementation drops it"),
+            );
+        }
         let mut effects = Vec::new();
         match &self.route {
             Some(old) if *old == route => return vec![],

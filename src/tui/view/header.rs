@@ -69,6 +69,17 @@ fn route_line(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     }
     if let Some(route) = app.route() {
         first.extend(parent_spans(route, theme));
+        // A backend the route may not reach: an implementation drops it, so it counts
+        // as weight 0 in the verdict.
+        for b in route.backends.iter().filter(|b| b.refused.is_some()) {
+            first.push(Span::styled(
+                format!(
+                    " · {} not permitted (no ReferenceGrant): counted as 0",
+                    b.name
+                ),
+                theme.fg(theme.error),
+            ));
+        }
     }
     first
 }
