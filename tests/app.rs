@@ -326,7 +326,11 @@ fn the_app_decides_where_the_probe_connects() {
         request: Request::Line,
     };
     assert!(app.update(Msg::Start(t(0))).is_empty());
-    assert_eq!(app.update(Msg::Route(Ok(route(90, 10)), t(1))), vec![start]);
+    // With it, a burst: the answer is open.
+    assert_eq!(
+        app.update(Msg::Route(Ok(route(90, 10)), t(1))),
+        vec![start, Effect::Burst]
+    );
     let effects = app.update(Msg::Route(Ok(route(80, 20)), t(2)));
     assert!(
         !effects
@@ -351,7 +355,10 @@ fn the_app_decides_where_the_probe_connects() {
     let effects = app.update(Msg::Route(Ok(portless), t(1)));
     assert!(effects.contains(&Effect::ReadServicePort("tcp-echo".into())));
     let effects = app.update(Msg::ServicePort("tcp-echo".into(), Ok(9000)));
-    assert!(matches!(&effects[..], [Effect::StartProbe { target, .. }] if target.port == 9000));
+    assert!(
+        matches!(&effects[..], [Effect::StartProbe { target, .. }, Effect::Burst] if target.port == 9000),
+        "{effects:?}"
+    );
     assert_eq!(
         app.probe_target()
             .as_ref()
@@ -644,7 +651,8 @@ fn a_wish_for_the_patch_waits_for_the_waypoint_then_asks_or_says_why_not() {
     let mut on = ready();
     on.update(Msg::PatchObserved(Some(t(0))));
     on.update(Msg::Tick(t(5)));
-    assert!(on.update(Msg::WantPatch).is_empty());
+    // A new regime opens an answer: the probe bursts.
+    assert_eq!(on.update(Msg::WantPatch), vec![Effect::Burst]);
     assert_eq!(on.split().regime().cause, RegimeCause::PatchOn);
 }
 

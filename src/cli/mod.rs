@@ -17,9 +17,10 @@ mod values;
 use defaults::probe_default;
 #[cfg(feature = "sandbox")]
 use defaults::sandbox_default;
+pub use values::BurstFlag;
 use values::{
-    parse_alpha, parse_api_fault, parse_client, parse_deadline, parse_forbid, parse_header,
-    parse_interval, parse_istio, parse_label, parse_path, parse_per_connection,
+    parse_alpha, parse_api_fault, parse_burst, parse_client, parse_deadline, parse_forbid,
+    parse_header, parse_interval, parse_istio, parse_label, parse_path, parse_per_connection,
     parse_positive_duration, parse_prefix_number, parse_route, parse_rule, parse_shot_format,
     parse_speed, parse_target, parse_weights, parse_window,
 };
@@ -245,6 +246,12 @@ pub struct ProbeArgs {
     /// Time between probe connections.
     #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_INTERVAL", value_parser = parse_interval)]
     pub interval: Option<Duration>,
+    /// While an answer is open (at the start, after a patch toggle, a route edit or a
+    /// change in the stream), sample this fast beside the steady loop, at most this many
+    /// samples, until the verdict comes: RATE,COUNT, or `off`. Bounded load: at most
+    /// COUNT samples a change.
+    #[arg(long, value_name = "RATE,COUNT|off", default_value = "20,60", env = "SPLITSCOPE_BURST", value_parser = parse_burst)]
+    pub burst: BurstFlag,
 }
 
 pub use crate::session::runtime::{DEMO_INTERVAL, INTERVAL};
@@ -287,6 +294,7 @@ impl ProbeArgs {
             interval: self.interval.unwrap_or(default_interval),
             deadline: self.deadline.unwrap_or(crate::session::runtime::DEADLINE),
             container: self.container.clone(),
+            burst: self.burst.0,
             ..RuntimeOptions::default()
         }
     }

@@ -99,6 +99,38 @@ pub(super) fn parse_target(text: &str) -> Result<(String, u16), BadValue> {
     Ok((host.to_string(), port))
 }
 
+/// `--burst RATE,COUNT`, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BurstFlag(pub Option<crate::cluster::probe::Burst>);
+
+pub(super) fn parse_burst(text: &str) -> Result<BurstFlag, BadValue> {
+    if text == "off" {
+        return Ok(BurstFlag(None));
+    }
+    let bad = || {
+        bad!(
+            "{text:?}: write the burst as RATE,COUNT (samples a second, at most how many), like 20,60, or off"
+        )
+    };
+    let (rate, count) = text.split_once(',').ok_or_else(bad)?;
+    let rate: f64 = rate
+        .trim()
+        .parse()
+        .ok()
+        .filter(|r: &f64| r.is_finite() && (0.1..=100.0).contains(r))
+        .ok_or_else(|| bad!("{rate:?}: a burst's rate is 0.1 to 100 samples a second"))?;
+    let count: u32 = count
+        .trim()
+        .parse()
+        .ok()
+        .filter(|c| (1..=1000).contains(c))
+        .ok_or_else(|| bad!("{count:?}: a burst is 1 to 1000 samples"))?;
+    Ok(BurstFlag(Some(crate::cluster::probe::Burst {
+        rate,
+        count,
+    })))
+}
+
 pub(super) fn parse_route(text: &str) -> Result<crate::route::RouteRef, crate::route::BadRouteRef> {
     text.parse()
 }

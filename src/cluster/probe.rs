@@ -133,18 +133,76 @@ fn sample_command(cfg: &ProbeConfig, wait: u64) -> String {
     }
 }
 
+/// Seconds as `sleep` takes them: `0.5`, `2`, `0.05`.
+fn sleep_text(d: Duration) -> String {
+    let text = format!("{:.3}", d.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
 /// The shell loop: POSIX sh and busybox only. `nc -w` and `curl -m` bound every
 /// connection, the deadline bounds the loop.
 pub fn script(cfg: &ProbeConfig) -> String {
-    let sleep = format!("{:.3}", cfg.interval.as_secs_f64());
-    let sleep = sleep.trim_end_matches('0').trim_end_matches('.');
-    let sleep = if sleep.is_empty() { "0" } else { sleep };
     let wait = cfg.interval.as_secs().clamp(2, 10);
     format!(
         "end=$(( $(date +%s) + {deadline} )); while [ $(date +%s) -lt $end ]; do {sample}; sleep {sleep}; done",
         deadline = cfg.deadline.as_secs().max(1),
         sample = sample_command(cfg, wait),
+        sleep = sleep_text(cfg.interval),
     )
+}
+
+/// How fast and how long the probe samples while an answer is open (`--burst`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    /// Samples a second.
+    pub rate: f64,
+    /// Samples at most, per burst.
+    pub count: u32,
+}
+
+impl Burst {
+    /// About 20 samples a second for up to 60: an answer in a second or two, at most
+    /// three seconds of load a change.
+    pub const DEFAULT: Burst = Burst {
+        rate: 20.0,
+        count: 60,
+    };
+
+    /// The time between a burst's samples: never slower than the steady pace.
+    pub fn gap(self, interval: Duration) -> Duration {
+        Duration::from_secs_f64(1.0 / self.rate).min(interval)
+    }
+}
+
+/// A burst: `count` samples a `gap` apart, in a loop that ends by itself after them.
+pub fn burst_script(cfg: &ProbeConfig, burst: Burst) -> String {
+    let gap = burst.gap(cfg.interval);
+    let wait = gap.as_secs().clamp(2, 10);
+    format!(
+        "i=0; while [ $i -lt {count} ]; do {sample}; sleep {sleep}; i=$((i+1)); done",
+        count = burst.count,
+        sample = sample_command(cfg, wait),
+        sleep = sleep_text(gap),
+    )
+}
+
+/// Runs one burst beside the steady loop, in the client's ready pod; its replies come
+/// as the loop's do. It ends after its samples, or sooner when dropped (the remote loop
+/// still ends by itself after them). A burst that cannot start is no gap: the steady
+/// loop says what is wrong.
+pub async fn burst(
+    cluster: Cluster,
+    cfg: ProbeConfig,
+    burst: Burst,
+    tx: mpsc::UnboundedSender<ProbeEvent>,
+) {
+    let command = burst_script(&cfg, burst);
+    let _ = attempt(&cluster, &cfg, &command, &tx, false).await;
 }
 
 /// Sends each line as an event, counting them in `lines`.
@@ -210,7 +268,7 @@ pub async fn run(
     while !tx.is_closed() {
         // Changes from here on wake a wait below.
         wake.borrow_and_update();
-        let (reason, retry_in) = match attempt(&cluster, &cfg, &command, &tx).await {
+        let (reason, retry_in) = match attempt(&cluster, &cfg, &command, &tx, true).await {
             Attempt::Closed => return,
             Attempt::Streamed { reason, lines } if lines > 0 => {
                 backoff = FIRST_BACKOFF;
@@ -246,6 +304,7 @@ async fn attempt(
     cfg: &ProbeConfig,
     command: &str,
     tx: &mpsc::UnboundedSender<ProbeEvent>,
+    announce: bool,
 ) -> Attempt {
     let (pod, container) = match cluster
         .client_pod(&cfg.client, cfg.container.as_deref())
@@ -269,7 +328,7 @@ async fn attempt(
             return Attempt::Failed(ProbeEnd::Refused(cluster.err(e, "create", "pods/exec")));
         }
     };
-    if tx.send(ProbeEvent::Started { pod: pod.clone() }).is_err() {
+    if announce && tx.send(ProbeEvent::Started { pod: pod.clone() }).is_err() {
         attached.abort();
         return Attempt::Closed;
     }
@@ -368,6 +427,17 @@ mod tests {
         assert_eq!(
             sample_command(&http, 2),
             r"curl -sS -m 2 -H 'Host: web.example.com' -H 'x-canary: it'\''s' -w '\t%{http_code}\r' http://helloworld:5000/hello http://helloworld:5000/hello | tr '\n\r' ' \n'"
+        );
+        let bursting = burst_script(&fast, Burst::DEFAULT);
+        assert!(
+            bursting.starts_with(
+                "i=0; while [ $i -lt 60 ]; do date | nc -w 2 tcp-echo 9000; sleep 0.05;"
+            ),
+            "{bursting}"
+        );
+        assert_eq!(
+            Burst::DEFAULT.gap(Duration::from_millis(20)),
+            Duration::from_millis(20)
         );
         let command = ProbeConfig {
             request: Request::Command("grpcurl -plaintext x:9000 list".into()),

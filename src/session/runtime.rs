@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::{Effect, Msg, PatchOutcome, Target};
 use super::source::{Clock, Source};
 use crate::cluster::discover::{ClientSpec, RouteQuery};
-use crate::cluster::probe::{self, ProbeConfig, Request};
+use crate::cluster::probe::{self, Burst, ProbeConfig, Request};
 use crate::cluster::{Cluster, ClusterError};
 use crate::task::AbortOnDrop;
 
@@ -39,6 +39,8 @@ pub struct RuntimeOptions {
     pub container: Option<String>,
     /// How often what cannot be watched is read instead.
     pub poll: Duration,
+    /// Fast sampling while an answer is open (`--burst`); None: the steady pace only.
+    pub burst: Option<Burst>,
 }
 
 impl Default for RuntimeOptions {
@@ -49,6 +51,7 @@ impl Default for RuntimeOptions {
             deadline: DEADLINE,
             container: None,
             poll: POLL,
+            burst: Some(Burst::DEFAULT),
         }
     }
 }
@@ -65,6 +68,10 @@ pub struct Runtime {
     /// Tells the follower which route to follow when one is chosen in the list.
     query: Option<watch::Sender<RouteQuery>>,
     probe: Option<AbortOnDrop>,
+    /// What the probe runs, for its bursts.
+    probe_config: Option<ProbeConfig>,
+    /// The burst under way, if any.
+    burst: Option<AbortOnDrop>,
     /// A replay's messages, played at their pace.
     source: Option<Box<dyn Source>>,
 }
@@ -92,6 +99,8 @@ impl Runtime {
             _follow: Some(follow),
             query: Some(query),
             probe: None,
+            probe_config: None,
+            burst: None,
             source: None,
         }
     }
@@ -108,6 +117,8 @@ impl Runtime {
             _follow: None,
             query: None,
             probe: None,
+            probe_config: None,
+            burst: None,
             source: Some(source),
         }
     }
@@ -153,7 +164,13 @@ impl Runtime {
                 target,
                 request,
             } => self.start_probe(client, target, request),
-            Effect::StopProbe => self.probe = None,
+            Effect::StopProbe => {
+                self.probe = None;
+                self.probe_config = None;
+                self.burst = None;
+            }
+            Effect::Burst => self.start_burst(),
+            Effect::EndBurst => self.burst = None,
             Effect::Follow(query) => {
                 if let Some(sender) = &self.query {
                     let _ = sender.send(query);
@@ -177,8 +194,34 @@ impl Runtime {
         let Some(cluster) = self.cluster.clone() else {
             return;
         };
+        self.probe_config = Some(cfg.clone());
         let (tx, wake) = (self.tx.clone(), self.pods.subscribe());
         self.probe = Some(AbortOnDrop::spawn(run_probe(cluster, cfg, wake, tx)));
+    }
+
+    /// A burst beside the steady loop, replacing one under way; only where it is faster
+    /// than the steady pace.
+    fn start_burst(&mut self) {
+        let (Some(cluster), Some(cfg), Some(burst)) = (
+            self.cluster.clone(),
+            self.probe_config.clone(),
+            self.options.burst,
+        ) else {
+            return;
+        };
+        if burst.gap(cfg.interval) >= cfg.interval {
+            return;
+        }
+        let tx = self.tx.clone();
+        self.burst = Some(AbortOnDrop::spawn(async move {
+            let (events_tx, mut events) = mpsc::unbounded_channel();
+            let _burst = AbortOnDrop::spawn(probe::burst(cluster, cfg, burst, events_tx));
+            while let Some(event) = events.recv().await {
+                if tx.send(Msg::Probe(event, Timestamp::now())).is_err() {
+                    break;
+                }
+            }
+        }));
     }
 
     /// Effects that read or write the cluster run in the background and answer with a Msg.
@@ -228,6 +271,8 @@ impl Runtime {
                 // The session carries these out itself.
                 Effect::StartProbe { .. }
                 | Effect::StopProbe
+                | Effect::Burst
+                | Effect::EndBurst
                 | Effect::Follow(_)
                 | Effect::Quit
                 | Effect::Picture

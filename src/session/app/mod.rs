@@ -143,8 +143,9 @@ pub struct App {
     patch: PatchState,
     patch_wish: PatchWish,
     markers: VecDeque<Marker>,
-    /// A regime due to begin once a patch toggle has settled.
-    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp)>,
+    /// A regime due to begin once a patch toggle has settled: its cause, when it is
+    /// due, and when the toggle was.
+    pending_regime: Option<(crate::verdict::RegimeCause, Timestamp, Timestamp)>,
     probe: ProbeState,
     /// Where the probe connects, once decided.
     probe_target: Option<Target>,
@@ -152,6 +153,8 @@ pub struct App {
     request: Option<Request>,
     /// Replies whose HTTP status was not 2xx or 3xx, by code: errors, never samples.
     statuses: BTreeMap<u16, u64>,
+    /// A burst is under way: the answer it serves is still open.
+    bursting: bool,
     problem: Option<ClusterError>,
     notice: Option<String>,
     frozen: Option<Frozen>,
@@ -197,6 +200,7 @@ impl App {
             probe_target: None,
             request: None,
             statuses: BTreeMap::new(),
+            bursting: false,
             problem: None,
             notice: None,
             frozen: None,
@@ -403,12 +407,37 @@ impl App {
 
     /// Takes one message; returns what the world should do about it.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let regime = self.split.regime();
         let mut effects = self.take(msg);
         // A wish for the patch is pursued whenever what it waits for may have come.
         if self.patch_wish == PatchWish::Waiting {
             effects.extend(self.pursue_patch());
         }
+        effects.extend(self.pace(&regime, &effects));
         effects
+    }
+
+    /// Bursts while an answer is open: when the probe starts and whenever a regime
+    /// begins, the probe samples fast until the regime's verdict comes.
+    fn pace(&mut self, before: &crate::verdict::Regime, effects: &[Effect]) -> Vec<Effect> {
+        if self.probe_target.is_none() {
+            self.bursting = false;
+            return vec![];
+        }
+        let started = effects
+            .iter()
+            .any(|e| matches!(e, Effect::StartProbe { .. }));
+        let regime = self.split.regime();
+        let open = self.split.verdict() == crate::split::Verdict::Undecided;
+        if open && (started || regime.started != before.started || regime.cause != before.cause) {
+            self.bursting = true;
+            return vec![Effect::Burst];
+        }
+        if self.bursting && !open {
+            self.bursting = false;
+            return vec![Effect::EndBurst];
+        }
+        vec![]
     }
 
     fn take(&mut self, msg: Msg) -> Vec<Effect> {

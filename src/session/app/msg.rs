@@ -109,6 +109,11 @@ pub enum Effect {
     Follow(crate::cluster::discover::RouteQuery),
     /// Stop the probe: its route is left.
     StopProbe,
+    /// An answer is open (a regime began): sample fast beside the steady loop, for a
+    /// while (`--burst`).
+    Burst,
+    /// The answer came: the burst may stop.
+    EndBurst,
     /// Put the patch on `waypoint`, in its namespace.
     ApplyPatch {
         route: Route,

@@ -131,7 +131,7 @@ impl App {
         let due = at
             .checked_add(jiff::SignedDuration::try_from(settle).unwrap_or_default())
             .unwrap_or(at);
-        self.pending_regime = Some((cause, due));
+        self.pending_regime = Some((cause, due, at));
         let clock = due.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S");
         self.push_log(
             at,
@@ -144,12 +144,26 @@ impl App {
     }
 
     /// Starts a regime that was waiting for its toggle to settle, when its time came.
+    /// Unless the stream itself showed the change the toggle was for, since the
+    /// toggle: a turn to the route after the patch went on, to the bug after it came
+    /// off. That regime counts only evidence from after the change already, and may have
+    /// decided; starting another would throw its answer away. A turn the other way is
+    /// no answer to the toggle, and the settled regime replaces it.
     pub(super) fn begin_due_regime(&mut self, at: Timestamp) {
-        if let Some((cause, due)) = self.pending_regime
+        if let Some((cause, due, toggled)) = self.pending_regime
             && at >= due
         {
             self.pending_regime = None;
-            self.split.start_regime(cause, self.elapsed(at));
+            let regime = self.split.regime();
+            let expected = match cause {
+                RegimeCause::PatchOn => RegimeCause::ChangeToRoute,
+                RegimeCause::PatchOff => RegimeCause::ChangeToBug,
+                other => other,
+            };
+            let shown = regime.cause == expected && regime.started >= self.elapsed(toggled);
+            if !shown {
+                self.split.start_regime(cause, self.elapsed(at));
+            }
         }
     }
 

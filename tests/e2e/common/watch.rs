@@ -45,6 +45,7 @@ pub async fn start(
             deadline: Duration::from_secs(600),
             container: None,
             poll,
+            ..RuntimeOptions::default()
         },
     );
     let app = App::new(settings, LineParser::default(), jiff::Timestamp::now());
