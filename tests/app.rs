@@ -140,7 +140,11 @@ fn the_patch_key_applies_and_removes_and_marks_the_chart() {
     // A poll during the change does not undo it.
     app.update(Msg::PatchObserved(None));
     assert!(matches!(app.patch(), PatchState::Applying(_)));
-    app.update(Msg::Patch(PatchOutcome::Applied, t(5)));
+    // Applied: the traffic may change any moment now, so the probe bursts.
+    assert_eq!(
+        app.update(Msg::Patch(PatchOutcome::Applied, t(5))),
+        vec![Effect::Burst]
+    );
     assert_eq!(*app.patch(), PatchState::On(t(5)));
     assert_eq!(app.markers().back(), Some(&Marker::PatchOn(5.0)));
     assert!(

@@ -100,3 +100,44 @@ fn records_reach_the_disk_as_the_run_goes_and_a_kill_loses_at_most_a_moment() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// While the answer is open the probe bursts: the first samples of a demo come about
+/// 20 a second (as the record's times say), not at the demo's steady 0.5 s.
+#[test]
+fn the_probe_bursts_while_the_answer_is_open() {
+    let dir = std::env::temp_dir().join(format!("splitscope-burst-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tape, record) = (dir.join("t.tape"), dir.join("run.jsonl"));
+    std::fs::write(&tape, "wait /n=1[0-9]/ 30s\nquit\n").unwrap();
+    let (tape_arg, record_arg) = (
+        tape.to_string_lossy().into_owned(),
+        record.to_string_lossy().into_owned(),
+    );
+    let (code, out, err) = crate::common::splitscope(
+        &["demo", "--tape", &tape_arg, "--record", &record_arg],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let times: Vec<jiff::Timestamp> = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["kind"] == "sample")
+        .filter_map(|r| r["at"].as_str()?.parse().ok())
+        .collect();
+    assert!(times.len() >= 10, "{} samples", times.len());
+    // The first few, before any verdict (the bug needs about five at least): a burst's
+    // pace. The burst stops once the verdict comes.
+    // Three short gaps among the first eight: the steady pace alone has none.
+    let gaps: Vec<f64> = times
+        .windows(2)
+        .take(8)
+        .map(|w| (w[1].as_millisecond() - w[0].as_millisecond()) as f64 / 1000.0)
+        .collect();
+    let short = gaps.iter().filter(|g| **g < 0.2).count();
+    assert!(
+        short >= 3,
+        "gaps {gaps:?} s are the steady pace, not a burst"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

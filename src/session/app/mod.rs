@@ -408,18 +408,25 @@ impl App {
     /// Takes one message; returns what the world should do about it.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let regime = self.split.regime();
+        let toggled = self.pending_regime.map(|(_, _, at)| at);
         let mut effects = self.take(msg);
         // A wish for the patch is pursued whenever what it waits for may have come.
         if self.patch_wish == PatchWish::Waiting {
             effects.extend(self.pursue_patch());
         }
-        effects.extend(self.pace(&regime, &effects));
+        effects.extend(self.pace(&regime, toggled, &effects));
         effects
     }
 
-    /// Bursts while an answer is open: when the probe starts and whenever a regime
-    /// begins, the probe samples fast until the regime's verdict comes.
-    fn pace(&mut self, before: &crate::verdict::Regime, effects: &[Effect]) -> Vec<Effect> {
+    /// Bursts while an answer is open: when the probe starts, when a patch toggle
+    /// reaches the cluster (the traffic may change any moment from then), and whenever
+    /// a regime begins, the probe samples fast until the verdict comes.
+    fn pace(
+        &mut self,
+        before: &crate::verdict::Regime,
+        toggled: Option<Timestamp>,
+        effects: &[Effect],
+    ) -> Vec<Effect> {
         if self.probe_target.is_none() {
             self.bursting = false;
             return vec![];
@@ -428,8 +435,10 @@ impl App {
             .iter()
             .any(|e| matches!(e, Effect::StartProbe { .. }));
         let regime = self.split.regime();
-        let open = self.split.verdict() == crate::split::Verdict::Undecided;
-        if open && (started || regime.started != before.started || regime.cause != before.cause) {
+        let pending = self.pending_regime.map(|(_, _, at)| at);
+        let open = self.split.verdict() == crate::split::Verdict::Undecided || pending.is_some();
+        let began = regime.started != before.started || regime.cause != before.cause;
+        if open && (started || began || pending.is_some() && pending != toggled) {
             self.bursting = true;
             return vec![Effect::Burst];
         }
