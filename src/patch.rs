@@ -51,7 +51,8 @@ pub fn envoy_filter_on(route: &Route, waypoint: &WaypointRef, port: u16) -> Valu
     let clusters: Vec<Value> = route
         .backends
         .iter()
-        .map(|b| json!({"name": vip_name(&b.name, &b.namespace, b.port), "weight": b.weight}))
+        // A backend the route may not reach (no ReferenceGrant) gets no traffic.
+        .map(|b| json!({"name": vip_name(&b.name, &b.namespace, b.port), "weight": b.weight_in_effect()}))
         .collect();
     json!({
         "apiVersion": API_VERSION,

@@ -702,3 +702,33 @@ fn the_route_list_opens_chooses_and_goes_back() {
     assert!(app.route().is_none());
     assert_eq!(app.choosing().map(|l| l.selected), Some(2));
 }
+
+#[test]
+fn a_route_edit_that_changes_the_path_starts_the_probe_again() {
+    let http = |path: &str, w1: u32| {
+        let obj = serde_json::json!({"kind": "HTTPRoute", "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "web", "port": 80}],
+                     "rules": [{"matches": [{"path": {"type": "Exact", "value": path}}],
+                                "backendRefs": [{"name": "a", "port": 80, "weight": w1}, {"name": "b", "port": 80, "weight": 10}]}]}});
+        Route::from_object(&obj).unwrap()
+    };
+    let path_of = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::StartProbe {
+                request: Request::Http(h),
+                ..
+            } => Some(h.path.clone()),
+            _ => None,
+        })
+    };
+    let mut app = App::new(settings(), LineParser::default(), t(0));
+    let effects = app.update(Msg::Route(Ok(http("/v1", 90)), t(1)));
+    assert_eq!(path_of(&effects).as_deref(), Some("/v1"));
+    // New weights alone: the probe asks as before.
+    let effects = app.update(Msg::Route(Ok(http("/v1", 70)), t(2)));
+    assert!(!effects.contains(&Effect::StopProbe), "{effects:?}");
+    // Another path: the probe stops and starts again, asking there.
+    let effects = app.update(Msg::Route(Ok(http("/v2", 70)), t(3)));
+    assert_eq!(effects.first(), Some(&Effect::StopProbe), "{effects:?}");
+    assert_eq!(path_of(&effects).as_deref(), Some("/v2"));
+}

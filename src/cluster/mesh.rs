@@ -238,8 +238,9 @@ impl Cluster {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
+        // The probe speaks plain HTTP: an HTTPS listener would need TLS.
         let protocols: &[&str] = match route.kind {
-            crate::route::RouteKind::Http | crate::route::RouteKind::Grpc => &["HTTP", "HTTPS"],
+            crate::route::RouteKind::Http | crate::route::RouteKind::Grpc => &["HTTP"],
             crate::route::RouteKind::Tls => &["TLS", "HTTPS"],
             crate::route::RouteKind::Tcp => &["TCP"],
         };
@@ -248,8 +249,10 @@ impl Cluster {
             .find(|l| {
                 let name = l.get("name").and_then(Value::as_str);
                 let port = l.get("port").and_then(Value::as_u64);
+                // sectionName and port both, where both are given.
                 match (section, route.parent_port) {
-                    (Some(s), _) => name == Some(s),
+                    (Some(s), Some(p)) => name == Some(s) && port == Some(u64::from(p)),
+                    (Some(s), None) => name == Some(s),
                     (None, Some(p)) => port == Some(u64::from(p)),
                     (None, None) => l
                         .get("protocol")

@@ -266,7 +266,8 @@ impl Runtime {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         found = cluster.gateway_target(&route).await;
                     }
-                    Msg::GatewayTarget(found.map(|(host, port)| Target { host, port }))
+                    let target = found.map(|(host, port)| Target { host, port });
+                    Msg::GatewayTarget(route.parent.clone(), target)
                 }
                 // The session carries these out itself.
                 Effect::StartProbe { .. }

@@ -353,12 +353,12 @@ pub(super) async fn curl(shell: &Shell, args: &[String], sink: &mut Sink) -> i32
             return code;
         }
     };
-    let started = Instant::now();
-    let deadline = args.max_time.map(|m| started + m);
     let mut connection: Option<Connection> = None;
     let mut status = 0;
     for text in &args.urls {
         let began = Instant::now();
+        // `-m` bounds each transfer, as curl's --max-time does.
+        let deadline = args.max_time.map(|m| began + m);
         let mut transfer = Transfer {
             url: text.clone(),
             ..Transfer::default()
@@ -375,7 +375,7 @@ pub(super) async fn curl(shell: &Shell, args: &[String], sink: &mut Sink) -> i32
                                 28,
                                 format!(
                                     "Operation timed out after {} milliseconds with {} bytes received",
-                                    started.elapsed().as_millis(),
+                                    began.elapsed().as_millis(),
                                     transfer.size
                                 ),
                             ))
@@ -405,9 +405,6 @@ pub(super) async fn curl(shell: &Shell, args: &[String], sink: &mut Sink) -> i32
         if let Some(format) = &args.write_out {
             let text = write_out(format, &transfer, shell);
             shell.write(sink, text.as_bytes());
-        }
-        if transfer.exit == 28 {
-            break;
         }
     }
     status

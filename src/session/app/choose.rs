@@ -45,7 +45,10 @@ impl App {
             Some(Action::Down) => self.move_choice(true),
             Some(Action::Choose) => return Some(self.choose()),
             Some(Action::Quit | Action::Help | Action::Shot | Action::NextTheme) => return None,
-            Some(Action::Back) => {}
+            Some(Action::Back) => {
+                self.notice =
+                    Some("this is the list of routes: enter watches the one chosen".into());
+            }
             _ => self.notice = Some("choose a route first: ↑/↓ and enter".into()),
         }
         Some(vec![])
@@ -95,6 +98,9 @@ impl App {
             .as_mut()
             .filter(|l| !l.open && !l.rows.is_empty())
         else {
+            self.notice = Some(
+                "esc goes back to the list of routes, and this screen did not come from one".into(),
+            );
             return vec![];
         };
         list.open = true;

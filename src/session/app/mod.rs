@@ -468,7 +468,7 @@ impl App {
             }
             Msg::Route(result, at) => self.route_update(result, at),
             Msg::ServicePort(service, port) => self.service_port(service, port),
-            Msg::GatewayTarget(target) => self.gateway_target(target),
+            Msg::GatewayTarget(gateway, target) => self.gateway_target(&gateway, target),
             Msg::Routes(rows) => {
                 self.routes_listed(rows);
                 vec![]

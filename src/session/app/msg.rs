@@ -65,8 +65,8 @@ pub enum Msg {
     Patch(PatchOutcome, Timestamp),
     /// The first port of a Service, read for a route that names no parent port.
     ServicePort(String, Result<u16, ClusterError>),
-    /// Where the route's parent Gateway is reached, as read.
-    GatewayTarget(Result<Target, ClusterError>),
+    /// Where the route's parent Gateway (by name) is reached, as read.
+    GatewayTarget(String, Result<Target, ClusterError>),
     /// The namespace's weighted routes, when it has several and none is named: the
     /// screen opens on the list.
     Routes(Vec<crate::route_list::RouteRow>),

@@ -66,6 +66,36 @@ impl App {
         }
     }
 
+    /// A route edit that changes how the probe must ask (another path, host or header,
+    /// another parent or port) stops the probe, so it starts again as the route says:
+    /// requests to the old path would meet another rule, or none.
+    pub(super) fn reprobe_if_asked_otherwise(&mut self, route: &Route) -> Vec<Effect> {
+        let Some(old) = &self.route else {
+            return vec![];
+        };
+        if self.probe_target.is_none() || self.settings.replay.is_some() {
+            return vec![];
+        }
+        let moved = self.settings.target.is_none()
+            && (old.parent != route.parent
+                || old.parent_kind != route.parent_kind
+                || old.parent_namespace != route.parent_namespace
+                || old.parent_port != route.parent_port
+                || old.section != route.section);
+        if !moved && self.request_for(route).ok() == self.request {
+            return vec![];
+        }
+        self.probe_target = None;
+        self.request = None;
+        self.probe = ProbeState::Connecting;
+        self.push_log(
+            self.now,
+            LineKind::Note,
+            "the route asks to be probed otherwise now: the probe starts again".into(),
+        );
+        vec![Effect::StopProbe]
+    }
+
     /// The route's parent Service and port, or `--target`; a route that names no port
     /// needs the Service's first port read first.
     pub(super) fn start_probe_for_route(&mut self, route: &Route) -> Vec<Effect> {
@@ -103,7 +133,8 @@ impl App {
         service: String,
         port: Result<u16, ClusterError>,
     ) -> Vec<Effect> {
-        if self.probe_target.is_some() {
+        // An answer for a route no longer watched is no answer.
+        if self.probe_target.is_some() || self.route.as_ref().is_none_or(|r| r.parent != service) {
             return vec![];
         }
         let Some(request) = self.route.as_ref().and_then(|r| self.request_for(r).ok()) else {
@@ -127,8 +158,13 @@ impl App {
     }
 
     /// At the edge: the probe connects to the Gateway's Service, once found.
-    pub(super) fn gateway_target(&mut self, target: Result<Target, ClusterError>) -> Vec<Effect> {
-        if self.probe_target.is_some() {
+    pub(super) fn gateway_target(
+        &mut self,
+        gateway: &str,
+        target: Result<Target, ClusterError>,
+    ) -> Vec<Effect> {
+        // An answer for a route no longer watched is no answer.
+        if self.probe_target.is_some() || self.route.as_ref().is_none_or(|r| r.parent != gateway) {
             return vec![];
         }
         let Some(request) = self.route.as_ref().and_then(|r| self.request_for(r).ok()) else {

@@ -76,6 +76,7 @@ impl App {
             .route
             .as_ref()
             .is_some_and(|old| old.same_backends(&route));
+        effects.extend(self.reprobe_if_asked_otherwise(&route));
         effects.extend(self.start_probe_for_route(&route));
         self.route = Some(route);
         if let Some(record) = self.route_record(at) {
