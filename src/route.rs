@@ -250,9 +250,30 @@ fn port_of(v: &Value) -> Option<u16> {
         .filter(|p| *p > 0)
 }
 
+/// Whether the probe's requests can meet a match at all: it sends GET, no query
+/// parameters, and the exact headers of the match it aims at.
+fn reachable(m: &Value) -> bool {
+    let method_ok = str_at(m, "/method").is_none_or(|method| method == "GET");
+    let no_query = m
+        .get("queryParams")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    let exact_headers = m
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .all(|h| str_at(h, "/type").unwrap_or("Exact") == "Exact");
+    method_ok && no_query && exact_headers
+}
+
 /// How well an HTTP path match accepts `path`: Exact over the longest PathPrefix over a
-/// regular expression, as Gateway API orders them. None: it does not accept it.
+/// regular expression, as Gateway API orders them. None: it does not accept it, or the
+/// probe cannot meet it.
 fn path_score(m: &Value, path: &str) -> Option<(u8, usize)> {
+    if !reachable(m) {
+        return None;
+    }
     let kind = str_at(m, "/path/type").unwrap_or("PathPrefix");
     let value = str_at(m, "/path/value").unwrap_or("/");
     match kind {
@@ -323,7 +344,15 @@ fn choose_rule(
     rules: &[&Value],
     pick: &RulePick,
 ) -> Result<(usize, Option<Value>), RouteError> {
-    let first_match = |rule: usize| matches_of(rules[rule]).into_iter().next();
+    // The first match the probe can meet; the first at all where it can meet none.
+    let first_match = |rule: usize| {
+        let matches = matches_of(rules[rule]);
+        matches
+            .iter()
+            .find(|m| reachable(m))
+            .or_else(|| matches.first())
+            .cloned()
+    };
     match (pick.rule, &pick.path) {
         (Some(wanted), _) => {
             let rule = wanted
@@ -725,6 +754,23 @@ mod tests {
             ),
             Err(RouteError::NoRuleForPath { .. })
         ));
+    }
+
+    #[test]
+    fn a_match_the_probe_cannot_meet_is_passed_over() {
+        let by_method = http(json!([
+            {"matches": [{"path": {"type": "Exact", "value": "/api"}, "method": "POST"}], "backendRefs": backends(50, 50)},
+            {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}], "backendRefs": backends(90, 10)},
+        ]));
+        let pick = RulePick {
+            rule: None,
+            path: Some("/api".into()),
+        };
+        assert_eq!(
+            Route::read(&by_method, &pick).map(|r| r.rule),
+            Ok(1),
+            "a GET never meets a POST match, however exact"
+        );
     }
 
     #[test]

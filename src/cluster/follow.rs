@@ -80,6 +80,14 @@ impl Cluster {
                 )
             })
             .collect();
+        // ReferenceGrants live in the backends' namespaces: watched cluster-wide, where
+        // RBAC allows it; otherwise they are read with the route.
+        out.push(self.watch(
+            Topic::Route,
+            "referencegrants",
+            kind(GATEWAY_GROUP, "v1beta1", "ReferenceGrant"),
+            None,
+        ));
         let envoyfilters = kind("networking.istio.io", "v1alpha3", "EnvoyFilter");
         out.push(self.watch(Topic::Patch, "envoyfilters", envoyfilters, ns));
         out.push(self.watch(Topic::Pods, "pods", ApiResource::erase::<Pod>(&()), ns));

@@ -117,6 +117,8 @@ pub(crate) struct Feed {
     names: Vec<String>,
     /// The recorded route's kind and rule (0-based): a TCPRoute's first until one says.
     kind: (crate::route::RouteKind, usize),
+    /// The recorded route's backends it could not reach.
+    refused: Vec<String>,
     /// Prefix to backend name, as the recording mapped them.
     label_names: BTreeMap<String, String>,
     pod: Option<String>,
@@ -147,6 +149,7 @@ impl Feed {
             plan,
             names: Vec::new(),
             kind: (crate::route::RouteKind::Tcp, 0),
+            refused: Vec::new(),
             label_names: BTreeMap::new(),
             pod: None,
             source,
@@ -261,11 +264,14 @@ impl Feed {
             backends: weights
                 .into_iter()
                 .map(|(name, weight)| Backend {
+                    refused: self
+                        .refused
+                        .contains(&name)
+                        .then(|| "not permitted when recorded (no ReferenceGrant)".into()),
                     name,
                     namespace: String::new(),
                     port: 0,
                     weight,
-                    refused: None,
                 })
                 .collect(),
             ..Route::default()
@@ -312,11 +318,13 @@ impl Feed {
             What::Route {
                 kind,
                 rule,
+                refused,
                 name,
                 namespace,
                 weights,
             } => {
                 self.kind = (kind, rule);
+                self.refused = refused;
                 self.recorded_route(name, namespace, weights, at);
             }
             What::Patch {

@@ -33,6 +33,7 @@ pub enum What {
     Route {
         kind: crate::route::RouteKind,
         rule: usize,
+        refused: Vec<String>,
         name: String,
         namespace: String,
         weights: Vec<(String, u32)>,
@@ -172,6 +173,7 @@ fn what_of(record: Record) -> What {
         Record::Route {
             route_kind: kind,
             rule,
+            refused,
             name,
             namespace,
             weights,
@@ -179,6 +181,7 @@ fn what_of(record: Record) -> What {
         } => What::Route {
             kind: crate::route::RouteKind::parse(&kind).unwrap_or_default(),
             rule: rule.saturating_sub(1),
+            refused,
             name,
             namespace,
             weights,

@@ -40,6 +40,11 @@ struct Reader {
     problems: BTreeMap<Topic, ClusterError>,
     /// Parts that cannot be watched here, read every `poll` instead.
     polled: BTreeSet<Topic>,
+    /// Route kinds (and grants) RBAC will not let us watch, and why: they matter only
+    /// once the route followed is of that kind.
+    unwatched: BTreeMap<String, String>,
+    /// How often what cannot be watched is read instead.
+    every: Duration,
 }
 
 /// Follows the cluster until the screen goes: `route` by name (or the one found), and
@@ -74,6 +79,8 @@ pub async fn follow(
         info: None,
         problems: BTreeMap::new(),
         polled: BTreeSet::new(),
+        unwatched: BTreeMap::new(),
+        every: poll,
     };
     reader.read(&ALL).await;
     let every = poll;
@@ -120,9 +127,22 @@ impl Reader {
             // Not served here (one of two route versions, say): nothing to follow.
             return;
         };
+        // Of the route kinds, only the followed one's changes matter (a Role for
+        // TCPRoutes alone is common); the grants are read with the route anyway.
+        if topic == Topic::Route && self.route.as_ref().is_none_or(|r| r.kind.plural() != what) {
+            self.unwatched.insert(what.to_string(), e.to_string());
+            return;
+        }
+        self.poll_instead(topic, what, &e.to_string(), every);
+    }
+
+    /// Reads `topic` every `every` from now on; the screen hears it once.
+    fn poll_instead(&mut self, topic: Topic, what: &str, why: &str, every: Duration) {
         if self.polled.insert(topic) {
             let _ = self.tx.send(Msg::Note {
-                text: format!("cannot watch {what} ({e}); reading them every {every:.0?} instead"),
+                text: format!(
+                    "cannot watch {what} ({why}); reading them every {every:.0?} instead"
+                ),
                 at: Timestamp::now(),
                 notice: true,
             });
@@ -251,6 +271,12 @@ impl Reader {
             _ => false,
         };
         self.route = route.as_ref().ok().cloned();
+        // The kind followed now may be one that cannot be watched.
+        if let Some(plural) = self.route.as_ref().map(|r| r.kind.plural())
+            && let Some(why) = self.unwatched.get(plural).cloned()
+        {
+            self.poll_instead(Topic::Route, plural, &why, self.every);
+        }
         (another, Msg::Route(route, Timestamp::now()))
     }
 

@@ -98,6 +98,35 @@ async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
     assert!(w.app().problem().is_none(), "{:?}", w.app().problem());
 }
 
+/// A Role for TCPRoutes alone: the other route kinds cannot be watched, which matters
+/// not while the route followed is a TCPRoute; nothing is polled, nothing is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_route_kinds_that_cannot_be_watched_are_left_alone() {
+    let forbidden = options(&[("watch", "httproutes"), ("watch", "referencegrants")]);
+    let mut w = start(
+        forbidden,
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        Duration::from_millis(300),
+    )
+    .await;
+    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
+        .await;
+    edit_weights(&w, 60, 40).await;
+    w.until("the edit, by the watch", LIMIT, |a| weights(a) == [60, 40])
+        .await;
+    let said: Vec<&str> = w
+        .app()
+        .log()
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.starts_with("cannot watch"))
+        .collect();
+    assert!(said.is_empty(), "{said:?}");
+    assert!(w.app().notice().is_none_or(|n| !n.contains("cannot watch")));
+}
+
 /// A watch whose probe connects every `interval`, and that never polls.
 async fn probing(interval: Duration) -> Watch {
     start(options(&[]), None, "deploy/curl", interval, NEVER).await

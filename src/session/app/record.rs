@@ -51,6 +51,9 @@ pub enum Record {
         namespace: String,
         /// Backend name and weight, in the route's order.
         weights: Vec<(String, u32)>,
+        /// Backends the route may not reach (no ReferenceGrant): counted as weight 0.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        refused: Vec<String>,
     },
     Patch {
         at: String,

@@ -42,6 +42,12 @@ impl App {
         Some(Record::Route {
             at: stamp(at),
             route_kind: route.kind.name().to_string(),
+            refused: route
+                .backends
+                .iter()
+                .filter(|b| b.refused.is_some())
+                .map(|b| b.name.clone())
+                .collect(),
             rule: route.rule + 1,
             name: route.name.clone(),
             namespace: route.namespace.clone(),
