@@ -65,20 +65,7 @@ async fn a_route_edit_reaches_the_screen_by_watch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
-    let forbidden = options(&[("watch", "tcproutes")]);
-    let mut w = start(
-        forbidden,
-        None,
-        "deploy/curl",
-        Duration::from_millis(50),
-        Duration::from_millis(300),
-    )
-    .await;
-    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
-        .await;
-    edit_weights(&w, 60, 40).await;
-    w.until("the edit, by polling", LIMIT, |a| weights(a) == [60, 40])
-        .await;
+    let mut w = edited_under(&[("watch", "tcproutes")]).await;
     // Some more polls: the fallback is said once, not once a poll.
     tokio::time::sleep(Duration::from_secs(1)).await;
     w.until("a few samples", LIMIT, |a| a.split().total() >= 5)
@@ -102,20 +89,7 @@ async fn a_forbidden_watch_falls_back_to_polling_and_says_so_once() {
 /// not while the route followed is a TCPRoute; nothing is polled, nothing is said.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_route_kinds_that_cannot_be_watched_are_left_alone() {
-    let forbidden = options(&[("watch", "httproutes"), ("watch", "referencegrants")]);
-    let mut w = start(
-        forbidden,
-        None,
-        "deploy/curl",
-        Duration::from_millis(50),
-        Duration::from_millis(300),
-    )
-    .await;
-    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
-        .await;
-    edit_weights(&w, 60, 40).await;
-    w.until("the edit, by the watch", LIMIT, |a| weights(a) == [60, 40])
-        .await;
+    let w = edited_under(&[("watch", "httproutes"), ("watch", "referencegrants")]).await;
     let said: Vec<&str> = w
         .app()
         .log()
@@ -125,6 +99,24 @@ async fn other_route_kinds_that_cannot_be_watched_are_left_alone() {
         .collect();
     assert!(said.is_empty(), "{said:?}");
     assert!(w.app().notice().is_none_or(|n| !n.contains("cannot watch")));
+}
+
+/// A watch (polling every 300 ms what it cannot watch) under RBAC that forbids
+/// `forbid`, once it has followed the seeded route's edit to 60/40.
+async fn edited_under(forbid: &[(&str, &str)]) -> Watch {
+    let mut w = start(
+        options(forbid),
+        None,
+        "deploy/curl",
+        Duration::from_millis(50),
+        Duration::from_millis(300),
+    )
+    .await;
+    w.until("the route", LIMIT, |a| weights(a) == [90, 10])
+        .await;
+    edit_weights(&w, 60, 40).await;
+    w.until("the edit", LIMIT, |a| weights(a) == [60, 40]).await;
+    w
 }
 
 /// A watch whose probe connects every `interval`, and that never polls.
