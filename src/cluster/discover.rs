@@ -171,65 +171,6 @@ impl Cluster {
         Ok(route)
     }
 
-    /// Marks the backends in other namespaces that no ReferenceGrant there lets the
-    /// route reach: one must list the route's kind and namespace under `from`, and the
-    /// Service (or every Service) under `to`. Where grants cannot be read (RBAC), the
-    /// backend is left as permitted: that cannot be told.
-    async fn check_grants(&self, route: &mut Route) -> Result<(), ClusterError> {
-        let namespaces: std::collections::BTreeSet<String> = route
-            .backends
-            .iter()
-            .filter(|b| b.namespace != route.namespace)
-            .map(|b| b.namespace.clone())
-            .collect();
-        for ns in namespaces {
-            let grants = match self.reference_grants(&ns).await {
-                Ok(grants) => grants,
-                Err(e) if e.is_transient() => return Err(e),
-                Err(_) => continue,
-            };
-            for backend in route.backends.iter_mut().filter(|b| b.namespace == ns) {
-                let permits = |g: &Value| {
-                    let from = g.pointer("/spec/from").and_then(Value::as_array);
-                    let to = g.pointer("/spec/to").and_then(Value::as_array);
-                    from.into_iter().flatten().any(|f| {
-                        crate::json::str_at(f, "/group") == Some(GATEWAY_GROUP)
-                            && crate::json::str_at(f, "/kind") == Some(route.kind.name())
-                            && crate::json::str_at(f, "/namespace")
-                                == Some(route.namespace.as_str())
-                    }) && to.into_iter().flatten().any(|t| {
-                        matches!(crate::json::str_at(t, "/group"), Some("" | "core"))
-                            && crate::json::str_at(t, "/kind") == Some("Service")
-                            && crate::json::str_at(t, "/name").is_none_or(|n| n == backend.name)
-                    })
-                };
-                if !grants.iter().any(permits) {
-                    backend.refused = Some(format!(
-                        "no ReferenceGrant in namespace {ns} lets {} {}/{} reach Service {}",
-                        route.kind, route.namespace, route.name, backend.name
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The ReferenceGrants of a namespace; none where the cluster does not serve them.
-    async fn reference_grants(&self, ns: &str) -> Result<Vec<Value>, ClusterError> {
-        for version in ["v1beta1", "v1"] {
-            match self
-                .dynamic_in(ns, GATEWAY_GROUP, version, "ReferenceGrant")
-                .list(&ListParams::default())
-                .await
-            {
-                Ok(list) => return Ok(list.items.iter().map(to_value).collect()),
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(ClusterError::from_kube(e, "list", "referencegrants", ns)),
-            }
-        }
-        Ok(Vec::new())
-    }
-
     /// The named route, or the one route in the namespace that splitscope can follow.
     async fn choose_route(&self, query: &RouteQuery) -> Result<Route, ClusterError> {
         let kinds = match query.name.as_ref().and_then(|n| n.kind) {

@@ -2,7 +2,9 @@
 //! kubeconfig, or the sandbox's over its socket. Same code either way.
 
 pub mod discover;
+mod edge;
 pub mod follow;
+mod grants;
 pub mod mesh;
 pub mod patch;
 pub mod probe;

@@ -83,24 +83,34 @@ fn read_rule(store: &Store, route: &str, namespace: &str, rule: &Value) -> HttpR
     }
 }
 
+/// The HTTPRoutes, oldest first: the oldest wins a conflict.
+fn oldest_routes(store: &Store) -> Vec<&Value> {
+    let mut routes: Vec<&Value> = store.all(&HTTPROUTES).collect();
+    attach::oldest_first(&mut routes);
+    routes
+}
+
+/// A route's rules, as the waypoint reads them.
+fn rules_of(store: &Store, route: &Value) -> Vec<HttpRule> {
+    route
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| read_rule(store, name_of(route), namespace_of(route), r))
+        .collect()
+}
+
 /// The rules of every HTTPRoute whose parent is a served HTTP Service port, oldest
 /// route first.
 pub fn compile<W>(
     store: &Store,
     served: &HashMap<ServicePort, W>,
 ) -> HashMap<ServicePort, Vec<HttpRule>> {
-    let mut routes: Vec<&Value> = store.all(&HTTPROUTES).collect();
-    attach::oldest_first(&mut routes);
     let mut out: HashMap<ServicePort, Vec<HttpRule>> = HashMap::new();
-    for route in routes {
+    for route in oldest_routes(store) {
         let ns = namespace_of(route);
-        let rules: Vec<HttpRule> = route
-            .pointer("/spec/rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|r| read_rule(store, name_of(route), ns, r))
-            .collect();
+        let rules = rules_of(store, route);
         for (name, port) in attach::service_parents(route, ns) {
             for sp in served.keys().filter(|sp| {
                 sp.namespace == ns && sp.service == name && attach::port_matches(port, sp)
@@ -209,10 +219,8 @@ fn allows(gateway: &Value, ns: &str) -> bool {
 
 /// The HTTPRoutes attached to each Gateway (namespace, name), oldest route first.
 pub fn compile_edge(store: &Store, gateways: &[&Value]) -> HashMap<(String, String), EdgeRules> {
-    let mut routes: Vec<&Value> = store.all(&HTTPROUTES).collect();
-    attach::oldest_first(&mut routes);
     let mut out: HashMap<(String, String), EdgeRules> = HashMap::new();
-    for route in routes {
+    for route in oldest_routes(store) {
         let ns = namespace_of(route);
         let hostnames: Vec<String> = route
             .pointer("/spec/hostnames")
@@ -231,12 +239,9 @@ pub fn compile_edge(store: &Store, gateways: &[&Value]) -> HashMap<(String, Stri
             if !allows(gateway, ns) {
                 continue;
             }
-            let rules = route
-                .pointer("/spec/rules")
-                .and_then(Value::as_array)
+            let rules = rules_of(store, route)
                 .into_iter()
-                .flatten()
-                .map(|r| (hostnames.clone(), read_rule(store, name_of(route), ns, r)));
+                .map(|r| (hostnames.clone(), r));
             out.entry((gw_ns.to_string(), gw_name.to_string()))
                 .or_default()
                 .extend(rules);

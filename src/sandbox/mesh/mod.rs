@@ -321,11 +321,7 @@ async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>
 async fn splice_vip(mesh: Weak<Mesh>, listener: TcpListener, target: ServicePort) {
     while let Ok((inbound, _)) = listener.accept().await {
         let Some(mesh) = mesh.upgrade() else { break };
-        if mesh
-            .programming()
-            .decide_request(&target, "GET", "/", &[])
-            .is_some()
-        {
+        if mesh.programming().routes_requests(&target) {
             let target = target.clone();
             let pick = move |request: &Request| mesh.upstream(&target, request);
             tokio::spawn(http::proxy(pick, inbound));

@@ -139,22 +139,28 @@ fn edge_ports(store: &Store) -> HashMap<ServicePort, (String, String)> {
         {
             continue;
         }
-        for port in svc
-            .pointer("/spec/ports")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.get("port")?.as_u64())
-        {
-            let sp = ServicePort {
-                namespace: ns.to_string(),
-                service: name_of(svc).to_string(),
-                port: port as u16,
-            };
+        for (sp, _) in service_ports(svc) {
             out.insert(sp, (ns.to_string(), gateway.to_string()));
         }
     }
     out
+}
+
+/// A Service's ports, each as a `ServicePort` and as written.
+fn service_ports(svc: &Value) -> impl Iterator<Item = (ServicePort, &Value)> {
+    svc.pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(move |p| {
+            let port = u16::try_from(p.get("port")?.as_u64()?).ok()?;
+            let sp = ServicePort {
+                namespace: namespace_of(svc).to_string(),
+                service: name_of(svc).to_string(),
+                port,
+            };
+            Some((sp, p))
+        })
 }
 
 fn port_is_tcp(port: &Value) -> bool {
@@ -197,20 +203,7 @@ impl Programming {
             }) else {
                 continue;
             };
-            for port in svc
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(number) = port.get("port").and_then(Value::as_u64) else {
-                    continue;
-                };
-                let sp = ServicePort {
-                    namespace: ns.to_string(),
-                    service: name_of(svc).to_string(),
-                    port: number as u16,
-                };
+            for (sp, port) in service_ports(svc) {
                 if port_is_tcp(port) {
                     served.insert(sp, wp.key());
                 } else {
@@ -344,6 +337,12 @@ impl Programming {
 
     pub fn serves(&self, target: &ServicePort) -> bool {
         self.served.contains_key(target) || self.served_http.contains_key(target)
+    }
+
+    /// Whether connections to `target` are routed request by request: an HTTP port a
+    /// waypoint serves, or a Gateway's port at the edge.
+    pub fn routes_requests(&self, target: &ServicePort) -> bool {
+        self.edge.contains_key(target) || self.served_http.contains_key(target)
     }
 
     /// What the waypoint does with one HTTP request to a Service port it serves at L7;

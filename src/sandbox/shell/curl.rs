@@ -102,12 +102,12 @@ fn apply(args: &mut Args, option: &str, value: String) -> Result<(), Refused> {
         "-m" | "--max-time" => args.max_time = Some(seconds(option, &value)?),
         "--connect-timeout" => args.connect_timeout = Some(seconds(option, &value)?),
         "-X" | "--request" => args.method = Some(value),
-        _ => unreachable_option(option)?,
+        _ => unknown_option(option)?,
     }
     Ok(())
 }
 
-fn unreachable_option(option: &str) -> Result<(), Refused> {
+fn unknown_option(option: &str) -> Result<(), Refused> {
     Err(Refused(
         vec![
             format!("curl: option {option}: is unknown"),
@@ -185,7 +185,7 @@ fn parse(args: &[String]) -> Result<Args, Refused> {
                     };
                     apply(&mut out, &name, value)?;
                 }
-                _ => unreachable_option(&name)?,
+                _ => unknown_option(&name)?,
             }
         } else if arg.len() > 1 && arg.starts_with('-') {
             // A cluster of short options; one that takes a value ends it.
@@ -212,7 +212,7 @@ fn parse(args: &[String]) -> Result<Args, Refused> {
                                 2,
                             ));
                         }
-                        unreachable_option(&option)?;
+                        unknown_option(&option)?;
                     }
                 }
             }

@@ -418,37 +418,6 @@ impl App {
         effects
     }
 
-    /// Bursts while an answer is open: when the probe starts, when a patch toggle
-    /// reaches the cluster (the traffic may change any moment from then), and whenever
-    /// a regime begins, the probe samples fast until the verdict comes.
-    fn pace(
-        &mut self,
-        before: &crate::verdict::Regime,
-        toggled: Option<Timestamp>,
-        effects: &[Effect],
-    ) -> Vec<Effect> {
-        if self.probe_target.is_none() {
-            self.bursting = false;
-            return vec![];
-        }
-        let started = effects
-            .iter()
-            .any(|e| matches!(e, Effect::StartProbe { .. }));
-        let regime = self.split.regime();
-        let pending = self.pending_regime.map(|(_, _, at)| at);
-        let open = self.split.verdict() == crate::split::Verdict::Undecided || pending.is_some();
-        let began = regime.started != before.started || regime.cause != before.cause;
-        if open && (started || began || pending.is_some() && pending != toggled) {
-            self.bursting = true;
-            return vec![Effect::Burst];
-        }
-        if self.bursting && !open {
-            self.bursting = false;
-            return vec![Effect::EndBurst];
-        }
-        vec![]
-    }
-
     fn take(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Start(now) => {

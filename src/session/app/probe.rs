@@ -133,28 +133,15 @@ impl App {
         service: String,
         port: Result<u16, ClusterError>,
     ) -> Vec<Effect> {
-        // An answer for a route no longer watched is no answer.
-        if self.probe_target.is_some() || self.route.as_ref().is_none_or(|r| r.parent != service) {
-            return vec![];
-        }
-        let Some(request) = self.route.as_ref().and_then(|r| self.request_for(r).ok()) else {
-            return vec![];
-        };
-        match port {
-            Ok(port) => self.start_probe(
-                Target {
-                    host: service,
-                    port,
-                },
-                request,
-            ),
-            Err(e) => {
-                self.notice = Some(format!(
-                    "cannot read the ports of Service {service} ({e}); pass --target HOST:PORT"
-                ));
-                vec![]
-            }
-        }
+        let target = port
+            .map(|port| Target {
+                host: service.clone(),
+                port,
+            })
+            .map_err(|e| {
+                format!("cannot read the ports of Service {service} ({e}); pass --target HOST:PORT")
+            });
+        self.probe_parent(&service, target)
     }
 
     /// At the edge: the probe connects to the Gateway's Service, once found.
@@ -163,8 +150,13 @@ impl App {
         gateway: &str,
         target: Result<Target, ClusterError>,
     ) -> Vec<Effect> {
-        // An answer for a route no longer watched is no answer.
-        if self.probe_target.is_some() || self.route.as_ref().is_none_or(|r| r.parent != gateway) {
+        self.probe_parent(gateway, target.map_err(|e| e.to_string()))
+    }
+
+    /// Starts the probe where a read of the route's parent (by name) says it is reached,
+    /// or says why it cannot be. An answer for a route no longer watched is no answer.
+    fn probe_parent(&mut self, parent: &str, target: Result<Target, String>) -> Vec<Effect> {
+        if self.probe_target.is_some() || self.route.as_ref().is_none_or(|r| r.parent != parent) {
             return vec![];
         }
         let Some(request) = self.route.as_ref().and_then(|r| self.request_for(r).ok()) else {
@@ -172,8 +164,8 @@ impl App {
         };
         match target {
             Ok(target) => self.start_probe(target, request),
-            Err(e) => {
-                self.notice = Some(e.to_string());
+            Err(why) => {
+                self.notice = Some(why);
                 vec![]
             }
         }
@@ -313,5 +305,36 @@ impl App {
                 self.push_log(at, LineKind::Unparsable, format!("{text}  ({e})"));
             }
         }
+    }
+
+    /// Bursts while an answer is open: when the probe starts, when a patch toggle
+    /// reaches the cluster (the traffic may change any moment from then), and whenever
+    /// a regime begins, the probe samples fast until the verdict comes.
+    pub(super) fn pace(
+        &mut self,
+        before: &crate::verdict::Regime,
+        toggled: Option<Timestamp>,
+        effects: &[Effect],
+    ) -> Vec<Effect> {
+        if self.probe_target.is_none() {
+            self.bursting = false;
+            return vec![];
+        }
+        let started = effects
+            .iter()
+            .any(|e| matches!(e, Effect::StartProbe { .. }));
+        let regime = self.split.regime();
+        let pending = self.pending_regime.map(|(_, _, at)| at);
+        let open = self.split.verdict() == crate::split::Verdict::Undecided || pending.is_some();
+        let began = regime.started != before.started || regime.cause != before.cause;
+        if open && (started || began || pending.is_some() && pending != toggled) {
+            self.bursting = true;
+            return vec![Effect::Burst];
+        }
+        if self.bursting && !open {
+            self.bursting = false;
+            return vec![Effect::EndBurst];
+        }
+        vec![]
     }
 }
