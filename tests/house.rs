@@ -357,3 +357,35 @@ fn the_map_names_only_what_exists() {
         }
     }
 }
+
+/// The map's "uses" column is what each folder imports, no more and no less.
+#[test]
+fn the_map_says_what_each_folder_uses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let graph = imports();
+    let row = Regex::new(r"(?m)^\| `src/([a-z_]+)/` \|.*\| ([a-z_, ]+) \|$").unwrap();
+    let mut rows = 0;
+    let mut wrong = Vec::new();
+    for caps in row.captures_iter(&map) {
+        rows += 1;
+        let folder = &caps[1];
+        let said: BTreeSet<String> = caps[2]
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| s != "nothing")
+            .collect();
+        let used: BTreeSet<String> = graph
+            .iter()
+            .filter(|(from, _)| from.first().is_some_and(|f| f == folder))
+            .flat_map(|(_, to)| to.iter())
+            .filter_map(|t| t.first().cloned())
+            .filter(|t| t != folder)
+            .collect();
+        if said != used {
+            wrong.push(format!("{folder}: the map says {said:?}, it uses {used:?}"));
+        }
+    }
+    assert!(rows >= 10, "the map's folder table: {rows} rows");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -11,7 +11,7 @@ use super::CheckError;
 use super::report::{CheckReport, RunFacts};
 use crate::cluster::Cluster;
 use crate::sample::LineParser;
-use crate::session::app::PatchState;
+use crate::session::app::{PatchState, ProbeState};
 use crate::session::{App, Msg, NoScreen, Runtime, RuntimeOptions, Session, Settings, Stop};
 use crate::split::Verdict;
 use crate::verdict::RegimeCause;
@@ -147,12 +147,16 @@ fn verdict_or_trouble(
     trouble: &mut Trouble,
 ) -> Option<Result<(), CheckError>> {
     let fruitless = app.fruitless();
-    let probe_trouble = if app.split().total() == 0 {
-        fruitless.last.as_ref()
-    } else {
-        None
+    // Before the first sample, the most telling of the probe's ends; after it, the gap
+    // the probe is in now (a pod or an exec that keeps failing must not hold the check
+    // for ever).
+    let probe_trouble = match app.probe() {
+        _ if app.split().total() == 0 => fruitless.last.as_ref(),
+        ProbeState::Gap { reason, .. } => Some(reason),
+        ProbeState::Connecting | ProbeState::Running { .. } => None,
     };
     if let Some(end) = probe_trouble.filter(|e| !e.is_transient())
+        && app.split().total() == 0
         && fruitless.ends >= FRUITLESS_ENDS
     {
         return Some(Err(CheckError::Probe(format!(
@@ -169,7 +173,9 @@ fn verdict_or_trouble(
                 return Some(Err(CheckError::Cluster(e)));
             }
         }
-        None => match probe_trouble.filter(|e| e.is_transient()) {
+        // Before any sample, only a server that could not answer is waited for; after
+        // samples, any gap is (a client pod may be restarting).
+        None => match probe_trouble.filter(|e| e.is_transient() || app.split().total() > 0) {
             Some(end) => {
                 if trouble.too_long(samples) {
                     return Some(Err(CheckError::Probe(format!(

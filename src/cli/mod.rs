@@ -30,7 +30,7 @@ pub use values::{parse_duration, parse_size};
 #[command(
     name = "splitscope",
     version,
-    about = "Watch a TCP traffic split in an Istio ambient mesh live, against the TCPRoute's weights",
+    about = "Watch a traffic split in an Istio ambient mesh live, against the route's weights",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {

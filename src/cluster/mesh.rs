@@ -67,6 +67,8 @@ pub struct ClusterInfo {
     pub proxy: Option<String>,
     /// What stands in the patch's way: backends the waypoint does not serve.
     pub warnings: Vec<String>,
+    /// What could not be read (RBAC) and was done without.
+    pub notes: Vec<String>,
 }
 
 /// The control plane that serves the waypoint.
@@ -97,6 +99,8 @@ pub(crate) struct MeshFacts {
     pub waypoint: WaypointInfo,
     pub plane: ControlPlane,
     pub warnings: Vec<String>,
+    /// What could not be read (RBAC) and was done without.
+    pub notes: Vec<String>,
 }
 
 /// Namespaces read during one look at the mesh: the Service's, its backends' and the
@@ -104,7 +108,7 @@ pub(crate) struct MeshFacts {
 #[derive(Default)]
 struct Seen {
     namespaces: HashMap<String, Option<Value>>,
-    /// What could not be read and was done without (RBAC), for the facts' warnings.
+    /// What could not be read and was done without (RBAC), for the facts' notes.
     notes: Vec<String>,
 }
 
@@ -162,7 +166,7 @@ impl Cluster {
                 ..ControlPlane::default()
             },
         };
-        let mut warnings = match waypoint.waypoint().filter(|w| w.source != Source::Parent) {
+        let warnings = match waypoint.waypoint().filter(|w| w.source != Source::Parent) {
             Some(w) => match self.unbound_backends(&mut seen, route, w).await {
                 Ok(unbound) => unbound,
                 Err(e) if e.is_transient() => return Err(e),
@@ -171,11 +175,11 @@ impl Cluster {
             },
             None => Vec::new(),
         };
-        warnings.append(&mut seen.notes);
         Ok(MeshFacts {
             waypoint,
             plane,
             warnings,
+            notes: seen.notes,
         })
     }
 

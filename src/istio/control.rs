@@ -152,9 +152,26 @@ pub enum NoIstiod {
         have: Vec<(String, Option<String>)>,
     },
     /// Only revisioned control planes and no `default` tag: nothing serves a waypoint
-    /// without a revision (istiod never deploys it).
-    #[error("nothing serves this waypoint: only revisioned control planes ({}) and no default tag", .have.join(", "))]
-    Nothing { have: Vec<String> },
+    /// without a revision (istiod never deploys it). `tags_unread`: the tags could not
+    /// be read, so a `default` tag may yet be there.
+    #[error("{}", nothing(.have, *.tags_unread))]
+    Nothing {
+        have: Vec<String>,
+        tags_unread: bool,
+    },
+}
+
+fn nothing(have: &[String], tags_unread: bool) -> String {
+    let have = have.join(", ");
+    if tags_unread {
+        format!(
+            "nothing serves this waypoint unless a default tag does: only revisioned control planes ({have}), and the revision tags cannot be read"
+        )
+    } else {
+        format!(
+            "nothing serves this waypoint: only revisioned control planes ({have}) and no default tag"
+        )
+    }
 }
 
 fn no_istiod(wanted: Option<&str>, have: &[(String, Option<String>)]) -> String {
@@ -240,7 +257,10 @@ fn by_labels<'a>(
             )),
             None => Err(pick(istiods, Some(wanted))
                 .err()
-                .unwrap_or(NoIstiod::Nothing { have: Vec::new() })),
+                .unwrap_or(NoIstiod::Nothing {
+                    have: Vec::new(),
+                    tags_unread: matches!(tags, Tags::Unreadable),
+                })),
         };
     }
     if let Some(revision) = tags.find("default") {
@@ -251,6 +271,7 @@ fn by_labels<'a>(
         Ok(istiod) => Ok((istiod, How::Default)),
         Err(_) if !istiods.is_empty() => Err(NoIstiod::Nothing {
             have: istiods.iter().filter_map(|i| i.revision.clone()).collect(),
+            tags_unread: matches!(tags, Tags::Unreadable),
         }),
         Err(e) => Err(e),
     }

@@ -205,6 +205,7 @@ impl Reader {
             tag: plane.how,
             proxy: plane.proxy,
             warnings: facts.warnings,
+            notes: facts.notes,
         };
         if self.info.as_ref() != Some(&info) {
             let _ = self.tx.send(Msg::Info(info.clone()));

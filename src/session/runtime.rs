@@ -20,8 +20,9 @@ pub(crate) const POLL: Duration = Duration::from_secs(2);
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// The same in the demo, livelier.
 pub const DEMO_INTERVAL: Duration = Duration::from_millis(500);
-/// How many times, a second apart, the parent Gateway's Service is looked for.
-const GATEWAY_TRIES: u32 = 60;
+/// How many times, a second apart, a parent is read again: a Gateway gets its Service a
+/// moment after it is made, and an API server may falter for a while.
+const PARENT_TRIES: u32 = 60;
 /// The remote loop ends by itself after this long (`--deadline`).
 pub(crate) const DEADLINE: Duration = Duration::from_secs(3600);
 
@@ -251,13 +252,22 @@ impl Runtime {
                     Msg::Patch(outcome, Timestamp::now())
                 }
                 Effect::ReadServicePort(service) => {
-                    let port = cluster.service_port(&service).await;
+                    // A flaky API server is ridden out here as everywhere else: a probe
+                    // that never starts would leave `check` waiting for nothing.
+                    let mut port = cluster.service_port(&service).await;
+                    for _ in 0..PARENT_TRIES {
+                        if !port.as_ref().is_err_and(ClusterError::is_transient) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        port = cluster.service_port(&service).await;
+                    }
                     Msg::ServicePort(service, port)
                 }
                 Effect::ReadGatewayTarget(route) => {
                     // A Gateway gets its Service a moment after it is made: wait for it.
                     let mut found = cluster.gateway_target(&route).await;
-                    for _ in 0..GATEWAY_TRIES {
+                    for _ in 0..PARENT_TRIES {
                         if !matches!(found, Err(ClusterError::Unreached(_)))
                             && !found.as_ref().is_err_and(ClusterError::is_transient)
                         {

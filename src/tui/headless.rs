@@ -34,12 +34,20 @@ pub(crate) async fn play(
         why: e.to_string(),
     })?;
     let mut display = Display::new(terminal, look);
+    let signals = super::on_signal(&session);
+    let played = steps(&mut session, &mut display, tape).await;
+    signals.abort();
+    played.map(|()| session.finish())
+}
+
+/// Follows the tape's steps until its end or a quit.
+async fn steps(session: &mut Session, display: &mut Tv, tape: &Tape) -> Result<(), TapeError> {
     for (line, step) in &tape.steps {
         let fail = |why: String| TapeError { line: *line, why };
         let quit = match step {
             Step::WaitVerdict(verdict, timeout) => {
                 let want = *verdict;
-                wait(&mut session, &mut display, *timeout, |app, _| {
+                wait(session, display, *timeout, |app, _| {
                     app.split().verdict() == want
                 })
                 .await
@@ -51,32 +59,30 @@ pub(crate) async fn play(
                     ))
                 })?
             }
-            Step::WaitText(regex, timeout) => {
-                wait(&mut session, &mut display, *timeout, |_, tv| {
-                    regex.is_match(&tv.text())
-                })
-                .await
-                .map_err(|_| {
-                    fail(format!(
-                        "wait /{}/: not on the screen after {timeout:.0?}",
-                        regex.as_str()
-                    ))
-                })?
-            }
+            Step::WaitText(regex, timeout) => wait(session, display, *timeout, |_, tv| {
+                regex.is_match(&tv.text())
+            })
+            .await
+            .map_err(|_| {
+                fail(format!(
+                    "wait /{}/: not on the screen after {timeout:.0?}",
+                    regex.as_str()
+                ))
+            })?,
             Step::Press(keys) => {
                 let quit = keys
                     .iter()
-                    .any(|key| session.step(Msg::Key(*key), &mut display) == Flow::Quit);
-                let _ = session.show(&mut display);
+                    .any(|key| session.step(Msg::Key(*key), display) == Flow::Quit);
+                let _ = session.show(display);
                 quit
             }
             Step::Sleep(d) => {
                 let until = Some(Instant::now() + *d);
-                let stop = session.run(&mut display, until, |_, _| None::<()>).await;
+                let stop = session.run(display, until, |_, _| None::<()>).await;
                 matches!(stop, Ok(Stop::Quit))
             }
             Step::Shot(path, format) => {
-                let _ = session.show(&mut display);
+                let _ = session.show(display);
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
@@ -88,7 +94,7 @@ pub(crate) async fn play(
             }
             Step::Resize(w, h) => {
                 display.terminal_mut().backend_mut().resize(*w, *h);
-                let _ = session.show(&mut display);
+                let _ = session.show(display);
                 false
             }
             Step::Quit => true,
@@ -97,7 +103,7 @@ pub(crate) async fn play(
             break;
         }
     }
-    Ok(session.finish())
+    Ok(())
 }
 
 /// Runs the session for up to `limit` until `done` holds for the app and the screen.

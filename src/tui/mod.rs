@@ -45,6 +45,18 @@ fn drill_panic() {
     }
 }
 
+/// A signal from outside (a closed window, a supervisor, kill) ends the run as `q` does,
+/// on the terminal and under a tape alike: the terminal is put back, the records closed
+/// and the exit message still comes.
+pub(crate) fn on_signal(session: &Session) -> tokio::task::JoinHandle<()> {
+    let tx = session.sender();
+    tokio::spawn(async move {
+        if let Some(signal) = signals::next().await {
+            let _ = tx.send(Msg::Signal(signal));
+        }
+    })
+}
+
 /// Runs the session on the terminal until it quits. Returns what the run left behind.
 pub async fn run(mut session: Session, look: Look) -> std::io::Result<RunReport> {
     let (guard, terminal) = terminal::Guard::enter()?;
@@ -80,14 +92,7 @@ pub async fn run(mut session: Session, look: Look) -> std::io::Result<RunReport>
             }
         }
     });
-    // A signal from outside (a closed window, a supervisor, kill) ends the run as `q`
-    // does, so the terminal is put back and the exit message still comes.
-    let signal_tx = session.sender();
-    let signals = tokio::spawn(async move {
-        if let Some(signal) = signals::next().await {
-            let _ = signal_tx.send(Msg::Signal(signal));
-        }
-    });
+    let signals = on_signal(&session);
     let result = async {
         session.show(&mut display)?;
         drill_panic();

@@ -274,3 +274,73 @@ fn check_rides_out_a_flaky_api_and_says_why_when_it_gives_up() {
         "{report}"
     );
 }
+
+/// A probe whose exec keeps failing after the first sample does not hold `check` for
+/// ever: it is waited for within the same patience as the reads, then named in the JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_gives_up_on_a_probe_that_keeps_failing_and_says_why() {
+    let cuts = Faults {
+        cut_exec_every: Some(Duration::from_secs(1)),
+        ..Faults::default()
+    };
+    let (sandbox, _client) = crate::common::sandbox_with(SandboxOptions {
+        propagation_delay: Duration::from_millis(50),
+        faults: cuts.clone(),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let dir = std::env::temp_dir().join(format!(
+        "splitscope-patience-{}",
+        crate::common::serve::rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).unwrap();
+    let kc = kubeconfig.to_string_lossy().into_owned();
+    let started = std::time::Instant::now();
+    let check = tokio::task::spawn_blocking(move || {
+        crate::common::splitscope(
+            &[
+                "check",
+                "--kubeconfig",
+                &kc,
+                "--burst",
+                "off",
+                "--interval",
+                "20s",
+                "--output",
+                "json",
+            ],
+            None,
+        )
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sandbox.drills().counts().replies == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sample reached the check"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // From the first reply on, every call fails and the exec is cut a second in.
+    sandbox.drills().set(Faults {
+        api_errors: vec![(500, 1.0)],
+        ..cuts
+    });
+    let (code, out, err) = check.await.unwrap();
+    let took = started.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        took >= Duration::from_secs(30),
+        "gave up after {took:?}: {out}"
+    );
+    assert!(
+        took < Duration::from_secs(60),
+        "gave up after {took:?}: {out}"
+    );
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["exit"], 2, "{report}");
+    let reason = report["reason"].as_str().unwrap();
+    assert!(reason.contains("500"), "{report}");
+}

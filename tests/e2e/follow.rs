@@ -61,6 +61,11 @@ async fn a_route_edit_reaches_the_screen_by_watch() {
     // Polling would take an hour: the watch brought each edit.
     eprintln!("route edit to screen: {took:?}");
     assert!(took.iter().all(|t| *t < Duration::from_secs(5)), "{took:?}");
+    // On screen within a second, as users rely on (the median, so one slow moment on a
+    // loaded machine does not decide).
+    let mut sorted = took.clone();
+    sorted.sort();
+    assert!(sorted[1] < Duration::from_secs(1), "{took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

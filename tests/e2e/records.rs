@@ -141,3 +141,94 @@ fn the_probe_bursts_while_the_answer_is_open() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM and SIGHUP end a run as `q` does: the record holds every sample up to the
+/// signal and the cast its closing event (style reset, cursor shown).
+#[test]
+fn a_signal_leaves_whole_records() {
+    for signal in ["TERM", "HUP"] {
+        let dir =
+            std::env::temp_dir().join(format!("splitscope-signal-{signal}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (tape, record, cast) = (dir.join("t.tape"), dir.join("r.jsonl"), dir.join("r.cast"));
+        std::fs::write(&tape, "wait ignored 60s\nsleep 120s\n").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+            .arg("demo")
+            .args(QUICK_DEMO)
+            .arg("--tape")
+            .arg(&tape)
+            .arg("--record")
+            .arg(&record)
+            .arg("--record-cast")
+            .arg(&cast)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+        while sample_times(&read(&record)).len() < 10 {
+            assert!(started.elapsed() < Duration::from_secs(60), "no samples");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let sent = Timestamp::now();
+        let killed = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "SIG{signal} ends with 128+n");
+        let records = read(&record);
+        for line in records.lines() {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        }
+        let last = *sample_times(&records).last().unwrap();
+        let before = (sent.as_millisecond() - last.as_millisecond()) as f64 / 1000.0;
+        assert!(
+            before < 1.0,
+            "SIG{signal}: the last sample {before}s before it"
+        );
+        let cast_text = read(&cast);
+        let closing = cast_text.lines().last().unwrap();
+        let event: Value = serde_json::from_str(closing).unwrap();
+        assert!(
+            event[2].as_str().unwrap().contains("\u{1b}[?25h"),
+            "SIG{signal}: the cast ends by showing the cursor: {closing}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// `check --record`: every sample the verdict counted is in the file when check ends.
+#[test]
+fn check_records_every_sample_it_judged() {
+    let server = crate::common::serve::serve(&[]);
+    let record = server.kubeconfig.with_file_name("check.jsonl");
+    let (kc, rec) = (
+        server.kubeconfig.to_string_lossy().into_owned(),
+        record.to_string_lossy().into_owned(),
+    );
+    let (code, out, err) = crate::common::splitscope(
+        &[
+            "check",
+            "--kubeconfig",
+            &kc,
+            "--record",
+            &rec,
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "the bug: {out}{err}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    let recorded = sample_times(&std::fs::read_to_string(&record).unwrap()).len();
+    let judged = report["samples"].as_u64().unwrap();
+    assert!(judged > 0, "{report}");
+    assert!(
+        recorded as u64 >= judged,
+        "{recorded} recorded, {judged} judged"
+    );
+}

@@ -507,6 +507,14 @@ impl App {
                 self.push_log(self.now, LineKind::Error, warning.clone());
             }
         }
+        // What RBAC hides is said once, not with every change of the rest.
+        let new_notes: Vec<String> = (info.notes.iter())
+            .filter(|n| !self.info.notes.contains(n))
+            .cloned()
+            .collect();
+        for note in new_notes {
+            self.push_log(self.now, LineKind::Note, note);
+        }
         self.info = info;
         self.keep(|app| app.cluster_record(app.now));
     }

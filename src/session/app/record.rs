@@ -94,6 +94,9 @@ pub enum Record {
         proxy: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         warnings: Vec<String>,
+        /// What could not be read (RBAC) and was done without.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
 }
 
@@ -117,6 +120,7 @@ impl Record {
             tag: info.tag.clone(),
             proxy: info.proxy.clone(),
             warnings: info.warnings.clone(),
+            notes: info.notes.clone(),
         }
     }
 
@@ -131,6 +135,7 @@ impl Record {
             tag,
             proxy,
             warnings,
+            notes,
             ..
         } = self
         else {
@@ -149,6 +154,7 @@ impl Record {
             tag: tag.clone(),
             proxy: proxy.clone(),
             warnings: warnings.clone(),
+            notes: notes.clone(),
         })
     }
 
