@@ -152,19 +152,6 @@ impl Split {
         self.judge.engine().alpha()
     }
 
-    /// New weights for the same backends (a route edited while we watch): the counts
-    /// stay, the evidence starts a new regime. A different number of backends starts over.
-    pub(crate) fn set_weights(&mut self, weights: &[u32], at: f64) {
-        if weights.len() != self.totals.len() {
-            let alpha = self.alpha();
-            *self = Split::new(weights, self.window).with_alpha(alpha, at);
-            return;
-        }
-        let weights = as_f64(weights);
-        self.expected = crate::verdict::normalise(&weights);
-        self.judge.set_weights(&weights, at);
-    }
-
     /// The mesh's default split: ready endpoints per backend.
     pub(crate) fn set_default(&mut self, endpoints: &[u32]) {
         if endpoints.len() != self.totals.len() || endpoints.iter().all(|e| *e == 0) {
@@ -180,6 +167,21 @@ impl Split {
     /// The default split per backend, as shares.
     pub fn default_split(&self) -> &[f64] {
         self.judge.engine().default_split()
+    }
+
+    /// A new regime from `from`, when a change landed: the samples since are judged
+    /// again, under the new `weights` when the change brought some.
+    pub(crate) fn start_regime_from(
+        &mut self,
+        cause: RegimeCause,
+        from: f64,
+        weights: Option<&[u32]>,
+    ) {
+        let weights = weights.filter(|w| w.len() == self.totals.len()).map(as_f64);
+        if let Some(weights) = &weights {
+            self.expected = crate::verdict::normalise(weights);
+        }
+        self.judge.start_from(cause, from, weights.as_deref());
     }
 
     /// A new regime now (a patch toggle, a reset): the evidence so far stops counting.
@@ -339,13 +341,13 @@ mod tests {
         }
         assert_eq!(s.verdict(), Verdict::Ignored);
         // New weights start a new regime; 50/50 over one endpoint each is the bug's split.
-        s.set_weights(&[50, 50], 20.0);
+        s.start_regime_from(RegimeCause::RouteEdit, 20.0, Some(&[50, 50]));
         assert_eq!(s.verdict(), Verdict::Ambiguous);
         assert_eq!(s.expected(), &[0.5, 0.5]);
         assert_eq!(s.total(), 20, "the counts stay");
         assert_eq!(s.regime_len(), 0, "the evidence starts afresh");
         // Three endpoints for v1 and one for v2 make the bug's split 75/25.
-        s.set_weights(&[90, 10], 21.0);
+        s.start_regime_from(RegimeCause::RouteEdit, 21.0, Some(&[90, 10]));
         s.set_default(&[3, 1]);
         assert!((s.default_split()[0] - 0.75).abs() < 1e-12);
     }

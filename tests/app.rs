@@ -506,7 +506,7 @@ fn a_toggle_counts_afresh_once_the_push_has_settled() {
     app.update(Msg::Key(Key::Char('p')));
     app.update(Msg::Patch(PatchOutcome::Applied, t(20)));
     assert_eq!(app.split().regime().cause, RegimeCause::Start);
-    assert!(app.log().back().unwrap().text.contains("--settle 2.0s"));
+    assert!(app.log().back().unwrap().text.contains("--settle 2s"));
     // A reply still from before the push reached the waypoint counts in the old regime.
     reply(&mut app, "two", 21);
     assert_eq!(app.split().regime().cause, RegimeCause::Start);
@@ -731,4 +731,125 @@ fn a_route_edit_that_changes_the_path_starts_the_probe_again() {
     let effects = app.update(Msg::Route(Ok(http("/v2", 70)), t(3)));
     assert_eq!(effects.first(), Some(&Effect::StopProbe), "{effects:?}");
     assert_eq!(path_of(&effects).as_deref(), Some("/v2"));
+}
+
+/// Ten replies a cycle: `ones` of them from `one`, the rest from `two`.
+fn pattern(i: i64, ones: i64) -> &'static str {
+    if i.rem_euclid(10) < ones {
+        "one"
+    } else {
+        "two"
+    }
+}
+
+#[test]
+fn a_toggle_counts_afresh_where_the_traffic_shows_it() {
+    let mut s = settings();
+    s.settle = Duration::from_secs(600);
+    let mut app = ready_with(s);
+    for i in 0..30 {
+        reply(&mut app, pattern(i, 5), i);
+    }
+    assert_eq!(app.split().verdict(), Verdict::Ignored);
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(40)));
+    // The push reaches the waypoint at 50: until then the traffic is the bug's.
+    for i in 41..50 {
+        reply(&mut app, pattern(i, 5), i);
+        assert_eq!(app.split().regime().cause, RegimeCause::Start);
+    }
+    for i in 50..120 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    let change = &app.changes()[0];
+    assert_eq!(change.cause, RegimeCause::PatchOn);
+    let (after, [low, high]) = change.landed_after().expect("landed");
+    assert!(low <= 10.0 && 10.0 <= high, "{low}-{high}");
+    assert!((after - 10.0).abs() <= 3.0, "{after}");
+    // The evidence counts from the first sample that surely came after it landed, long
+    // before the settle's limit.
+    let regime = app.split().regime();
+    assert_eq!(regime.cause, RegimeCause::PatchOn);
+    assert!((regime.started - (40.0 + high)).abs() < 1e-9, "{regime:?}");
+    assert!((50.0..=65.0).contains(&regime.started), "{regime:?}");
+    assert_eq!(app.split().verdict(), Verdict::Honoured);
+    assert!(
+        app.log()
+            .iter()
+            .any(|l| l.text.starts_with("patch on took effect after")),
+        "{:?}",
+        app.log()
+    );
+}
+
+#[test]
+fn a_route_edit_is_judged_from_where_it_lands() {
+    // A sample a second: the change takes a while to show at this pace.
+    let mut s = settings();
+    s.lag_timeout = Duration::from_secs(600);
+    s.settle = Duration::from_secs(600);
+    let mut app = ready_with(s);
+    // Istio 1.26: the waypoint honours the route itself.
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
+        istio: Some("1.26.0".into()),
+        ..ClusterInfo::default()
+    }));
+    for i in 0..40 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    assert_eq!(app.split().verdict(), Verdict::Honoured);
+    app.update(Msg::Route(Ok(route(70, 30)), t(40)));
+    // Until the edit reaches the traffic, the old weights hold: the samples from before
+    // it lands count against nothing new.
+    for i in 41..60 {
+        reply(&mut app, pattern(i, 9), i);
+        assert_ne!(app.split().verdict(), Verdict::Ignored, "at {i}");
+    }
+    for i in 60..300 {
+        reply(&mut app, pattern(i, 7), i);
+        assert_ne!(app.split().verdict(), Verdict::Ignored, "at {i}");
+    }
+    let change = &app.changes()[0];
+    assert_eq!(change.cause, RegimeCause::RouteEdit);
+    let (_, [low, high]) = change.landed_after().expect("landed");
+    assert!(low <= 20.0 && 20.0 <= high, "{low}-{high}");
+    let regime = app.split().regime();
+    assert_eq!(regime.cause, RegimeCause::RouteEdit);
+    assert!(regime.started >= 55.0, "{regime:?}");
+    assert!((app.split().expected()[0] - 0.7).abs() < 1e-9);
+    assert_eq!(app.split().verdict(), Verdict::Honoured);
+}
+
+#[test]
+fn a_change_the_traffic_never_shows_is_said_after_the_lag_timeout() {
+    let mut s = settings();
+    s.settle = Duration::from_secs(5);
+    s.lag_timeout = Duration::from_secs(30);
+    let mut app = ready_with(s);
+    for i in 0..20 {
+        reply(&mut app, pattern(i, 5), i);
+    }
+    app.update(Msg::Key(Key::Char('p')));
+    app.update(Msg::Patch(PatchOutcome::Applied, t(20)));
+    // The patch does nothing: the bug's split goes on.
+    for i in 21..45 {
+        reply(&mut app, pattern(i, 5), i);
+    }
+    // The settle's limit started the regime, and it reads the bug.
+    assert_eq!(app.split().regime().cause, RegimeCause::PatchOn);
+    assert_eq!(app.split().verdict(), Verdict::Ignored);
+    assert_eq!(
+        app.changes()[0].landed,
+        splitscope::session::app::Landed::Open
+    );
+    app.update(Msg::Tick(t(51)));
+    assert!(matches!(
+        app.changes()[0].landed,
+        splitscope::session::app::Landed::NotSeen { .. }
+    ));
+    assert_eq!(
+        app.log().back().unwrap().text,
+        "patch on: not seen in the traffic after 30 s"
+    );
 }

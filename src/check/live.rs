@@ -98,6 +98,11 @@ fn report(app: &App) -> CheckReport {
     );
     report.route = app.route().map(crate::check::report::RouteReport::of);
     report.statuses = app.statuses().clone();
+    report.changes = app
+        .changes()
+        .iter()
+        .map(crate::check::report::ChangeReport::of)
+        .collect();
     report
 }
 

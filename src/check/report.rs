@@ -93,6 +93,66 @@ pub struct CheckReport {
     /// Replies whose HTTP status was not 2xx or 3xx, by code: errors, not samples.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub statuses: std::collections::BTreeMap<u16, u64>,
+    /// The configured changes of the run (a patch toggle, a route edit) and when the
+    /// traffic showed each.
+    pub changes: Vec<ChangeReport>,
+}
+
+/// A change and when it landed, in seconds after it was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeReport {
+    /// "patch on", "patch off", "route edit".
+    pub cause: &'static str,
+    /// When it was written, as splitscope saw it (RFC 3339).
+    pub at: String,
+    /// "landed", "waiting", "invisible" (the splits before and after are alike),
+    /// "not seen" (by `--lag-timeout`) or "superseded" (another change came first).
+    pub outcome: &'static str,
+    /// Seconds from the write to the moment it most likely took effect.
+    pub landed_after_s: Option<f64>,
+    /// The interval the samples allow for that moment, at the verdict's alpha.
+    pub between_s: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_seen_after_s: Option<f64>,
+}
+
+impl ChangeReport {
+    pub fn of(change: &crate::session::app::Change) -> ChangeReport {
+        use crate::session::app::Landed;
+        let landed = change.landed_after();
+        let round = |s: f64| (s * 1000.0).round() / 1000.0;
+        ChangeReport {
+            cause: change.what(),
+            at: change.at.to_string(),
+            outcome: match change.landed {
+                Landed::Open => "waiting",
+                Landed::At { .. } => "landed",
+                Landed::Invisible => "invisible",
+                Landed::NotSeen { .. } => "not seen",
+                Landed::Superseded => "superseded",
+            },
+            landed_after_s: landed.map(|(after, _)| round(after)),
+            between_s: landed.map(|(_, [low, high])| [round(low.max(0.0)), round(high)]),
+            not_seen_after_s: match change.landed {
+                Landed::NotSeen { after } => Some(after),
+                _ => None,
+            },
+        }
+    }
+
+    /// One line for the text output.
+    pub fn line(&self) -> String {
+        match (self.landed_after_s, self.between_s, self.not_seen_after_s) {
+            (Some(after), Some([low, high]), _) => format!(
+                "{} took effect after {after:.1}s ({low:.1}-{high:.1})",
+                self.cause
+            ),
+            (_, _, Some(limit)) => {
+                format!("{}: not seen in the traffic after {limit:.0} s", self.cause)
+            }
+            _ => format!("{}: {}", self.cause, self.outcome),
+        }
+    }
 }
 
 /// The run's side of a report: what the judge does not know.
@@ -156,6 +216,7 @@ impl CheckReport {
             unparsable: facts.unparsable,
             errors: facts.errors,
             statuses: std::collections::BTreeMap::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -168,7 +229,8 @@ impl CheckReport {
         }
     }
 
-    /// One line: the verdict, the shares against the weights, the odds, the regime.
+    /// One line: the verdict, the shares against the weights, the odds, the regime; then
+    /// a line for each change and when it landed.
     pub fn summary(&self) -> String {
         let shares: Vec<String> = self
             .backends
@@ -204,7 +266,11 @@ impl CheckReport {
             self.regime.unit,
             self.regime.start,
             self.regime.cause
-        )
+        ) + &self
+            .changes
+            .iter()
+            .map(|c| format!("\n{}", c.line()))
+            .collect::<String>()
     }
 
     pub fn json(&self) -> String {

@@ -11,6 +11,7 @@ pub(super) fn probe_default(arg: clap::Arg, interval: Duration) -> clap::Arg {
         "interval" => spell(interval),
         "deadline" => spell(crate::session::runtime::DEADLINE),
         "settle" => spell(crate::session::app::DEFAULT_SETTLE),
+        "lag_timeout" => spell(crate::session::app::DEFAULT_LAG_TIMEOUT),
         _ => return arg,
     };
     arg.default_value(default)

@@ -308,6 +308,9 @@ impl ScreenArgs {
             manual_labels: self.labels.clone(),
             alpha: self.alpha,
             settle: self.settle.unwrap_or(crate::session::app::DEFAULT_SETTLE),
+            lag_timeout: self
+                .lag_timeout
+                .unwrap_or(crate::session::app::DEFAULT_LAG_TIMEOUT),
             record: self.record.is_some(),
             ..Settings::new(context, namespace)
         }
@@ -329,10 +332,14 @@ pub struct ScreenArgs {
     /// The verdict's level: the most chance it may be wrong, however long one watches.
     #[arg(long, default_value_t = crate::verdict::DEFAULT_ALPHA, env = "SPLITSCOPE_ALPHA", value_parser = parse_alpha)]
     pub alpha: f64,
-    /// After a patch toggle, how long until the evidence counts afresh: a push takes a
-    /// moment to reach the waypoint.
+    /// After a change (a patch toggle, a route edit), the evidence counts afresh where the
+    /// traffic shows it, or after this long at the latest.
     #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_SETTLE", value_parser = parse_duration)]
     pub settle: Option<Duration>,
+    /// How long a change is looked for in the traffic before the log says it was not
+    /// seen.
+    #[arg(long, value_name = "DURATION", env = "SPLITSCOPE_LAG_TIMEOUT", value_parser = parse_duration)]
+    pub lag_timeout: Option<Duration>,
     /// Write every sample, and the route and patch as they change, to FILE (JSON lines).
     #[arg(long, value_name = "FILE", env = "SPLITSCOPE_RECORD")]
     pub record: Option<PathBuf>,

@@ -88,7 +88,7 @@ impl Reader {
         let (at, what) = if is_record(text) {
             match serde_json::from_str::<Record>(text) {
                 Ok(record) => match record.at().parse::<Timestamp>() {
-                    Ok(at) => (Some(at), what_of(record)),
+                    Ok(at) => (Some(at), what_of(record)?),
                     Err(e) => (None, self.skipped(&format!("its time: {e}"))),
                 },
                 Err(e) => (None, self.skipped(&e.to_string())),
@@ -156,8 +156,10 @@ impl Reader {
     }
 }
 
-fn what_of(record: Record) -> What {
-    match record {
+/// What a record replays as; None for what the replay works out again itself (when a
+/// change landed).
+fn what_of(record: Record) -> Option<What> {
+    Some(match record {
         Record::Sample {
             pod,
             prefix,
@@ -200,7 +202,8 @@ fn what_of(record: Record) -> What {
         cluster @ Record::Cluster { .. } => {
             What::Cluster(cluster.cluster_info().unwrap_or_default())
         }
-    }
+        Record::Change { .. } => return None,
+    })
 }
 
 #[cfg(test)]

@@ -130,11 +130,20 @@ impl Judge {
         self.regime = Regime { cause, started: at };
     }
 
-    /// New weights for the same backends: a new regime.
-    pub(crate) fn set_weights(&mut self, weights: &[f64], at: f64) {
-        let e = &self.engine;
-        self.engine = Engine::new(weights, e.default_split(), e.alpha());
-        self.start(RegimeCause::RouteEdit, at);
+    /// A new regime from `from` (run seconds), under `weights` when they changed: the
+    /// samples kept from then on are judged again, none before. For a change that
+    /// landed a moment ago, so the evidence counts from where the traffic showed it.
+    pub(crate) fn start_from(&mut self, cause: RegimeCause, from: f64, weights: Option<&[f64]>) {
+        let keep: Vec<(usize, f64)> = self.samples.iter().filter(|s| s.1 >= from).collect();
+        if let Some(weights) = weights {
+            let e = &self.engine;
+            self.engine = Engine::new(weights, e.default_split(), e.alpha());
+        }
+        self.start(cause, from);
+        for (backend, at) in keep {
+            self.engine.record(backend);
+            self.samples.push((backend, at));
+        }
     }
 
     /// The mesh's default split changed (endpoints): the odds are recomputed.
@@ -327,7 +336,7 @@ mod tests {
         judge.start(RegimeCause::PatchOn, 41.0);
         assert_eq!(judge.verdict(), Verdict::Undecided);
         assert_eq!(judge.engine().samples(), 0);
-        judge.set_weights(&[50.0, 50.0], 42.0);
+        judge.start_from(RegimeCause::RouteEdit, 42.0, Some(&[50.0, 50.0]));
         assert_eq!(judge.verdict(), Verdict::Ambiguous);
         assert_eq!(judge.regime().cause, RegimeCause::RouteEdit);
     }

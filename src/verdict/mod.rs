@@ -17,15 +17,21 @@
 //! A regime also ends by itself when the stream changes (`change`): after IGNORED, when
 //! the samples since some point favour the weights over the bug's split by 1000/alpha to
 //! one (and the other way round after HONOURED); the new regime starts at that point.
+//!
+//! A configured change (a patch toggle, a route edit) is placed in time by `landing`:
+//! when the traffic moved from the split before it to the split it aims at, with the
+//! interval the samples allow; the new regime's evidence starts there.
 
 mod change;
 mod engine;
 mod judge;
+pub mod landing;
 mod outcome;
 mod sequence;
 pub mod simulate;
 
 pub use engine::{Engine, Evidence, normalise};
 pub use judge::{Judge, Regime, RegimeCause};
+pub use landing::{Landing, Seen};
 pub use outcome::{DEFAULT_ALPHA, Verdict, odds};
 pub use sequence::{Interval, confidence_sequence};

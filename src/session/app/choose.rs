@@ -109,7 +109,7 @@ impl App {
         self.probe_target = None;
         self.request = None;
         self.probe = ProbeState::Connecting;
-        self.pending_regime = None;
+        self.forget_pending();
         self.markers.clear();
         self.split = self.new_split(&[], self.now);
         self.push_log(

@@ -103,7 +103,7 @@ impl App {
         self.split
             .start_regime(RegimeCause::Reset, self.elapsed(self.now));
         self.markers.clear();
-        self.pending_regime = None;
+        self.forget_pending();
         self.errors = 0;
         self.unparsable = 0;
         self.started_at = self.now;

@@ -13,6 +13,8 @@ use crate::route::Route;
 use crate::sample::LineParser;
 use crate::split::Split;
 
+mod change;
+mod changes;
 mod choose;
 pub(crate) mod keymap;
 mod keys;
@@ -33,8 +35,9 @@ pub(crate) const MARKERS: usize = 64;
 pub use crate::cluster::mesh::{ClusterInfo, WaypointInfo};
 pub use crate::istio::waypoint::{Source as WaypointSource, WaypointRef};
 pub use crate::route_list::RouteList;
+pub use change::{Change, Landed};
 pub use msg::{Effect, Key, Msg, PatchOutcome, Target};
-pub use settings::{DEFAULT_SETTLE, ProbeFlags, Settings};
+pub use settings::{DEFAULT_LAG_TIMEOUT, DEFAULT_SETTLE, ProbeFlags, Settings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatchState {
@@ -85,6 +88,12 @@ pub enum Marker {
     Gap(f64),
     /// A regime began that no patch toggle marks: a route edit, a change in the stream.
     Regime(f64),
+    /// A change written at `written` took effect at `at`, at the latest by `high`.
+    Landed {
+        written: f64,
+        at: f64,
+        high: f64,
+    },
 }
 
 /// The probe's ends while it has brought no reply at all: `check` gives up on a client
@@ -146,6 +155,10 @@ pub struct App {
     /// A regime due to begin once a patch toggle has settled: its cause, when it is
     /// due, and when the toggle was.
     pending_regime: Option<(crate::verdict::RegimeCause, Timestamp, Timestamp)>,
+    /// A route edit's weights, judged once the change lands (or at `--settle`).
+    pending_weights: Option<Vec<u32>>,
+    /// Configured changes and when each landed.
+    changes: VecDeque<Change>,
     probe: ProbeState,
     /// Where the probe connects, once decided.
     probe_target: Option<Target>,
@@ -196,6 +209,8 @@ impl App {
             patch_wish: PatchWish::None,
             markers: VecDeque::new(),
             pending_regime: None,
+            pending_weights: None,
+            changes: VecDeque::new(),
             probe: ProbeState::Connecting,
             probe_target: None,
             request: None,
@@ -297,6 +312,11 @@ impl App {
             PatchWish::Refused(why) => Some(why),
             _ => None,
         }
+    }
+
+    /// The configured changes so far, oldest first, and when each landed.
+    pub fn changes(&self) -> &VecDeque<Change> {
+        &self.changes
     }
 
     pub fn markers(&self) -> &VecDeque<Marker> {
@@ -410,6 +430,7 @@ impl App {
         let regime = self.split.regime();
         let toggled = self.pending_regime.map(|(_, _, at)| at);
         let mut effects = self.take(msg);
+        self.time_out_change(self.now);
         // A wish for the patch is pursued whenever what it waits for may have come.
         if self.patch_wish == PatchWish::Waiting {
             effects.extend(self.pursue_patch());

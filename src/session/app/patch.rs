@@ -120,11 +120,14 @@ impl App {
             .map_or_else(|| route.namespace.clone(), |w| w.namespace.clone())
     }
 
-    /// A new regime once `settle` has passed since `at`; at once when it is zero.
-    fn begin_regime_after_settle(&mut self, cause: RegimeCause, at: Timestamp) {
+    /// A new regime once `settle` has passed since `at`, unless the traffic shows the
+    /// change sooner; at once when it is zero.
+    pub(super) fn begin_regime_after_settle(&mut self, cause: RegimeCause, at: Timestamp) {
         let settle = self.settings.settle;
         if settle.is_zero() {
-            self.split.start_regime(cause, self.elapsed(at));
+            let weights = self.pending_weights.take();
+            self.split
+                .start_regime_from(cause, self.elapsed(at), weights.as_deref());
             self.pending_regime = None;
             return;
         }
@@ -137,7 +140,7 @@ impl App {
             at,
             LineKind::Note,
             format!(
-                "the evidence counts afresh from {clock} UTC, once the push has reached the waypoint (--settle {:.1}s)",
+                "the evidence counts afresh where the traffic shows the change, or from {clock} UTC at the latest (--settle {:.0}s)",
                 settle.as_secs_f64()
             ),
         );
@@ -161,8 +164,10 @@ impl App {
                 other => other,
             };
             let shown = regime.cause == expected && regime.started >= self.elapsed(toggled);
-            if !shown {
-                self.split.start_regime(cause, self.elapsed(at));
+            if !shown || self.pending_weights.is_some() {
+                let weights = self.pending_weights.take();
+                self.split
+                    .start_regime_from(cause, self.elapsed(at), weights.as_deref());
             }
         }
     }
@@ -176,6 +181,16 @@ impl App {
         if on != was_on || !was_known && matches!(self.patch, PatchState::Off) {
             let at = present.unwrap_or(self.now);
             self.keep(|_| super::recording::patch_record(at, on, None));
+        }
+        // Put on or taken off outside splitscope: a change all the same, placed in time
+        // from when it was seen.
+        if was_known && on != was_on {
+            let cause = if on {
+                RegimeCause::PatchOn
+            } else {
+                RegimeCause::PatchOff
+            };
+            self.open_change(cause, self.now, None);
         }
     }
 
@@ -202,9 +217,9 @@ impl App {
                     self.mark(Marker::PatchOn(t));
                     self.push_log(at, LineKind::Note, "patch applied".into());
                 }
-                // The mesh is meant to change now: the evidence starts afresh once the
-                // push has settled, also when the patch only followed a route edit.
-                self.begin_regime_after_settle(RegimeCause::PatchOn, at);
+                // The mesh is meant to change now: the evidence starts afresh where the
+                // traffic shows it, also when the patch only followed a route edit.
+                self.open_change(RegimeCause::PatchOn, at, None);
                 self.patch = PatchState::On(at);
                 self.keep(|app| {
                     super::recording::patch_record(at, true, Some(app.settings.settle))
@@ -213,7 +228,7 @@ impl App {
             PatchOutcome::Removed => {
                 self.patch = PatchState::Off;
                 self.mark(Marker::PatchOff(t));
-                self.begin_regime_after_settle(RegimeCause::PatchOff, at);
+                self.open_change(RegimeCause::PatchOff, at, None);
                 self.keep(|app| {
                     super::recording::patch_record(at, false, Some(app.settings.settle))
                 });

@@ -283,6 +283,7 @@ impl App {
                 let backend = self.backend_for(&reply.label);
                 let t = self.elapsed(at);
                 let changed = self.split.record(backend, t);
+                self.follow_change(backend, at);
                 self.keep(|app| app.sample_record(at, &reply.label, backend, text.trim()));
                 let kind = backend.map_or(LineKind::Unmapped, LineKind::Backend);
                 self.push_log(at, kind, text.trim().to_string());

@@ -67,6 +67,20 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         settle: Option<f64>,
     },
+    /// A configured change (a patch toggle, a route edit) and when the traffic showed
+    /// it: written at `at`, landed `landed_after_s` later, between `between_s` (seconds
+    /// after `at`), or not seen within `not_seen_after_s`. A replay works it out again
+    /// from the samples, so reading one back changes nothing.
+    Change {
+        at: String,
+        cause: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        landed_after_s: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        between_s: Option<[f64; 2]>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_seen_after_s: Option<f64>,
+    },
     /// Ready endpoints per backend: the split the bug produces.
     Endpoints {
         at: String,
@@ -164,6 +178,7 @@ impl Record {
             Record::Sample { at, .. }
             | Record::Route { at, .. }
             | Record::Patch { at, .. }
+            | Record::Change { at, .. }
             | Record::Endpoints { at, .. }
             | Record::Cluster { at, .. } => at,
         }

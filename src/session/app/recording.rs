@@ -82,6 +82,26 @@ impl App {
     }
 }
 
+/// When a change landed, or that it was not seen.
+pub(super) fn change_record(change: &super::Change) -> Record {
+    let landed = change.landed_after();
+    Record::Change {
+        at: stamp(change.at),
+        cause: change.what().to_string(),
+        landed_after_s: landed.map(|(after, _)| round(after)),
+        between_s: landed.map(|(_, [low, high])| [round(low.max(0.0)), round(high)]),
+        not_seen_after_s: match change.landed {
+            super::Landed::NotSeen { after } => Some(after),
+            _ => None,
+        },
+    }
+}
+
+/// Milliseconds are as fine as the samples' times.
+fn round(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
 /// A patch change: a toggle of ours carries the settle it waits for, one seen in the
 /// cluster none.
 pub(super) fn patch_record(at: Timestamp, on: bool, settle: Option<std::time::Duration>) -> Record {

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use super::{App, Effect, LineKind, Marker, PatchState};
 use crate::cluster::ClusterError;
 use crate::route::Route;
+use crate::verdict::RegimeCause;
 
 impl App {
     pub(super) fn route_update(
@@ -53,13 +54,14 @@ impl App {
             Some(old) if *old == route => return vec![],
             Some(old) if old.same_backends(&route) => {
                 let t = self.elapsed(at);
-                self.split.set_weights(&weights, t);
                 self.mark(Marker::Regime(t));
                 self.push_log(
                     at,
                     LineKind::Note,
                     format!("route weights changed to {}", weight_text(&route)),
                 );
+                // The old weights hold until the traffic shows the new ones.
+                self.open_change(RegimeCause::RouteEdit, at, Some(weights.clone()));
                 if matches!(self.patch, PatchState::On(_)) && self.may_write() {
                     // Keep an active patch in line with the route.
                     effects.extend(self.apply_patch(&route, at));
@@ -69,7 +71,7 @@ impl App {
                 self.started_at = at;
                 self.split = self.new_split(&weights, at);
                 self.markers.clear();
-                self.pending_regime = None;
+                self.forget_pending();
             }
         }
         let fresh = !self

@@ -20,9 +20,12 @@ pub struct Settings {
     pub target: Option<Target>,
     /// The level of the verdict's tests and the intervals (`--alpha`).
     pub alpha: f64,
-    /// How long after a patch toggle the evidence starts counting: a push takes a moment
-    /// to reach the waypoint, and samples from before it would count against the change.
+    /// After a change (a patch toggle, a route edit), how long at most until the evidence
+    /// counts afresh when the traffic has not shown the change by then: samples from
+    /// before it lands would count against it.
     pub settle: std::time::Duration,
+    /// How long a change is looked for in the traffic before it is said not seen.
+    pub lag_timeout: std::time::Duration,
     /// Keep every sample and the route and patch changes for `--record`.
     pub record: bool,
     /// A replay: the pace it plays at (`4×`, `instant`). Nothing runs in a cluster then.
@@ -45,8 +48,12 @@ pub struct ProbeFlags {
     pub command: Option<String>,
 }
 
-/// After a patch toggle, how long until the evidence counts afresh (`--settle`).
-pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+/// After a change, how long at most until the evidence counts afresh (`--settle`): the
+/// traffic usually shows the change sooner, and the evidence counts from there. Pushes
+/// that take several seconds are common, so this is no guess at a push's time.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a change is looked for in the traffic (`--lag-timeout`).
+pub const DEFAULT_LAG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Settings {
     /// The defaults, for a run in `context` and `namespace`.
@@ -61,6 +68,7 @@ impl Settings {
             target: None,
             alpha: crate::verdict::DEFAULT_ALPHA,
             settle: DEFAULT_SETTLE,
+            lag_timeout: DEFAULT_LAG_TIMEOUT,
             record: false,
             replay: None,
             probe: ProbeFlags::default(),

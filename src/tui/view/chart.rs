@@ -48,19 +48,32 @@ impl Plot {
             .iter()
             .map(|e| [(start, e * 100.0), (end, e * 100.0)])
             .collect();
-        let marks = app
-            .markers()
-            .iter()
-            .filter_map(|m| {
-                let (t, style) = match m {
-                    Marker::PatchOn(t) => (*t, theme.fg(theme.honoured)),
-                    Marker::PatchOff(t) => (*t, theme.fg(theme.ignored)),
-                    Marker::Gap(t) => (*t, theme.dim()),
-                    Marker::Regime(t) => (*t, theme.fg(theme.undecided)),
-                };
-                (t >= start && t <= end).then_some(([(t, 0.0), (t, 100.0)], style))
-            })
-            .collect();
+        let within = |t: f64| t >= start && t <= end;
+        let mut marks: Vec<(Line2, Style)> = Vec::new();
+        for m in app.markers() {
+            let (t, style) = match m {
+                Marker::PatchOn(t) => (*t, theme.fg(theme.honoured)),
+                Marker::PatchOff(t) => (*t, theme.fg(theme.ignored)),
+                Marker::Gap(t) => (*t, theme.dim()),
+                Marker::Regime(t) => (*t, theme.fg(theme.undecided)),
+                Marker::Landed { written, at, high } => {
+                    // A bar along the top from the write to where it had surely
+                    // landed, and a tick where it most likely did.
+                    let style = theme.fg(theme.undecided);
+                    let (from, to) = (written.max(start), high.min(end));
+                    if from <= to {
+                        marks.push(([(from, 97.0), (to, 97.0)], style));
+                    }
+                    if within(*at) {
+                        marks.push(([(*at, 90.0), (*at, 100.0)], style));
+                    }
+                    continue;
+                }
+            };
+            if within(t) {
+                marks.push(([(t, 0.0), (t, 100.0)], style));
+            }
+        }
         Plot {
             start,
             end,
