@@ -628,13 +628,27 @@ fn a_wish_for_the_patch_waits_for_the_waypoint_then_asks_or_says_why_not() {
         !app.update(Msg::Route(Ok(route(90, 10)), t(1)))
             .contains(&apply(route(90, 10)))
     );
-    // The waypoint arrives: the patch is asked for.
+    // The waypoint arrives, then the traffic is seen for a moment (the split the patch
+    // changes from): the patch is asked for.
     let effects = app.update(Msg::Info(ClusterInfo {
         waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
         istio: Some("1.24.0".into()),
         ..ClusterInfo::default()
     }));
-    assert_eq!(effects, vec![apply(route(90, 10))]);
+    assert!(!effects.contains(&apply(route(90, 10))));
+    app.update(Msg::Labels(
+        BTreeMap::from([("one".into(), 0), ("two".into(), 1)]),
+        vec![],
+    ));
+    for i in 0..9 {
+        reply(&mut app, pattern(i, 5), 2 + i);
+        assert!(app.patch() == &PatchState::Off, "not before ten samples");
+    }
+    let effects = app.update(Msg::Probe(
+        ProbeEvent::Stdout("one Sat Dec  7 01:47:37 UTC 2024".into()),
+        t(12),
+    ));
+    assert!(effects.contains(&apply(route(90, 10))), "{effects:?}");
     assert!(app.patch_refused().is_none());
     // With no waypoint serving the Service, the wish is refused, with the reason.
     let mut none = App::new(settings(), LineParser::default(), t(0));

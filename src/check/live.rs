@@ -204,7 +204,14 @@ fn verdict_or_trouble(
     let relevant = !options.with_patch
         || (matches!(app.patch(), PatchState::On(_))
             && app.split().regime().cause != RegimeCause::Start);
-    if decided && relevant || options.samples.is_some_and(|n| app.split().total() >= n) {
+    // A change still waiting to show is waited for (`--lag-timeout` at most), so the
+    // report can say when it landed.
+    let landing = app
+        .changes()
+        .back()
+        .is_some_and(|c| c.landed == crate::session::app::Landed::Open);
+    if decided && relevant && !landing || options.samples.is_some_and(|n| app.split().total() >= n)
+    {
         return Some(Ok(()));
     }
     None

@@ -170,7 +170,8 @@ impl Runtime {
                 self.probe_config = None;
                 self.burst = None;
             }
-            Effect::Burst => self.start_burst(),
+            Effect::Burst => self.start_burst(None),
+            Effect::BurstUntil(longest) => self.start_burst(Some(longest)),
             Effect::EndBurst => self.burst = None,
             Effect::Follow(query) => {
                 if let Some(sender) = &self.query {
@@ -202,8 +203,8 @@ impl Runtime {
 
     /// A burst beside the steady loop, replacing one under way; only where it is faster
     /// than the steady pace.
-    fn start_burst(&mut self) {
-        let (Some(cluster), Some(cfg), Some(burst)) = (
+    fn start_burst(&mut self, longest: Option<Duration>) {
+        let (Some(cluster), Some(cfg), Some(mut burst)) = (
             self.cluster.clone(),
             self.probe_config.clone(),
             self.options.burst,
@@ -212,6 +213,13 @@ impl Runtime {
         };
         if burst.gap(cfg.interval) >= cfg.interval {
             return;
+        }
+        // While a change waits to land: its count, or as many as `longest` takes.
+        if let Some(longest) = longest {
+            let samples = (longest.as_secs_f64() * burst.rate)
+                .ceil()
+                .min(f64::from(u32::MAX));
+            burst.count = burst.count.max(samples as u32);
         }
         let tx = self.tx.clone();
         self.burst = Some(AbortOnDrop::spawn(async move {
@@ -283,6 +291,7 @@ impl Runtime {
                 Effect::StartProbe { .. }
                 | Effect::StopProbe
                 | Effect::Burst
+                | Effect::BurstUntil(_)
                 | Effect::EndBurst
                 | Effect::Follow(_)
                 | Effect::Quit

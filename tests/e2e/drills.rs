@@ -113,7 +113,25 @@ async fn a_5xx_storm_says_retrying_and_keeps_the_route_counts_and_verdict() {
     w.run_for(Duration::from_secs(1)).await;
     assert_eq!(weights(w.app()), [90, 10], "the last route read stays");
     assert!(w.app().split().total() >= before, "the counts stay");
-    assert_eq!(w.app().split().verdict(), verdict, "the verdict stays");
+    assert_eq!(
+        w.app().split().verdict(),
+        verdict,
+        "the verdict stays: {:?} {:?}",
+        w.app()
+            .log()
+            .iter()
+            .rev()
+            .take(30)
+            .map(|l| &l.text)
+            .collect::<Vec<_>>(),
+        w.sandbox.as_ref().unwrap().mesh().programming().decide(
+            &splitscope::sandbox::mesh::waypoint::ServicePort {
+                namespace: NAMESPACE.into(),
+                service: "tcp-echo".into(),
+                port: 9000,
+            }
+        )
+    );
     assert!(w.app().info().waypoint.name().is_some() && w.app().info().istio.is_some());
     // The storm passes: the edit is read, the problem goes.
     drills(&w).set(Faults::default());

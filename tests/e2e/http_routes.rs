@@ -396,10 +396,12 @@ async fn a_backend_in_another_namespace_needs_a_reference_grant() {
         "matches": [{"path": {"type": "Exact", "value": "/hello"}}],
         "backendRefs": [{"name": "helloworld-v1", "port": 5000, "weight": 50},
                         {"name": "hello-v2", "namespace": "other", "port": 5000, "weight": 50}]}]}});
+    let written = jiff::Timestamp::now();
     routes
         .patch("helloworld", &PatchParams::default(), &Patch::Merge(&edit))
         .await
         .unwrap();
+    crate::common::pushed(&sandbox, written).await;
     let route = cluster.find_route(&Default::default()).await.unwrap();
     let why = route.backends[1].refused.clone().unwrap_or_default();
     assert!(
@@ -419,6 +421,7 @@ async fn a_backend_in_another_namespace_needs_a_reference_grant() {
         "{out}"
     );
 
+    let written = jiff::Timestamp::now();
     create(
         api_in("other", "gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"),
         json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
@@ -427,6 +430,7 @@ async fn a_backend_in_another_namespace_needs_a_reference_grant() {
                         "to": [{"group": "", "kind": "Service"}]}}),
     )
     .await;
+    crate::common::pushed(&sandbox, written).await;
     let route = cluster.find_route(&Default::default()).await.unwrap();
     assert_eq!(route.backends[1].refused, None);
     let (out, _, _) = exec(

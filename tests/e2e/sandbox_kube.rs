@@ -427,6 +427,8 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
     );
 }
 
+/// A change reaches the waypoint as istiod pushes it: after a 100 ms debounce, then a
+/// push time spread around the propagation delay; the sandbox keeps the moment.
 #[tokio::test]
 async fn changes_reach_the_waypoint_after_the_propagation_delay() {
     let (sandbox, client) = sandbox("1.24.0", (90, 10), Duration::from_millis(800)).await;
@@ -436,17 +438,34 @@ async fn changes_reach_the_waypoint_after_the_propagation_delay() {
         service: "tcp-echo".into(),
         port: 9000,
     };
+    let written = jiff::Timestamp::now();
     apply_filter(&client, envoy_filter(&route, "waypoint", 9000)).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(matches!(
-        sandbox.mesh().programming().decide(&target),
-        splitscope::sandbox::mesh::waypoint::Decision::WaypointDefault
-    ));
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(matches!(
-        sandbox.mesh().programming().decide(&target),
-        splitscope::sandbox::mesh::waypoint::Decision::Weighted { .. }
-    ));
+    let weighted = || {
+        matches!(
+            sandbox.mesh().programming().decide(&target),
+            splitscope::sandbox::mesh::waypoint::Decision::Weighted { .. }
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !weighted() {
+        assert!(tokio::time::Instant::now() < deadline, "never pushed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let seen = jiff::Timestamp::now();
+    let took = splitscope::sandbox::mesh::push::took_effect(&sandbox.mesh().installs(), written);
+    assert_eq!(took.len(), 1, "one replica: {took:?}");
+    let truth = took[0].1;
+    let after = (truth - written).total(jiff::Unit::Millisecond).unwrap();
+    // The debounce first, then a push of about 0.8 s (0.3 to 2.5 times it, nearly always).
+    assert!(
+        (100.0 + 240.0..100.0 + 2000.0).contains(&after),
+        "{after} ms"
+    );
+    let lag = (seen - truth).total(jiff::Unit::Millisecond).unwrap();
+    assert!(
+        (0.0..100.0).contains(&lag),
+        "seen {lag} ms after the recorded moment"
+    );
 }
 
 #[tokio::test]

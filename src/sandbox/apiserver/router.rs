@@ -105,6 +105,10 @@ fn read_only(state: &ApiState, segments: &[&str]) -> Option<Option<Value>> {
         ["api", "v1"] => discovery::api_resource_list("", "v1"),
         ["apis", group] => discovery::api_group(group),
         ["apis", group, version] => discovery::api_resource_list(group, version),
+        // Not Kubernetes: what the sandbox's mesh did, for tests to hold splitscope's
+        // estimates to. Each waypoint replica's every push: when it was compiled (it
+        // carries every change written before) and when the replica took it.
+        ["sandbox", "installs"] => Some(json!({"installs": state.mesh.installs()})),
         _ => return None,
     })
 }

@@ -11,11 +11,12 @@ mod http;
 pub mod http_routes;
 mod loopback;
 mod port;
+pub mod push;
 pub mod waypoint;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -51,7 +52,8 @@ pub struct Mesh {
     /// The mesh itself, for the listeners it starts; they must not keep it alive.
     me: Weak<Mesh>,
     store: Arc<Mutex<Store>>,
-    programming: RwLock<(u64, Arc<Programming>)>,
+    /// What each waypoint replica runs: every push reaches each at its own moment.
+    replicas: push::Replicas,
     pods: Mutex<HashMap<String, PodServers>>,
     vips: Mutex<HashMap<ServicePort, (SocketAddr, AbortOnDrop)>>,
     delay: Duration,
@@ -82,7 +84,7 @@ impl Mesh {
         let mesh = Arc::new_cyclic(|me| Mesh {
             me: me.clone(),
             store,
-            programming: RwLock::new((0, Arc::new(initial))),
+            replicas: push::Replicas::new(Arc::new(initial)),
             pods: Mutex::new(HashMap::new()),
             vips: Mutex::new(HashMap::new()),
             delay,
@@ -116,23 +118,23 @@ impl Mesh {
         &self.drills
     }
 
+    /// What the first waypoint replica runs.
     pub fn programming(&self) -> Arc<Programming> {
-        self.programming
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .1
-            .clone()
+        self.replicas.of(0)
     }
 
-    /// Installs a newer push; an older one never overwrites a newer.
-    fn push(&self, seq: u64, compiled: Arc<Programming>) {
-        let mut current = self
-            .programming
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seq > current.0 {
-            *current = (seq, compiled);
-        }
+    /// Every replica's every push so far: when each took which, for tests to hold an
+    /// estimate of when a change landed to the truth.
+    pub fn installs(&self) -> Vec<push::Install> {
+        self.replicas.installs()
+    }
+
+    /// The replica one new connection to `target` reaches (ztunnel balances them), and
+    /// what it runs.
+    fn replica_for(&self, target: &ServicePort) -> Arc<Programming> {
+        let replicas = self.replicas.of(0).replicas(target);
+        let replica = lock(&self.rng).random_range(0..replicas);
+        self.replicas.of(replica)
     }
 
     /// Starts servers for new tcp-echo and helloworld pods and stops those of deleted ones.
@@ -229,9 +231,15 @@ impl Mesh {
         Ok(addr)
     }
 
-    /// Where one HTTP request to `target` goes, as the waypoint routes it.
-    fn upstream(&self, target: &ServicePort, request: &Request) -> Upstream {
-        let decision = self.programming().decide_request(
+    /// Where one HTTP request to `target` goes, as the replica running `programming`
+    /// routes it.
+    fn upstream(
+        &self,
+        programming: &Programming,
+        target: &ServicePort,
+        request: &Request,
+    ) -> Upstream {
+        let decision = programming.decide_request(
             target,
             &request.method,
             &request.path,
@@ -246,9 +254,10 @@ impl Mesh {
         picked.map_or(Upstream::NoneHealthy, Upstream::Endpoint)
     }
 
-    /// The echo server one new connection to `target` reaches.
-    pub fn pick(&self, target: &ServicePort) -> Option<SocketAddr> {
-        match self.programming().decide(target) {
+    /// The echo server one new connection to `target` reaches, through the replica
+    /// running `programming`.
+    fn pick(&self, programming: &Programming, target: &ServicePort) -> Option<SocketAddr> {
+        match programming.decide(target) {
             Decision::Direct | Decision::WaypointDefault => self.pick_endpoint(target),
             Decision::Weighted { targets, .. } => self.pick_weighted(&targets),
         }
@@ -296,23 +305,46 @@ impl Network for Mesh {
     }
 }
 
-/// Follows the store: pods get their servers at once, and each change is compiled and
-/// pushed to the waypoint after the propagation delay, as istiod does.
+/// Follows the store: pods get their servers at once, and changes are debounced,
+/// compiled and pushed to each waypoint replica after its own push time, as istiod does.
 async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>) {
     let mut seq = 0u64;
     while changes.changed().await.is_ok() {
         let Some(strong) = mesh.upgrade() else { break };
         strong.sync_pods();
-        seq += 1;
-        let compiled = Arc::new(Programming::compile(&lock(&strong.store)));
-        let delay = strong.delay;
-        let mesh = mesh.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            if let Some(mesh) = mesh.upgrade() {
-                mesh.push(seq, compiled);
+        drop(strong);
+        // Debounce: until events stop for DEBOUNCE_AFTER, DEBOUNCE_MAX at most.
+        let first = tokio::time::Instant::now();
+        loop {
+            let quiet = tokio::time::sleep(push::DEBOUNCE_AFTER);
+            let limit = tokio::time::sleep_until(first + push::DEBOUNCE_MAX);
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if let Some(strong) = mesh.upgrade() {
+                        strong.sync_pods();
+                    }
+                }
+                () = quiet => break,
+                () = limit => break,
             }
-        });
+        }
+        let Some(strong) = mesh.upgrade() else { break };
+        seq += 1;
+        let compiled_at = jiff::Timestamp::now();
+        let compiled = Arc::new(Programming::compile(&lock(&strong.store)));
+        for replica in 0..compiled.most_replicas().min(push::MAX_REPLICAS) {
+            let delay = push::push_time(strong.delay, &mut *lock(&strong.rng));
+            let (mesh, compiled) = (mesh.clone(), compiled.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Some(mesh) = mesh.upgrade() {
+                    mesh.replicas.install(replica, seq, compiled, compiled_at);
+                }
+            });
+        }
     }
 }
 
@@ -321,13 +353,15 @@ async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>
 async fn splice_vip(mesh: Weak<Mesh>, listener: TcpListener, target: ServicePort) {
     while let Ok((inbound, _)) = listener.accept().await {
         let Some(mesh) = mesh.upgrade() else { break };
-        if mesh.programming().routes_requests(&target) {
+        // One connection, one replica: its requests are routed as that replica says.
+        let programming = mesh.replica_for(&target);
+        if programming.routes_requests(&target) {
             let target = target.clone();
-            let pick = move |request: &Request| mesh.upstream(&target, request);
+            let pick = move |request: &Request| mesh.upstream(&programming, &target, request);
             tokio::spawn(http::proxy(pick, inbound));
             continue;
         }
-        let backend = mesh.pick(&target);
+        let backend = mesh.pick(&programming, &target);
         tokio::spawn(async move {
             // No endpoint: the connection is reset, as ztunnel does.
             let Some(backend) = backend else { return };

@@ -54,6 +54,8 @@ pub struct Programming {
     served: HashMap<ServicePort, WaypointKey>,
     /// The version of the istiod that serves each waypoint.
     versions: HashMap<WaypointKey, Option<(u32, u32)>>,
+    /// Running pods of each waypoint: its replicas, each taking a push at its own moment.
+    replicas: HashMap<WaypointKey, usize>,
     weighted: HashMap<ServicePort, (Vec<(ServicePort, u32)>, WeightSource)>,
     /// HTTP Service ports served by a waypoint, and which: routed request by request.
     served_http: HashMap<ServicePort, WaypointKey>,
@@ -214,6 +216,9 @@ impl Programming {
         let mut prog = Programming {
             served,
             versions: waypoints.iter().map(|w| (w.key(), w.istio)).collect(),
+            replicas: (waypoints.iter())
+                .map(|w| (w.key(), w.pod_labels.len()))
+                .collect(),
             weighted: HashMap::new(),
             http_rules: http_routes::compile(store, &served_http),
             served_http,
@@ -223,6 +228,21 @@ impl Programming {
         prog.compile_routes(store);
         prog.compile_filters(store, &waypoints);
         prog
+    }
+
+    /// The most replicas any waypoint has: how many a push goes to.
+    pub fn most_replicas(&self) -> usize {
+        self.replicas.values().copied().max().unwrap_or(1).max(1)
+    }
+
+    /// How many replicas serve `sp`: its waypoint's running pods; 1 without a waypoint.
+    pub fn replicas(&self, sp: &ServicePort) -> usize {
+        (self.served.get(sp))
+            .or_else(|| self.served_http.get(sp))
+            .and_then(|wp| self.replicas.get(wp))
+            .copied()
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// Whether the waypoint serving `sp` programs routes: its istiod is 1.26 or later.

@@ -112,6 +112,9 @@ pub enum Effect {
     /// An answer is open (a regime began): sample fast beside the steady loop, for a
     /// while (`--burst`).
     Burst,
+    /// A change waits to show in the traffic: sample fast until it does, for this long
+    /// at most (`--settle`), so the moment it lands is seen to a burst's gap.
+    BurstUntil(std::time::Duration),
     /// The answer came: the burst may stop.
     EndBurst,
     /// Put the patch on `waypoint`, in its namespace.

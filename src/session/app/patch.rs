@@ -7,6 +7,10 @@ use super::{App, Effect, LineKind, Marker, PatchOutcome, PatchState, PatchWish, 
 use crate::route::Route;
 use crate::verdict::RegimeCause;
 
+/// Samples `check --with-patch` sees before it puts the patch on: the split before the
+/// change, which its landing is told from (half a second of a burst).
+const SEEN_BEFORE: u64 = 10;
+
 impl App {
     pub(super) fn toggle_patch(&mut self) -> Vec<Effect> {
         if self.settings.replay.is_some() {
@@ -44,11 +48,16 @@ impl App {
         }
     }
 
-    /// `check --with-patch`: once the route and its waypoint are known, ask for the
-    /// patch; when ours is on already, the evidence counts from now.
+    /// `check --with-patch`: once the route and its waypoint are known, and the traffic
+    /// has been seen for a moment (what the change is told from), ask for the patch;
+    /// when ours is on already, the evidence counts from now.
     pub(super) fn pursue_patch(&mut self) -> Vec<Effect> {
         // Wait for the route and the waypoint to be read; none serving is an answer too.
         if self.route.is_none() || self.info.waypoint == WaypointInfo::Unknown {
+            return vec![];
+        }
+        let placeable = matches!(self.info.waypoint, WaypointInfo::Named(_));
+        if self.patch == PatchState::Off && placeable && self.split.regime_len() < SEEN_BEFORE {
             return vec![];
         }
         match self.patch {

@@ -308,9 +308,9 @@ impl App {
         }
     }
 
-    /// Bursts while an answer is open: when the probe starts, when a patch toggle
-    /// reaches the cluster (the traffic may change any moment from then), and whenever
-    /// a regime begins, the probe samples fast until the verdict comes.
+    /// Bursts while an answer is open: when the probe starts and whenever a regime
+    /// begins, the probe samples fast until the verdict comes; when a change is written
+    /// (the traffic may change any moment from then), until it shows, `--settle` at most.
     pub(super) fn pace(
         &mut self,
         before: &crate::verdict::Regime,
@@ -328,7 +328,11 @@ impl App {
         let pending = self.pending_regime.map(|(_, _, at)| at);
         let open = self.split.verdict() == crate::split::Verdict::Undecided || pending.is_some();
         let began = regime.started != before.started || regime.cause != before.cause;
-        if open && (started || began || pending.is_some() && pending != toggled) {
+        if pending.is_some() && pending != toggled {
+            self.bursting = true;
+            return vec![Effect::BurstUntil(self.settings.settle)];
+        }
+        if open && (started || began) {
             self.bursting = true;
             return vec![Effect::Burst];
         }

@@ -150,3 +150,15 @@ pub fn transcript(n: usize, pick: impl Fn(usize) -> &'static str) -> String {
         })
         .collect()
 }
+
+/// Waits until a waypoint replica took a push compiled after `written`: what was written
+/// then has reached the traffic (a debounce and a push time later).
+pub async fn pushed(sandbox: &Sandbox, written: jiff::Timestamp) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while splitscope::sandbox::mesh::push::took_effect(&sandbox.mesh().installs(), written)
+        .is_empty()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never pushed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
