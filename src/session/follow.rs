@@ -45,6 +45,8 @@ struct Reader {
     unwatched: BTreeMap<String, String>,
     /// How often what cannot be watched is read instead.
     every: Duration,
+    /// When the watch event behind the next read came: what it reads changed by then.
+    noticed: Option<Timestamp>,
 }
 
 /// Follows the cluster until the screen goes: `route` by name (or the one found), and
@@ -81,6 +83,7 @@ pub async fn follow(
         polled: BTreeSet::new(),
         unwatched: BTreeMap::new(),
         every: poll,
+        noticed: None,
     };
     reader.read(&ALL).await;
     let every = poll;
@@ -95,6 +98,8 @@ pub async fn follow(
     while !reader.tx.is_closed() {
         tokio::select! {
             Some(topic) = topics.recv() => {
+                // A change is dated from its watch event, not from the read it leads to.
+                reader.noticed = Some(Timestamp::now());
                 let mut due = BTreeSet::from([topic]);
                 tokio::time::sleep(GATHER).await;
                 while let Ok(topic) = topics.try_recv() {
@@ -150,6 +155,7 @@ impl Reader {
     }
 
     async fn read(&mut self, topics: &[Topic]) {
+        let noticed = self.noticed.take();
         // Parts whose last read failed are retried with whatever comes next, so a
         // passing storm clears every problem it left, not only the one that changed.
         let mut topics = topics.to_vec();
@@ -160,7 +166,7 @@ impl Reader {
         if wants(Topic::Route) || wants(Topic::Patch) || self.route.is_none() {
             // Another route (not only new weights) has other backends and waypoint.
             let said;
-            (another, said) = self.read_route().await;
+            (another, said) = self.read_route(noticed).await;
             // Its backends' pods are read before the app hears of it: the probe starts
             // with the route, and its first replies must find the names they carry.
             if another {
@@ -234,7 +240,7 @@ impl Reader {
 
     /// The route. Returns whether it is another route than before (other backends, or
     /// the first), and the message that tells the app.
-    async fn read_route(&mut self) -> (bool, Msg) {
+    async fn read_route(&mut self, noticed: Option<Timestamp>) -> (bool, Msg) {
         let route = self.cluster.find_route(&self.query).await;
         // Several and none named: the screen offers the list.
         if matches!(route, Err(ClusterError::Route(RouteChoice::Several { .. })))
@@ -278,7 +284,7 @@ impl Reader {
         {
             self.poll_instead(Topic::Route, plural, &why, self.every);
         }
-        (another, Msg::Route(route, Timestamp::now()))
+        (another, Msg::Route(route, noticed.unwrap_or_else(Timestamp::now)))
     }
 
     /// Pods came or went: the probe looks for its client again, and the backends'

@@ -24,6 +24,7 @@ mod follow;
 mod http_routes;
 mod istiod_rules;
 mod kubectl;
+mod landing;
 mod records;
 mod replay;
 mod sandbox_errors;

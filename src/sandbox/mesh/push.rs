@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::waypoint::Programming;
 
@@ -28,7 +28,7 @@ pub(crate) const MAX_REPLICAS: usize = 16;
 const KEPT: usize = 4096;
 
 /// One replica taking one push: what the sandbox did, for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Install {
     pub replica: usize,
     /// When the push was compiled: it carries every change written before.

@@ -33,15 +33,16 @@ pub fn serve(extra: &[&str]) -> Server {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("sandbox.kubeconfig");
+    // Quick pushes, unless the test asks for others.
+    let delay: &[&str] = if extra.contains(&"--propagation-delay") {
+        &[]
+    } else {
+        &["--propagation-delay", "50ms"]
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
-        .args([
-            "demo",
-            "--serve",
-            "--propagation-delay",
-            "50ms",
-            "--write-kubeconfig",
-        ])
+        .args(["demo", "--serve", "--write-kubeconfig"])
         .arg(&kubeconfig)
+        .args(delay)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
