@@ -90,7 +90,7 @@ fn watch_with(server: &Server, tape: &str, during: impl FnOnce(&Path) + Send) ->
     std::fs::create_dir_all(&dir).unwrap();
     let (tape_path, record) = (dir.join("t.tape"), dir.join("run.jsonl"));
     std::fs::write(&tape_path, tape).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
+    let child = Command::new(env!("CARGO_BIN_EXE_splitscope"))
         .args(["watch", "--kubeconfig"])
         .arg(&server.kubeconfig)
         .args(["--interval", "0.5s", "--tape"])
