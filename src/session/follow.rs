@@ -284,7 +284,10 @@ impl Reader {
         {
             self.poll_instead(Topic::Route, plural, &why, self.every);
         }
-        (another, Msg::Route(route, noticed.unwrap_or_else(Timestamp::now)))
+        (
+            another,
+            Msg::Route(route, noticed.unwrap_or_else(Timestamp::now)),
+        )
     }
 
     /// Pods came or went: the probe looks for its client again, and the backends'

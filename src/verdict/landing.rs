@@ -133,6 +133,18 @@ impl Landing {
     }
 }
 
+/// The split the traffic showed before a change: a regime's `counts`, with two samples'
+/// worth of `prior` (what its verdict says it follows), so a short regime is not read
+/// as more than it says.
+pub fn split_before(counts: &[u64], prior: &[f64]) -> Vec<f64> {
+    let n = counts.iter().sum::<u64>() as f64;
+    counts
+        .iter()
+        .zip(prior)
+        .map(|(c, p)| (*c as f64 + 2.0 * p) / (n + 2.0))
+        .collect()
+}
+
 /// Shares that sum to one, none of them zero: a backend the split never picks may still
 /// answer once (a straggling connection), and must not make a change impossible.
 fn smoothed(shares: &[f64]) -> Vec<f64> {

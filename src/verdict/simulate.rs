@@ -3,7 +3,11 @@
 //! runs.
 
 use super::judge::{Judge, RegimeCause};
+use super::landing::{Landing, Seen, split_before};
 use super::outcome::Verdict;
+
+/// `--settle` in samples: a burst's 20 a second for its 10 s.
+const SETTLE: usize = 200;
 
 /// A small, fast, seedable generator (SplitMix64): the same runs every time, and
 /// well mixed even from neighbouring seeds.
@@ -48,9 +52,13 @@ pub struct Scenario {
     /// What the mesh really sends, before and (if `change_at`) after the change.
     pub mesh: Vec<f64>,
     pub after: Option<(usize, Vec<f64>)>,
-    /// A patch toggle (a new regime) at this sample, `settle` samples before the change
-    /// reaches the wire; None: nobody says (the stream must show it).
+    /// A configured change written at this sample (a patch toggle, or a route edit to
+    /// `edit`), the traffic changing at `after`'s sample; its regime starts where the
+    /// samples show it landed, as on the screen, or `SETTLE` samples later at the
+    /// latest. None: nobody says (the stream must show it).
     pub toggle: Option<usize>,
+    /// The route's new weights, for a route edit.
+    pub edit: Option<Vec<f64>>,
     /// The verdict that is right (after the change, if any).
     pub right: Verdict,
     pub samples: usize,
@@ -80,16 +88,42 @@ pub fn simulate(scenario: &Scenario, runs: usize, seed: u64, alpha: f64) -> Stat
         let mut judge = Judge::new(&scenario.weights, &scenario.default, alpha, 0.0);
         let change = scenario.after.as_ref().map_or(0, |(at, _)| *at);
         let (mut first, mut latency, mut saw_ignored) = (None, None, false);
+        // A configured change waiting to land, and whether its regime has begun.
+        let mut landing: Option<Landing> = None;
+        let mut begun = scenario.toggle.is_none();
         for i in 0..scenario.samples {
             if scenario.toggle == Some(i) {
-                judge.start(RegimeCause::PatchOn, i as f64);
+                landing = Some(written(&judge, scenario, alpha, i));
             }
             let shares = match &scenario.after {
                 Some((at, after)) if i >= *at => after,
                 _ => &scenario.mesh,
             };
-            judge.record(rng.pick(shares), i as f64);
-            if i < change {
+            let backend = rng.pick(shares);
+            judge.record(backend, i as f64);
+            if let Some(waiting) = landing.as_mut() {
+                waiting.push(backend, i as f64);
+                let cause = if scenario.edit.is_some() {
+                    RegimeCause::RouteEdit
+                } else {
+                    RegimeCause::PatchOn
+                };
+                let from = match waiting.seen() {
+                    Seen::Landed { high, .. } => Some(high),
+                    Seen::Invisible => Some(waiting.written()),
+                    Seen::Pending => {
+                        (i >= waiting.written() as usize + SETTLE).then_some(i as f64 + 1.0)
+                    }
+                };
+                if let Some(from) = from {
+                    judge.start_from(cause, from, scenario.edit.as_deref());
+                    landing = None;
+                    begun = true;
+                }
+            }
+            // Verdicts count from the change on, and for a configured change from the
+            // regime it began: until then the screen shows the old regime's answer.
+            if i < change || !begun {
                 continue;
             }
             let verdict = judge.verdict();
@@ -122,6 +156,19 @@ pub fn simulate(scenario: &Scenario, runs: usize, seed: u64, alpha: f64) -> Stat
     }
 }
 
+/// A change written at sample `i`: from the split the regime shows to the weights (a
+/// patch on, or a route edit's new weights).
+fn written(judge: &Judge, scenario: &Scenario, alpha: f64, i: usize) -> Landing {
+    let engine = judge.engine();
+    let prior = match engine.verdict() {
+        Verdict::Honoured => engine.weights(),
+        _ => engine.default_split(),
+    };
+    let before = split_before(engine.counts(), prior);
+    let after = scenario.edit.as_deref().unwrap_or(&scenario.weights);
+    Landing::new(&before, after, alpha, i as f64)
+}
+
 /// The scenarios the verdict is held to.
 pub fn scenarios() -> Vec<Scenario> {
     let two = |a: f64, b: f64| vec![a, b];
@@ -134,6 +181,7 @@ pub fn scenarios() -> Vec<Scenario> {
             mesh: two(0.5, 0.5),
             after: None,
             toggle: None,
+            edit: None,
             right: Verdict::Ignored,
             samples: 2000,
         },
@@ -144,6 +192,7 @@ pub fn scenarios() -> Vec<Scenario> {
             mesh: two(0.9, 0.1),
             after: None,
             toggle: None,
+            edit: None,
             right: Verdict::Honoured,
             samples: 2000,
         },
@@ -154,6 +203,7 @@ pub fn scenarios() -> Vec<Scenario> {
             mesh: two(0.8, 0.2),
             after: None,
             toggle: None,
+            edit: None,
             right: Verdict::Ignored,
             samples: 1000,
         },
@@ -164,6 +214,7 @@ pub fn scenarios() -> Vec<Scenario> {
             mesh: vec![third, third, third],
             after: None,
             toggle: None,
+            edit: None,
             right: Verdict::Ignored,
             samples: 2000,
         },
@@ -174,16 +225,40 @@ pub fn scenarios() -> Vec<Scenario> {
             mesh: vec![0.6, 0.3, 0.1],
             after: None,
             toggle: None,
+            edit: None,
             right: Verdict::Honoured,
             samples: 2000,
         },
         Scenario {
-            name: "patch on at sample 200 (toggle, settled)",
+            name: "patch on at 200, landing at 260",
             weights: two(0.9, 0.1),
             default: two(0.5, 0.5),
             mesh: two(0.5, 0.5),
-            after: Some((200, two(0.9, 0.1))),
+            after: Some((260, two(0.9, 0.1))),
             toggle: Some(200),
+            edit: None,
+            right: Verdict::Honoured,
+            samples: 1200,
+        },
+        Scenario {
+            name: "patch on at 200 that never lands",
+            weights: two(0.9, 0.1),
+            default: two(0.5, 0.5),
+            mesh: two(0.5, 0.5),
+            after: Some((200, two(0.5, 0.5))),
+            toggle: Some(200),
+            edit: None,
+            right: Verdict::Ignored,
+            samples: 1200,
+        },
+        Scenario {
+            name: "route edit 90/10 to 70/30 at 200, landing at 260",
+            weights: two(0.9, 0.1),
+            default: two(0.5, 0.5),
+            mesh: two(0.9, 0.1),
+            after: Some((260, two(0.7, 0.3))),
+            toggle: Some(200),
+            edit: Some(two(0.7, 0.3)),
             right: Verdict::Honoured,
             samples: 1200,
         },
@@ -194,6 +269,7 @@ pub fn scenarios() -> Vec<Scenario> {
             mesh: two(0.5, 0.5),
             after: Some((200, two(0.9, 0.1))),
             toggle: None,
+            edit: None,
             right: Verdict::Honoured,
             samples: 1200,
         },
@@ -233,9 +309,21 @@ mod tests {
             "{three_patched:?}"
         );
         assert!(three_patched.ever_ignored <= 0.025, "{three_patched:?}");
+        // A toggle's regime begins where the traffic shows the change.
         let toggled = run(5);
-        assert!(toggled.median.is_some_and(|m| m <= 20), "{toggled:?}");
-        let unannounced = run(6);
+        assert!(toggled.median.is_some_and(|m| m <= 40), "{toggled:?}");
+        assert!(
+            toggled.first_wrong <= 0.02 && toggled.ever_ignored <= 0.025,
+            "{toggled:?}"
+        );
+        // One that never shows starts it at the settle's limit, and reads the bug.
+        let never = run(6);
+        assert!(never.right_by_end >= 0.98, "{never:?}");
+        // A route edit is judged from where it lands: the old split counts for nothing.
+        let edited = run(7);
+        assert!(edited.median.is_some_and(|m| m <= 200), "{edited:?}");
+        assert!(edited.ever_ignored <= 0.03, "{edited:?}");
+        let unannounced = run(8);
         assert!(
             unannounced.median.is_some_and(|m| m <= 40),
             "{unannounced:?}"

@@ -67,17 +67,11 @@ impl App {
     /// The split the traffic showed before the change: the current regime's counts,
     /// with two samples' worth of what its verdict says it follows.
     fn split_before(&self) -> Vec<f64> {
-        let counts = self.split.judge().engine().counts();
-        let n = counts.iter().sum::<u64>() as f64;
         let prior = match self.split.verdict() {
-            Verdict::Honoured => self.split.expected().to_vec(),
-            _ => self.split.default_split().to_vec(),
+            Verdict::Honoured => self.split.expected(),
+            _ => self.split.default_split(),
         };
-        counts
-            .iter()
-            .zip(prior)
-            .map(|(c, p)| (*c as f64 + 2.0 * p) / (n + 2.0))
-            .collect()
+        crate::verdict::landing::split_before(self.split.judge().engine().counts(), prior)
     }
 
     /// The split a change aims at: the weights when the waypoint will apply them (the
