@@ -248,3 +248,57 @@ fn twenty_changes_each_with_three_second_pushes() {
     let edited = edits(20, Duration::from_secs(9), "3s");
     report("20 route edits, 3 s pushes", &edited);
 }
+
+/// Wall-clock seconds of `args` through the binary, with its exit code.
+fn timed(args: &[&str]) -> (f64, i32) {
+    let started = Instant::now();
+    let (code, _, _) = crate::common::splitscope(args, None);
+    (started.elapsed().as_secs_f64(), code)
+}
+
+fn summary(what: &str, runs: &[(f64, i32)]) {
+    let times: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    let codes: Vec<i32> = runs.iter().map(|r| r.1).collect();
+    eprintln!(
+        "{what}: median {:.2}s, max {:.2}s over {} runs; exit codes {codes:?}",
+        median(times.clone()),
+        times.iter().copied().fold(0.0, f64::max),
+        runs.len()
+    );
+}
+
+/// The timing targets, measured through the binary with default flags:
+/// `cargo test --test e2e answers_come_quickly -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement of a few minutes; its figures are quoted in README"]
+fn answers_come_quickly() {
+    let server = serve(&["--propagation-delay", "1s"]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let bug: Vec<_> = (0..20)
+        .map(|_| timed(&["check", "--kubeconfig", &kc]))
+        .collect();
+    summary("check on the bug", &bug);
+    let with_patch: Vec<_> = (0..20)
+        .map(|_| {
+            let run = timed(&["check", "--kubeconfig", &kc, "--with-patch"]);
+            // The patch comes off at the end: let that land before the next run.
+            std::thread::sleep(Duration::from_secs(4));
+            run
+        })
+        .collect();
+    summary("check --with-patch (1 s pushes)", &with_patch);
+    let (code, _, err) = crate::common::splitscope(&["patch", "apply", "--kubeconfig", &kc], None);
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(Duration::from_secs(5));
+    let patched: Vec<_> = (0..20)
+        .map(|_| timed(&["check", "--kubeconfig", &kc]))
+        .collect();
+    summary("check on the patched mesh", &patched);
+    let dir = server.kubeconfig.with_file_name("demo-timing");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tape = dir.join("t.tape");
+    std::fs::write(&tape, "wait /IGNORED/ 30s\nquit\n").unwrap();
+    let tape = tape.to_string_lossy().into_owned();
+    let demo: Vec<_> = (0..20).map(|_| timed(&["demo", "--tape", &tape])).collect();
+    summary("demo launch to the verdict on screen (and quit)", &demo);
+}

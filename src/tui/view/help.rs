@@ -19,6 +19,12 @@ ready endpoints, so 3 v1 pods and 1 v2 pod give 75/25; shown as bug's split) and
 the weights are the default split, so no sample can tell them apart. Brackets hold each share with \
 chance 1-α at every moment. The window (chart) only smooths.";
 
+/// When a change landed, as the log and the chart say it.
+const HELP_LANDING: &str = "A change (p, a route edit) is placed in time: \"patch on took effect after 3.1s \
+(2.9-3.3)\" is when the traffic began to follow it, counted from the write, and the interval that holds \
+the true moment with chance 1-α; the chart's bar runs from the write to the interval's end. Its evidence \
+counts from there, or from --settle at the latest; \"not seen in the traffic after 60 s\" when it never showed.";
+
 /// What the log's counts mean for an HTTP route.
 const HELP_STATUSES: &str = "A reply whose HTTP status is not 2xx or 3xx is an error, counted by code in the \
 log's title (503 x12), never a sample.";
@@ -44,6 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
         Line::raw(""),
         Line::styled("Reading the split", theme.strong(theme.text)),
         Line::raw(HELP_READING),
+        Line::raw(HELP_LANDING),
         Line::raw(HELP_STATUSES),
         Line::raw(""),
         Line::styled(
