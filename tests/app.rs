@@ -867,3 +867,27 @@ fn a_change_the_traffic_never_shows_is_said_after_the_lag_timeout() {
         "patch on: not seen in the traffic after 30 s"
     );
 }
+
+#[test]
+fn a_patch_put_on_outside_splitscope_is_a_change_too() {
+    let mut s = settings();
+    s.settle = Duration::from_secs(600);
+    let mut app = ready_with(s);
+    app.update(Msg::PatchObserved(None));
+    for i in 0..30 {
+        reply(&mut app, pattern(i, 5), i);
+    }
+    app.update(Msg::Tick(t(30)));
+    app.update(Msg::PatchObserved(Some(t(30))));
+    assert_eq!(app.changes().len(), 1);
+    assert_eq!(app.changes()[0].cause, RegimeCause::PatchOn);
+    for i in 31..40 {
+        reply(&mut app, pattern(i, 5), i);
+    }
+    for i in 40..120 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    let (_, [low, high]) = app.changes()[0].landed_after().expect("landed");
+    assert!(low <= 10.0 && 10.0 <= high, "{low}-{high}");
+    assert_eq!(app.split().verdict(), Verdict::Honoured);
+}

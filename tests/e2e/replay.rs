@@ -70,7 +70,7 @@ fn a_recorded_show_replays_to_the_screen_and_verdict_it_showed() {
     std::fs::write(
         &tape,
         format!(
-            "wait ignored 60s\npress p\nwait honoured 60s\npress ?\nsleep 200ms\npress ?\nshot {}/live.txt\nquit\n",
+            "wait ignored 60s\npress p\nwait honoured 60s\nwait /took effect after/ 60s\npress ?\nsleep 200ms\npress ?\nshot {}/live.txt\nquit\n",
             dir.display()
         ),
     )
@@ -127,6 +127,7 @@ fn a_recorded_show_replays_to_the_screen_and_verdict_it_showed() {
         ),
     )
     .unwrap();
+    let replay_record = dir.join("replayed.jsonl");
     let (code, out, err) = splitscope(
         &[
             "replay",
@@ -134,11 +135,27 @@ fn a_recorded_show_replays_to_the_screen_and_verdict_it_showed() {
             "--instant",
             "--tape",
             &arg(&replay_tape),
+            "--record",
+            &arg(&replay_record),
         ],
         None,
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("the verdict was HONOURED"), "{out}");
+    // When the patch landed: in the record, and worked out again the same by the replay.
+    let change = |text: &str| -> Value {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|r| r["kind"] == "change")
+            .unwrap_or_else(|| panic!("no change record in {text}"))
+    };
+    let live_change = change(&records);
+    assert_eq!(live_change["cause"], "patch on", "{live_change}");
+    assert!(live_change["landed_after_s"].is_number(), "{live_change}");
+    let replayed_change = change(&std::fs::read_to_string(&replay_record).unwrap());
+    for key in ["cause", "landed_after_s", "between_s"] {
+        assert_eq!(replayed_change[key], live_change[key], "{key}");
+    }
     let replayed = std::fs::read_to_string(dir.join("replayed.txt")).unwrap();
     assert_eq!(split_panel(&replayed), split_panel(&live), "{replayed}");
     assert!(replayed.contains("replay (instant)"), "{replayed}");

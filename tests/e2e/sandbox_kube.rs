@@ -17,8 +17,6 @@ use splitscope::route::Route;
 use splitscope::sandbox::NAMESPACE;
 
 const FAST: Duration = Duration::from_millis(50);
-/// Long enough for a change to reach the waypoint at `FAST`.
-const SETTLE: Duration = Duration::from_millis(300);
 
 fn tcproutes(client: &kube::Client, version: &str) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("gateway.networking.k8s.io", version, "TCPRoute");
@@ -303,7 +301,7 @@ async fn kube_exec_streams_the_seed_loop_and_reports_exit_codes() {
 
 #[tokio::test]
 async fn istio_1_24_ignores_the_route_and_a_correct_patch_fixes_it() {
-    let (_sandbox, client) = sandbox("1.24.0", (90, 10), FAST).await;
+    let (sandbox, client) = sandbox("1.24.0", (90, 10), FAST).await;
     let ignored = v1_share(sample(&client, 400).await);
     assert!(
         (ignored - 0.5).abs() <= 0.08,
@@ -312,7 +310,7 @@ async fn istio_1_24_ignores_the_route_and_a_correct_patch_fixes_it() {
 
     let route = seeded_route(&client).await;
     apply_filter(&client, envoy_filter(&route, "waypoint", 9000)).await;
-    tokio::time::sleep(SETTLE).await;
+    crate::common::settled(&sandbox).await;
     let honoured = v1_share(sample(&client, 400).await);
     assert!(
         (honoured - 0.9).abs() <= 0.05,
@@ -323,7 +321,7 @@ async fn istio_1_24_ignores_the_route_and_a_correct_patch_fixes_it() {
         .delete("splitscope-tcp-echo-ew", &DeleteParams::default())
         .await
         .unwrap();
-    tokio::time::sleep(SETTLE).await;
+    crate::common::settled(&sandbox).await;
     let back = v1_share(sample(&client, 400).await);
     assert!(
         (back - 0.5).abs() <= 0.08,
@@ -386,7 +384,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
     };
     for (why, filter) in &broken {
         apply_filter(&client, filter.clone()).await;
-        tokio::time::sleep(SETTLE).await;
+        crate::common::settled(&sandbox).await;
         let decision = sandbox.mesh().programming().decide(&target);
         assert_eq!(
             decision,
@@ -400,7 +398,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
     }
     // The wrong chain name, measured over real connections.
     apply_filter(&client, broken[0].1.clone()).await;
-    tokio::time::sleep(SETTLE).await;
+    crate::common::settled(&sandbox).await;
     let share = v1_share(sample(&client, 400).await);
     assert!(
         (share - 0.5).abs() <= 0.08,
@@ -420,7 +418,7 @@ async fn a_patch_that_would_not_match_in_envoy_has_no_effect() {
         )
         .await
         .unwrap();
-    tokio::time::sleep(SETTLE).await;
+    crate::common::settled(&sandbox).await;
     assert_eq!(
         sandbox.mesh().programming().decide(&target),
         splitscope::sandbox::mesh::waypoint::Decision::WaypointDefault
@@ -480,7 +478,7 @@ async fn without_the_waypoint_gateway_no_route_or_filter_applies() {
         .delete("waypoint", &DeleteParams::default())
         .await
         .unwrap();
-    tokio::time::sleep(SETTLE).await;
+    crate::common::settled(&sandbox).await;
     // The waypoint's Deployment and pod go with their Gateway.
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     let left = pods
@@ -499,4 +497,47 @@ async fn without_the_waypoint_gateway_no_route_or_filter_applies() {
     );
     let share = v1_share(sample(&client, 400).await);
     assert!((share - 0.5).abs() <= 0.08, "no waypoint: v1 share {share}");
+}
+
+/// A waypoint of three replicas (three running pods) takes a push at three moments, as
+/// istiod's pushes reach each proxy in its own time; the sandbox keeps each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_waypoint_replica_takes_a_push_at_its_own_moment() {
+    let (sandbox, client) = sandbox("1.24.0", (90, 10), Duration::from_millis(400)).await;
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), NAMESPACE);
+    deployments
+        .patch(
+            "waypoint",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .unwrap();
+    let target = splitscope::sandbox::mesh::waypoint::ServicePort {
+        namespace: NAMESPACE.into(),
+        service: "tcp-echo".into(),
+        port: 9000,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while sandbox.mesh().programming().replicas(&target) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no three replicas");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    crate::common::settled(&sandbox).await;
+    let route = seeded_route(&client).await;
+    let written = jiff::Timestamp::now();
+    apply_filter(&client, envoy_filter(&route, "waypoint", 9000)).await;
+    crate::common::settled(&sandbox).await;
+    let took = splitscope::sandbox::mesh::push::took_effect(&sandbox.mesh().installs(), written);
+    assert_eq!(
+        took.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+        [0, 1, 2],
+        "{took:?}"
+    );
+    let moments: std::collections::BTreeSet<_> = took.iter().map(|(_, t)| *t).collect();
+    assert_eq!(moments.len(), 3, "three moments: {took:?}");
+    // Every replica has it now: the traffic follows the patch.
+    let share = v1_share(sample(&client, 300).await);
+    assert!((share - 0.9).abs() <= 0.06, "v1 share {share}");
 }

@@ -65,6 +65,10 @@ pub struct Mesh {
     rng: Mutex<StdRng>,
     /// Faults made on purpose; the echo servers count their replies there.
     drills: Arc<Drills>,
+    /// The store's version the newest push was compiled from, and pushes on their way to
+    /// a replica: whether every write so far is in effect.
+    compiled: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl Mesh {
@@ -95,6 +99,8 @@ impl Mesh {
                 None => StdRng::from_os_rng(),
             }),
             drills,
+            compiled: std::sync::atomic::AtomicU64::new(*changes.borrow()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         mesh.sync_pods();
         let watcher = AbortOnDrop::spawn(follow(Arc::downgrade(&mesh), changes));
@@ -121,6 +127,14 @@ impl Mesh {
     /// What the first waypoint replica runs.
     pub fn programming(&self) -> Arc<Programming> {
         self.replicas.of(0)
+    }
+
+    /// Whether every write to the store so far has reached every waypoint replica.
+    pub fn settled(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let written = *lock(&self.store).subscribe().borrow();
+        self.compiled.load(Ordering::SeqCst) == written
+            && self.in_flight.load(Ordering::SeqCst) == 0
     }
 
     /// Every replica's every push so far: when each took which, for tests to hold an
@@ -334,17 +348,26 @@ async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>
         let Some(strong) = mesh.upgrade() else { break };
         seq += 1;
         let compiled_at = jiff::Timestamp::now();
+        let version = *changes.borrow_and_update();
         let compiled = Arc::new(Programming::compile(&lock(&strong.store)));
         for replica in 0..compiled.most_replicas().min(push::MAX_REPLICAS) {
             let delay = push::push_time(strong.delay, &mut *lock(&strong.rng));
             let (mesh, compiled) = (mesh.clone(), compiled.clone());
+            strong
+                .in_flight
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 if let Some(mesh) = mesh.upgrade() {
                     mesh.replicas.install(replica, seq, compiled, compiled_at);
+                    mesh.in_flight
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 }
             });
         }
+        strong
+            .compiled
+            .store(version, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -151,6 +151,15 @@ pub fn transcript(n: usize, pick: impl Fn(usize) -> &'static str) -> String {
         .collect()
 }
 
+/// Waits until every write so far has reached every waypoint replica.
+pub async fn settled(sandbox: &Sandbox) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !sandbox.mesh().settled() {
+        assert!(tokio::time::Instant::now() < deadline, "never settled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Waits until a waypoint replica took a push compiled after `written`: what was written
 /// then has reached the traffic (a debounce and a push time later).
 pub async fn pushed(sandbox: &Sandbox, written: jiff::Timestamp) {
