@@ -169,109 +169,106 @@ fn written(judge: &Judge, scenario: &Scenario, alpha: f64, i: usize) -> Landing 
     Landing::new(&before, after, alpha, i as f64)
 }
 
+/// A mesh that sends `mesh` throughout, under a route of `weights`.
+fn steady(
+    name: &'static str,
+    weights: Vec<f64>,
+    default: Vec<f64>,
+    mesh: Vec<f64>,
+    right: Verdict,
+    samples: usize,
+) -> Scenario {
+    Scenario {
+        name,
+        weights,
+        default,
+        mesh,
+        after: None,
+        toggle: None,
+        edit: None,
+        right,
+        samples,
+    }
+}
+
 /// The scenarios the verdict is held to.
 pub fn scenarios() -> Vec<Scenario> {
     let two = |a: f64, b: f64| vec![a, b];
     let third = 1.0 / 3.0;
+    let thirds = vec![third, third, third];
+    let (route, bug) = (two(0.9, 0.1), two(0.5, 0.5));
+    let bugged = |name| {
+        steady(
+            name,
+            route.clone(),
+            bug.clone(),
+            bug.clone(),
+            Verdict::Honoured,
+            1200,
+        )
+    };
     vec![
+        steady(
+            "the bug: mesh 50/50, route 90/10",
+            route.clone(),
+            bug.clone(),
+            bug.clone(),
+            Verdict::Ignored,
+            2000,
+        ),
+        steady(
+            "patched: mesh 90/10, route 90/10",
+            route.clone(),
+            bug.clone(),
+            route.clone(),
+            Verdict::Honoured,
+            2000,
+        ),
+        steady(
+            "off by ten: mesh 80/20, route 90/10",
+            route.clone(),
+            bug.clone(),
+            two(0.8, 0.2),
+            Verdict::Ignored,
+            1000,
+        ),
+        steady(
+            "three backends: mesh 1/3 each, route 60/30/10",
+            vec![0.6, 0.3, 0.1],
+            thirds.clone(),
+            thirds.clone(),
+            Verdict::Ignored,
+            2000,
+        ),
+        steady(
+            "three backends patched: mesh 60/30/10",
+            vec![0.6, 0.3, 0.1],
+            thirds.clone(),
+            vec![0.6, 0.3, 0.1],
+            Verdict::Honoured,
+            2000,
+        ),
         Scenario {
-            name: "the bug: mesh 50/50, route 90/10",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.5, 0.5),
-            after: None,
-            toggle: None,
-            edit: None,
-            right: Verdict::Ignored,
-            samples: 2000,
-        },
-        Scenario {
-            name: "patched: mesh 90/10, route 90/10",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.9, 0.1),
-            after: None,
-            toggle: None,
-            edit: None,
-            right: Verdict::Honoured,
-            samples: 2000,
-        },
-        Scenario {
-            name: "off by ten: mesh 80/20, route 90/10",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.8, 0.2),
-            after: None,
-            toggle: None,
-            edit: None,
-            right: Verdict::Ignored,
-            samples: 1000,
-        },
-        Scenario {
-            name: "three backends: mesh 1/3 each, route 60/30/10",
-            weights: vec![0.6, 0.3, 0.1],
-            default: vec![third, third, third],
-            mesh: vec![third, third, third],
-            after: None,
-            toggle: None,
-            edit: None,
-            right: Verdict::Ignored,
-            samples: 2000,
-        },
-        Scenario {
-            name: "three backends patched: mesh 60/30/10",
-            weights: vec![0.6, 0.3, 0.1],
-            default: vec![third, third, third],
-            mesh: vec![0.6, 0.3, 0.1],
-            after: None,
-            toggle: None,
-            edit: None,
-            right: Verdict::Honoured,
-            samples: 2000,
-        },
-        Scenario {
-            name: "patch on at 200, landing at 260",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.5, 0.5),
-            after: Some((260, two(0.9, 0.1))),
+            after: Some((260, route.clone())),
             toggle: Some(200),
-            edit: None,
-            right: Verdict::Honoured,
-            samples: 1200,
+            ..bugged("patch on at 200, landing at 260")
         },
         Scenario {
-            name: "patch on at 200 that never lands",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.5, 0.5),
-            after: Some((200, two(0.5, 0.5))),
+            after: Some((200, bug.clone())),
             toggle: Some(200),
-            edit: None,
             right: Verdict::Ignored,
-            samples: 1200,
+            ..bugged("patch on at 200 that never lands")
         },
         Scenario {
-            name: "route edit 90/10 to 70/30 at 200, landing at 260",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.9, 0.1),
+            mesh: route.clone(),
             after: Some((260, two(0.7, 0.3))),
             toggle: Some(200),
             edit: Some(two(0.7, 0.3)),
-            right: Verdict::Honoured,
-            samples: 1200,
+            ..bugged("route edit 90/10 to 70/30 at 200, landing at 260")
         },
         Scenario {
-            name: "someone else's patch at sample 200 (no toggle)",
-            weights: two(0.9, 0.1),
-            default: two(0.5, 0.5),
-            mesh: two(0.5, 0.5),
-            after: Some((200, two(0.9, 0.1))),
-            toggle: None,
-            edit: None,
-            right: Verdict::Honoured,
-            samples: 1200,
+            after: Some((200, route.clone())),
+            ..bugged("someone else's patch at sample 200 (no toggle)")
         },
     ]
 }
