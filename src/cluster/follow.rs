@@ -148,8 +148,9 @@ impl Watched {
     /// Follows the kind with kube's watcher (it lists, watches from there, follows
     /// bookmarks, lists again on a 410 and backs off after a failure) until the receiver
     /// goes, or until the kind cannot be watched. Every change, and every fresh list, sends
-    /// the topic; so does every failure, so the read that follows shows why.
-    pub async fn run(self, tx: mpsc::UnboundedSender<Topic>) -> Unwatchable {
+    /// the topic, with when it came; so does every failure, so the read that follows shows
+    /// why.
+    pub async fn run(self, tx: mpsc::UnboundedSender<(Topic, jiff::Timestamp)>) -> Unwatchable {
         let mut config = watcher::Config::default().timeout(self.timeout);
         if let Some(fields) = &self.fields {
             config = config.fields(fields);
@@ -169,7 +170,8 @@ impl Watched {
                     }
                 }
             }
-            if tx.send(self.topic).is_err() {
+            // Dated here: what it changed was written by then.
+            if tx.send((self.topic, jiff::Timestamp::now())).is_err() {
                 break;
             }
         }

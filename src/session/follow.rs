@@ -97,14 +97,19 @@ pub async fn follow(
     retry.tick().await;
     while !reader.tx.is_closed() {
         tokio::select! {
-            Some(topic) = topics.recv() => {
-                // A change is dated from its watch event, not from the read it leads to.
-                reader.noticed = Some(Timestamp::now());
+            Some((topic, at)) = topics.recv() => {
+                // A route change is dated from its watch event (the earliest of those
+                // gathered), not from the read it leads to.
+                let mut noticed = (topic == Topic::Route).then_some(at);
                 let mut due = BTreeSet::from([topic]);
                 tokio::time::sleep(GATHER).await;
-                while let Ok(topic) = topics.try_recv() {
+                while let Ok((topic, at)) = topics.try_recv() {
+                    if topic == Topic::Route {
+                        noticed = Some(noticed.map_or(at, |n: Timestamp| n.min(at)));
+                    }
                     due.insert(topic);
                 }
+                reader.noticed = noticed;
                 reader.read(&due.into_iter().collect::<Vec<_>>()).await;
             }
             Some((topic, what, why)) = lost.recv() => reader.lost(topic, what, why, every),

@@ -7,20 +7,23 @@
 //! largest `S(k)` (every sample before it from `before`, every one from it on from
 //! `after`).
 //!
-//! - **Seen**: the best change point is `HORIZON / alpha` times likelier than no change
-//!   at all. For each start `k` the ratio is a nonnegative martingale under no change,
-//!   so by Ville's inequality it passes `HORIZON / alpha` with chance at most
-//!   `alpha / HORIZON`; over the first `HORIZON` starts, a change is seen that never
-//!   came with chance at most `alpha`.
+//! - **Seen**: the change points of the first `HORIZON` samples, each given weight
+//!   `1 / HORIZON`, are together `1 / alpha` times likelier than no change at all. For
+//!   each start `k` the ratio is a nonnegative martingale of mean one under no change
+//!   (one until its sample comes), so their average is too, and by Ville's inequality it
+//!   ever passes `1 / alpha` with chance at most `alpha`: a change is seen that never
+//!   came with chance at most `alpha`, however long one watches. The average counts every
+//!   start that fits, not only the best, so a change shows a few samples sooner than by
+//!   the best alone.
 //! - **Between**: every `k` whose `S(k)` is within `ln(2 / alpha)` of the largest. The
 //!   true change point leaves it only if the samples on one side of it favour the wrong
 //!   split by that much somewhere, which (Ville again, once per side) has chance at most
 //!   `alpha`, at every moment at once. In time: after the last sample that fits before,
 //!   and at or before the first that fits after.
 
-/// How many starts the "seen" test spends alpha over: more samples than a change is
-/// ever waited for at the probe's pace (`--lag-timeout`).
-pub(crate) const HORIZON: f64 = 256.0;
+/// How many starts the "seen" test spreads its weight over: more samples than a change
+/// usually takes to land at a burst's pace (`--settle`, 200).
+pub(crate) const HORIZON: usize = 256;
 
 /// Below this much expected evidence per sample (nats, each way), the two splits are
 /// too alike for the traffic to show the change.
@@ -46,7 +49,7 @@ pub struct Landing {
     /// Sample times since the change, and their llr.
     times: Vec<f64>,
     gains: Vec<f64>,
-    seen_at: f64,
+    alpha: f64,
     within: f64,
     invisible: bool,
 }
@@ -70,7 +73,7 @@ impl Landing {
             llr,
             times: Vec::new(),
             gains: Vec::new(),
-            seen_at: (HORIZON / alpha).ln(),
+            alpha,
             within: (2.0 / alpha).ln(),
             invisible,
         }
@@ -110,7 +113,7 @@ impl Landing {
                 (n, 0.0),
                 |acc, (k, s)| if *s > acc.1 { (k, *s) } else { acc },
             );
-        if top < self.seen_at {
+        if !self.likelier_than_none(&sums) {
             return Seen::Pending;
         }
         let fits = |k: &usize| top - sums[*k] <= self.within;
@@ -130,6 +133,20 @@ impl Landing {
             low: before(first),
             high: after(last),
         }
+    }
+}
+
+impl Landing {
+    /// Whether the average over the first `HORIZON` starts of each start's likelihood
+    /// ratio (one for a start not reached yet) has passed `1 / alpha`. In logs, with the
+    /// largest term taken out so nothing overflows.
+    fn likelier_than_none(&self, sums: &[f64]) -> bool {
+        let started = &sums[..sums.len().saturating_sub(1).min(HORIZON)];
+        let waiting = (HORIZON - started.len()) as f64;
+        let top = started.iter().copied().fold(0.0, f64::max);
+        let spread: f64 =
+            started.iter().map(|s| (s - top).exp()).sum::<f64>() + waiting * (-top).exp();
+        top + spread.ln() >= (HORIZON as f64 / self.alpha).ln()
     }
 }
 

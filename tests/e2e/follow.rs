@@ -227,17 +227,18 @@ async fn a_client_back_after_a_long_wait_is_used_at_once_not_after_the_backoff()
 
 /// The next topic the watch sends, if one comes within `within`.
 async fn topic(
-    topics: &mut tokio::sync::mpsc::UnboundedReceiver<Topic>,
+    topics: &mut tokio::sync::mpsc::UnboundedReceiver<(Topic, jiff::Timestamp)>,
     within: Duration,
 ) -> Option<Topic> {
     tokio::time::timeout(within, topics.recv())
         .await
         .ok()
         .flatten()
+        .map(|(topic, _)| topic)
 }
 
 /// Takes what is waiting.
-fn drain(topics: &mut tokio::sync::mpsc::UnboundedReceiver<Topic>) {
+fn drain(topics: &mut tokio::sync::mpsc::UnboundedReceiver<(Topic, jiff::Timestamp)>) {
     while topics.try_recv().is_ok() {}
 }
 

@@ -14,8 +14,9 @@ use splitscope::sandbox::mesh::push::{Install, took_effect};
 
 use crate::common::serve::{Server, serve};
 
-/// What the sandbox did: each replica's every push.
-fn installs(kubeconfig: &Path) -> Vec<Install> {
+/// What the sandbox did: each replica's every push, and whether every write so far has
+/// reached every replica.
+fn pushes(kubeconfig: &Path) -> (Vec<Install>, bool) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -30,8 +31,22 @@ fn installs(kubeconfig: &Path) -> Vec<Install> {
             .body(Vec::new())
             .unwrap();
         let doc: Value = cluster.client.request(request).await.unwrap();
-        serde_json::from_value(doc["installs"].clone()).unwrap()
+        let installs = serde_json::from_value(doc["installs"].clone()).unwrap();
+        (installs, doc["settled"] == true)
     })
+}
+
+fn installs(kubeconfig: &Path) -> Vec<Install> {
+    pushes(kubeconfig).0
+}
+
+/// Waits until every write so far is in effect (the last run's patch removal, say).
+fn settled(kubeconfig: &Path) {
+    let started = Instant::now();
+    while !pushes(kubeconfig).1 {
+        assert!(started.elapsed() < Duration::from_secs(30), "never settled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// One change as the record says it landed, and when the sandbox says it did.
@@ -66,7 +81,10 @@ fn held(record: &Path, installs: &[Install]) -> (Vec<Held>, Vec<Value>) {
         .filter(|c| c["landed_after_s"].is_number())
         .map(|c| {
             let at: Timestamp = c["at"].as_str().unwrap().parse().unwrap();
-            let took = took_effect(installs, at);
+            // The write came a moment before splitscope saw it: the push that carried it
+            // is the first compiled after the write (pushes are 100 ms of debounce after
+            // it), so look a little before `at`.
+            let took = took_effect(installs, at - jiff::SignedDuration::from_millis(50));
             let truth = (took.iter().map(|(_, t)| *t).min())
                 .unwrap_or_else(|| panic!("no push after {c} in {installs:?}"));
             let between = c["between_s"].as_array().unwrap();
@@ -280,16 +298,15 @@ fn answers_come_quickly() {
     summary("check on the bug", &bug);
     let with_patch: Vec<_> = (0..20)
         .map(|_| {
-            let run = timed(&["check", "--kubeconfig", &kc, "--with-patch"]);
-            // The patch comes off at the end: let that land before the next run.
-            std::thread::sleep(Duration::from_secs(4));
-            run
+            // The patch comes off at the end of each: that lands before the next run.
+            settled(&server.kubeconfig);
+            timed(&["check", "--kubeconfig", &kc, "--with-patch"])
         })
         .collect();
     summary("check --with-patch (1 s pushes)", &with_patch);
     let (code, _, err) = crate::common::splitscope(&["patch", "apply", "--kubeconfig", &kc], None);
     assert_eq!(code, 0, "{err}");
-    std::thread::sleep(Duration::from_secs(5));
+    settled(&server.kubeconfig);
     let patched: Vec<_> = (0..20)
         .map(|_| timed(&["check", "--kubeconfig", &kc]))
         .collect();
@@ -297,7 +314,7 @@ fn answers_come_quickly() {
     let dir = server.kubeconfig.with_file_name("demo-timing");
     std::fs::create_dir_all(&dir).unwrap();
     let tape = dir.join("t.tape");
-    std::fs::write(&tape, "wait /IGNORED/ 30s\nquit\n").unwrap();
+    std::fs::write(&tape, "wait ignored 30s\nquit\n").unwrap();
     let tape = tape.to_string_lossy().into_owned();
     let demo: Vec<_> = (0..20).map(|_| timed(&["demo", "--tape", &tape])).collect();
     summary("demo launch to the verdict on screen (and quit)", &demo);

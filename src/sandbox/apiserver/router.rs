@@ -108,7 +108,11 @@ fn read_only(state: &ApiState, segments: &[&str]) -> Option<Option<Value>> {
         // Not Kubernetes: what the sandbox's mesh did, for tests to hold splitscope's
         // estimates to. Each waypoint replica's every push: when it was compiled (it
         // carries every change written before) and when the replica took it.
-        ["sandbox", "installs"] => Some(json!({"installs": state.mesh.installs()})),
+        // `settled`: every write so far has reached every replica.
+        ["sandbox", "installs"] => Some(json!({
+            "installs": state.mesh.installs(),
+            "settled": state.mesh.settled(),
+        })),
         _ => return None,
     })
 }

@@ -7,8 +7,9 @@ use super::{App, Effect, LineKind, Marker, PatchOutcome, PatchState, PatchWish, 
 use crate::route::Route;
 use crate::verdict::RegimeCause;
 
-/// Samples `check --with-patch` sees before it puts the patch on: the split before the
-/// change, which its landing is told from (half a second of a burst).
+/// Samples `check --with-patch` sees before it puts the patch on, unless a verdict comes
+/// sooner: the split before the change, which its landing is told from (half a second
+/// of a burst).
 const SEEN_BEFORE: u64 = 10;
 
 impl App {
@@ -57,7 +58,12 @@ impl App {
             return vec![];
         }
         let placeable = matches!(self.info.waypoint, WaypointInfo::Named(_));
-        if self.patch == PatchState::Off && placeable && self.split.regime_len() < SEEN_BEFORE {
+        let seen = self.split.regime_len() >= SEEN_BEFORE
+            || matches!(
+                self.split.verdict(),
+                crate::split::Verdict::Honoured | crate::split::Verdict::Ignored
+            );
+        if self.patch == PatchState::Off && placeable && !seen {
             return vec![];
         }
         match self.patch {
