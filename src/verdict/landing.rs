@@ -18,8 +18,9 @@
 //! - **Between**: every `k` whose `S(k)` is within `ln(2 / alpha)` of the largest. The
 //!   true change point leaves it only if the samples on one side of it favour the wrong
 //!   split by that much somewhere, which (Ville again, once per side) has chance at most
-//!   `alpha`, at every moment at once. In time: after the last sample that fits before,
-//!   and at or before the first that fits after.
+//!   `alpha`, at every moment at once. In time: at or before the first sample that fits
+//!   after, and after the sample before the last that fits before (a sample's time is its
+//!   reply's; its connection was routed a moment earlier).
 
 /// How many starts the "seen" test spreads its weight over: more samples than a change
 /// usually takes to land at a burst's pace (`--settle`, 200).
@@ -128,9 +129,12 @@ impl Landing {
             }
         };
         let after = |k: usize| self.times.get(k).copied().unwrap_or(f64::INFINITY);
+        // A sample's time is when its reply arrived; its connection was routed a moment
+        // before, after the reply before it came. So the last sample that fits before
+        // bounds the moment only from the one before it on.
         Seen::Landed {
             at: (before(best) + after(best)) / 2.0,
-            low: before(first),
+            low: before(first.saturating_sub(1)),
             high: after(last),
         }
     }

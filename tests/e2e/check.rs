@@ -199,6 +199,37 @@ fn check_on_the_sandbox_ignored_patched_and_fixed() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["verdict"], "HONOURED");
     assert_ne!(report["regime"]["cause"], "start");
+    // When the patch took effect, with the interval the samples allow.
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{report}");
+    let change = &changes[0];
+    assert_eq!(change["cause"], "patch on", "{change}");
+    assert_eq!(change["outcome"], "landed", "{change}");
+    assert!(
+        change["at"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .is_ok()
+    );
+    let after = change["landed_after_s"].as_f64().unwrap();
+    let between = change["between_s"].as_array().unwrap();
+    let (low, high) = (between[0].as_f64().unwrap(), between[1].as_f64().unwrap());
+    assert!(low <= after && after <= high, "{change}");
+    // The sandbox's pushes here: 100 ms of debounce, then some 50 ms.
+    assert!(high > 0.1 && low < 2.0, "{change}");
+    // The text says it too, once the last run's removal has reached the waypoint.
+    args.pop();
+    args.pop();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let (code, out, err) = splitscope(&args, None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("patch on took effect after")),
+        "{out}"
+    );
     // No EnvoyFilter is left behind.
     let (code, out, err) = splitscope(&["patch", "remove", "--kubeconfig", &kc], None);
     assert_eq!(code, 0, "{err}");
