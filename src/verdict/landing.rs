@@ -120,6 +120,10 @@ impl Landing {
         let fits = |k: &usize| top - sums[*k] <= self.within;
         let first = (0..=n).find(fits).unwrap_or(best);
         let last = (0..=n).rev().find(fits).unwrap_or(best);
+        // "Not yet" still fits: no sample is known to come after it.
+        if last == n {
+            return Seen::Pending;
+        }
         // Change point k: after sample k-1 (or the write), at or before sample k.
         let before = |k: usize| {
             if k == 0 {

@@ -108,8 +108,9 @@ pub fn simulate(scenario: &Scenario, runs: usize, seed: u64, alpha: f64) -> Stat
                 } else {
                     RegimeCause::PatchOn
                 };
+                // As the app does: from the sample after the one that showed it.
                 let from = match waiting.seen() {
-                    Seen::Landed { high, .. } => Some(high),
+                    Seen::Landed { .. } => Some(i as f64 + 0.5),
                     Seen::Invisible => Some(waiting.written()),
                     Seen::Pending => {
                         (i >= waiting.written() as usize + SETTLE).then_some(i as f64 + 1.0)

@@ -323,6 +323,7 @@ impl Network for Mesh {
 /// compiled and pushed to each waypoint replica after its own push time, as istiod does.
 async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>) {
     let mut seq = 0u64;
+    let mut replicas = 1;
     while changes.changed().await.is_ok() {
         let Some(strong) = mesh.upgrade() else { break };
         strong.sync_pods();
@@ -350,7 +351,15 @@ async fn follow(mesh: Weak<Mesh>, mut changes: tokio::sync::watch::Receiver<u64>
         let compiled_at = jiff::Timestamp::now();
         let version = *changes.borrow_and_update();
         let compiled = Arc::new(Programming::compile(&lock(&strong.store)));
-        for replica in 0..compiled.most_replicas().min(push::MAX_REPLICAS) {
+        let now = compiled.most_replicas().min(push::MAX_REPLICAS);
+        // A replica that starts gets the current configuration as it starts.
+        for replica in replicas..now {
+            strong
+                .replicas
+                .install(replica, seq, compiled.clone(), compiled_at);
+        }
+        replicas = now;
+        for replica in 0..now {
             let delay = push::push_time(strong.delay, &mut *lock(&strong.rng));
             let (mesh, compiled) = (mesh.clone(), compiled.clone());
             strong

@@ -85,12 +85,16 @@ impl App {
             Some(w) => shares(w),
             None => self.split.expected().to_vec(),
         };
+        // What the traffic shows counts too: a route honoured now (its Istio version
+        // unknown, say) is honoured after an edit.
+        let shown = self.split.verdict() == Verdict::Honoured;
         let honoured = match cause {
             RegimeCause::PatchOn => true,
             RegimeCause::PatchOff => self.needs_patch() == Some(false),
             _ => {
                 matches!(self.patch, PatchState::On(_) | PatchState::Applying(_))
                     || self.needs_patch() == Some(false)
+                    || shown
             }
         };
         if honoured {
@@ -144,14 +148,22 @@ impl App {
             ),
         );
         self.keep(|_| super::recording::change_record(&change));
-        // The regime it waited for counts from the first sample that fits after.
+        // The regime it waited for counts from the next sample on: the samples that
+        // showed the landing favour the new split by their choosing, and must not count
+        // for it again. Also when `--settle` started it already, on samples from before.
+        let from = t + f64::EPSILON.max(t.abs() * 1e-12);
         if let Some((cause, _, written)) = self.pending_regime
             && written == change.at
         {
             self.pending_regime = None;
             let weights = self.pending_weights.take();
             self.split
-                .start_regime_from(cause, high, weights.as_deref());
+                .start_regime_from(cause, from, weights.as_deref());
+        } else {
+            let regime = self.split.regime();
+            if regime.cause == change.cause && regime.started >= change.written {
+                self.split.start_regime_from(change.cause, from, None);
+            }
         }
     }
 
@@ -178,6 +190,14 @@ impl App {
         }
         change.landed = Landed::NotSeen { after: limit };
         let change = change.clone();
+        // Nothing waits for it any more.
+        if let Some((cause, _, written)) = self.pending_regime
+            && written == change.at
+        {
+            self.pending_regime = None;
+            let weights = self.pending_weights.take();
+            self.split.start_regime_from(cause, t, weights.as_deref());
+        }
         self.push_log(
             now,
             LineKind::Error,

@@ -159,6 +159,8 @@ pub struct App {
     pending_weights: Option<Vec<u32>>,
     /// Configured changes and when each landed.
     changes: VecDeque<Change>,
+    /// The patch is being applied again to follow a route edit: part of that change.
+    realigning: bool,
     probe: ProbeState,
     /// Where the probe connects, once decided.
     probe_target: Option<Target>,
@@ -211,6 +213,7 @@ impl App {
             pending_regime: None,
             pending_weights: None,
             changes: VecDeque::new(),
+            realigning: false,
             probe: ProbeState::Connecting,
             probe_target: None,
             request: None,

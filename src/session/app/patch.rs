@@ -233,8 +233,15 @@ impl App {
                     self.push_log(at, LineKind::Note, "patch applied".into());
                 }
                 // The mesh is meant to change now: the evidence starts afresh where the
-                // traffic shows it, also when the patch only followed a route edit.
-                self.open_change(RegimeCause::PatchOn, at, None);
+                // traffic shows it. A patch that only followed a route edit is how that
+                // edit reaches the traffic: the edit's change stands.
+                let realigned = std::mem::take(&mut self.realigning)
+                    && self.changes.back().is_some_and(|c| {
+                        c.landed == super::Landed::Open && c.cause == RegimeCause::RouteEdit
+                    });
+                if !realigned {
+                    self.open_change(RegimeCause::PatchOn, at, None);
+                }
                 self.patch = PatchState::On(at);
                 self.keep(|app| {
                     super::recording::patch_record(at, true, Some(app.settings.settle))
@@ -250,6 +257,7 @@ impl App {
                 self.push_log(at, LineKind::Note, "patch removed".into());
             }
             PatchOutcome::Failed(why) => {
+                self.realigning = false;
                 self.push_log(at, LineKind::Error, format!("patch failed: {why}"));
                 self.patch = PatchState::Failed(why);
             }

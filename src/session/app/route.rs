@@ -65,6 +65,7 @@ impl App {
                 if matches!(self.patch, PatchState::On(_)) && self.may_write() {
                     // Keep an active patch in line with the route.
                     effects.extend(self.apply_patch(&route, at));
+                    self.realigning = !effects.is_empty();
                 }
             }
             _ => {
