@@ -22,11 +22,7 @@ impl App {
         weights: Option<Vec<u32>>,
     ) {
         let written = self.elapsed(at);
-        if let Some(open) = self.changes.back_mut()
-            && open.landed == Landed::Open
-        {
-            open.landed = Landed::Superseded;
-        }
+        self.supersede();
         let before = self.split_before();
         let after = self.split_after(cause, weights.as_deref());
         let landing = Landing::new(&before, &after, self.split.alpha(), written);
@@ -55,6 +51,8 @@ impl App {
             self.split
                 .start_regime_from(cause, written, weights.as_deref());
             self.pending_regime = None;
+            let record = super::recording::change_record(&change);
+            self.keep(|_| record);
         } else {
             self.begin_regime_after_settle(cause, at);
         }
@@ -171,11 +169,26 @@ impl App {
     pub(super) fn forget_pending(&mut self) {
         self.pending_regime = None;
         self.pending_weights = None;
-        if let Some(open) = self.changes.back_mut()
-            && open.landed == Landed::Open
-        {
-            open.landed = Landed::Superseded;
+        self.supersede();
+    }
+
+    /// The open change, if any, will not be followed further: another came first. Said
+    /// in the log and the record, so every change has its end.
+    fn supersede(&mut self) {
+        let Some(open) = self.changes.back_mut() else {
+            return;
+        };
+        if open.landed != Landed::Open {
+            return;
         }
+        open.landed = Landed::Superseded;
+        let change = open.clone();
+        self.push_log(
+            self.now,
+            LineKind::Note,
+            format!("{}: another change came before it showed", change.what()),
+        );
+        self.keep(|_| super::recording::change_record(&change));
     }
 
     /// A change not seen by `--lag-timeout` is said so, once.

@@ -80,6 +80,10 @@ pub enum Record {
         between_s: Option<[f64; 2]>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         not_seen_after_s: Option<f64>,
+        /// "invisible" (the splits before and after are alike) or "superseded" (another
+        /// change came first); absent when it landed or was not seen.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<String>,
     },
     /// Ready endpoints per backend: the split the bug produces.
     Endpoints {

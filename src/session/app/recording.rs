@@ -94,6 +94,11 @@ pub(super) fn change_record(change: &super::Change) -> Record {
             super::Landed::NotSeen { after } => Some(after),
             _ => None,
         },
+        outcome: match change.landed {
+            super::Landed::Invisible => Some("invisible".into()),
+            super::Landed::Superseded => Some("superseded".into()),
+            _ => None,
+        },
     }
 }
 
