@@ -606,11 +606,23 @@ fn a_recording_run_keeps_samples_and_changes() {
         .iter()
         .map(|r| serde_json::from_str(&r.json()).unwrap())
         .collect();
-    assert_eq!(more.len(), 2, "{more:?}");
+    assert_eq!(more.len(), 4, "{more:?}");
     assert_eq!(
         more[0],
         serde_json::json!({"kind": "patch", "at": more[0]["at"], "on": false, "observed": true})
     );
+    // Every change has its end in the record: the patch going on had not shown when it
+    // came off, and its coming off cannot show: the regime since it went on has no
+    // sample, so the split before and after are both the mesh's default.
+    assert_eq!(
+        (&more[1]["cause"], &more[1]["outcome"]),
+        (&serde_json::json!("patch on"), &serde_json::json!("superseded"))
+    );
+    assert_eq!(
+        (&more[2]["cause"], &more[2]["outcome"]),
+        (&serde_json::json!("patch off"), &serde_json::json!("invisible"))
+    );
+    let more = &more[2..];
     assert_eq!(
         more[1]["ready"],
         serde_json::json!([["tcp-echo-v1", 3], ["tcp-echo-v2", 1]])
