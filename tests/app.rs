@@ -616,11 +616,17 @@ fn a_recording_run_keeps_samples_and_changes() {
     // sample, so the split before and after are both the mesh's default.
     assert_eq!(
         (&more[1]["cause"], &more[1]["outcome"]),
-        (&serde_json::json!("patch on"), &serde_json::json!("superseded"))
+        (
+            &serde_json::json!("patch on"),
+            &serde_json::json!("superseded")
+        )
     );
     assert_eq!(
         (&more[2]["cause"], &more[2]["outcome"]),
-        (&serde_json::json!("patch off"), &serde_json::json!("invisible"))
+        (
+            &serde_json::json!("patch off"),
+            &serde_json::json!("invisible")
+        )
     );
     let more = &more[2..];
     assert_eq!(
