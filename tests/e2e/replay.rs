@@ -70,7 +70,7 @@ fn a_recorded_show_replays_to_the_screen_and_verdict_it_showed() {
     std::fs::write(
         &tape,
         format!(
-            "wait ignored 60s\npress p\nwait honoured 60s\nwait /took effect after/ 60s\npress ?\nsleep 200ms\npress ?\nshot {}/live.txt\nquit\n",
+            "wait ignored 60s\npress p\nwait honoured 60s\nsleep 3s\npress ?\nsleep 200ms\npress ?\nshot {}/live.txt\nquit\n",
             dir.display()
         ),
     )
