@@ -150,6 +150,22 @@ impl App {
         // showed the landing favour the new split by their choosing, and must not count
         // for it again. Also when `--settle` started it already, on samples from before.
         let from = t + f64::EPSILON.max(t.abs() * 1e-12);
+        // The stream's own turn the same way since the write already counts from where
+        // it turned, and may have decided: starting over would take its answer back.
+        let regime = self.split.regime();
+        let turned = match change.cause {
+            RegimeCause::PatchOn => RegimeCause::ChangeToRoute,
+            RegimeCause::PatchOff => RegimeCause::ChangeToBug,
+            other => other,
+        };
+        if regime.cause == turned
+            && turned != change.cause
+            && regime.started >= change.written
+            && self.pending_weights.is_none()
+        {
+            self.pending_regime = None;
+            return;
+        }
         if let Some((cause, _, written)) = self.pending_regime
             && written == change.at
         {
