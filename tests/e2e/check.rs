@@ -62,7 +62,11 @@ fn transcripts_reach_their_verdicts_with_exit_codes() {
     assert_eq!(code, 0, "{out}{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["verdict"], "HONOURED");
-    assert_eq!(report["alpha"], 0.01);
+    assert_eq!(
+        report["alpha"],
+        crate::common::TEST_ALPHA,
+        "the environment's alpha"
+    );
     let decided = report["decided_after"].as_u64().unwrap();
     assert!((5..=40).contains(&decided), "{report}");
     assert!(report["unparsable"].as_u64().unwrap() > 0);

@@ -17,7 +17,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn check(kubeconfig: &str, extra: &[&str]) -> (i32, String, String) {
     let mut args = vec!["check", "--kubeconfig", kubeconfig, "--interval", "0.02s"];
-    args.extend(["--timeout", "60s", "--alpha", "0.001"]);
+    args.extend(["--timeout", "60s"]);
     args.extend_from_slice(extra);
     splitscope(&args, None)
 }

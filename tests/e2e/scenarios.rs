@@ -99,10 +99,8 @@ fn every_scenario_is_ignored_unpatched_and_honoured_patched() {
         let server = serve(&["--scenario", scenario]);
         let kc = server.kubeconfig.to_string_lossy().into_owned();
         let check = |extra: &[&str]| {
-            // At alpha 0.01 about one verdict in a hundred may be wrong by design; over
-            // every scenario twice that is too often for a test, so ask for 0.001.
             let mut args = vec!["check", "--kubeconfig", &kc, "--interval", "0.03s"];
-            args.extend(["--timeout", "60s", "--settle", "0.3s", "--alpha", "0.001"]);
+            args.extend(["--timeout", "60s", "--settle", "0.3s"]);
             args.extend_from_slice(extra);
             splitscope(&args, None)
         };

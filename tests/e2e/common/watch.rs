@@ -32,6 +32,7 @@ pub async fn start(
     let settings = Settings {
         client: client.parse::<ClientSpec>().unwrap(),
         settle: Duration::from_millis(200),
+        alpha: super::TEST_ALPHA,
         ..Settings::new(cluster.context.clone(), cluster.namespace.clone())
     };
     let runtime = Runtime::start(
