@@ -9,6 +9,7 @@ pub mod istio;
 pub mod json;
 pub mod patch;
 pub mod replay;
+pub mod rollout;
 pub mod route;
 pub mod route_list;
 pub mod sample;
