@@ -201,6 +201,7 @@ async fn run_check(args: CheckArgs) -> Result<CheckReport, CheckFailure> {
         samples: args.samples,
         timeout: args.timeout,
         with_patch: args.with_patch,
+        follow: args.follow,
         record: args.screen.record.clone(),
     };
     Ok(check::live::check(cluster, settings, parser, options).await?)

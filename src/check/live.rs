@@ -28,6 +28,8 @@ pub struct LiveOptions {
     pub samples: Option<u64>,
     pub timeout: Option<Duration>,
     pub with_patch: bool,
+    /// `--follow`: every step of the rollout behind the route, to its end.
+    pub follow: bool,
     /// `--record FILE`: the samples and changes, as the screen would record them.
     pub record: Option<std::path::PathBuf>,
 }
@@ -74,10 +76,10 @@ pub async fn check(
         }
     }
     outcome?;
-    Ok(report(&app))
+    Ok(report(&app, options.follow))
 }
 
-fn report(app: &App) -> CheckReport {
+fn report(app: &App, follow: bool) -> CheckReport {
     let (names, weights): (Vec<String>, Vec<u32>) = app
         .route()
         .iter()
@@ -103,6 +105,9 @@ fn report(app: &App) -> CheckReport {
         .iter()
         .map(crate::check::report::ChangeReport::of)
         .collect();
+    if follow {
+        report.follow = super::follow::FollowReport::of(app);
+    }
     report
 }
 
@@ -198,6 +203,11 @@ fn verdict_or_trouble(
         if let Some(why) = app.patch_refused() {
             return Some(Err(CheckError::Usage(why.to_string())));
         }
+    }
+    // Following a rollout, its steps decide the end, unless it ended before any was
+    // seen: then the split as it stands is judged, as a plain check does.
+    if options.follow && !(app.steps().is_empty() && app.rollout_end().is_some()) {
+        return super::follow::follow_done(app).map(|r| r.map_err(CheckError::Usage));
     }
     let decided = matches!(app.split().verdict(), Verdict::Honoured | Verdict::Ignored);
     // With the patch, only a regime from the patch on counts.

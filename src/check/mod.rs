@@ -1,6 +1,7 @@
 //! `splitscope check`: the verdict without a screen, for scripts and CI. The same engine
 //! as the screen, fed by the same probe (`live`) or by a transcript (`transcript`).
 
+pub mod follow;
 pub(crate) mod ingest;
 pub mod live;
 pub mod report;

@@ -96,6 +96,9 @@ pub struct CheckReport {
     /// The configured changes of the run (a patch toggle, a route edit) and when the
     /// traffic showed each.
     pub changes: Vec<ChangeReport>,
+    /// `--follow`: the rollout, how it ended, and every step it set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<crate::check::follow::FollowReport>,
 }
 
 /// A change and when it landed, in seconds after it was written.
@@ -217,11 +220,16 @@ impl CheckReport {
             errors: facts.errors,
             statuses: std::collections::BTreeMap::new(),
             changes: Vec::new(),
+            follow: None,
         }
     }
 
-    /// 0 HONOURED, 1 IGNORED, 3 no decision (UNDECIDED or AMBIGUOUS) at the limit.
+    /// 0 HONOURED, 1 IGNORED, 3 no decision (UNDECIDED or AMBIGUOUS) at the limit;
+    /// following a rollout, its steps' (see `FollowReport::exit`).
     pub fn exit_code(&self) -> u8 {
+        if let Some(follow) = &self.follow {
+            return follow.exit;
+        }
         match self.verdict {
             v if v == Verdict::Honoured.word() => 0,
             v if v == Verdict::Ignored.word() => 1,
@@ -255,22 +263,29 @@ impl CheckReport {
             .iter()
             .map(|(code, n)| format!(" · HTTP {code} x{n}"))
             .collect();
-        format!(
-            "{}: {} · route/bug {} · against weights {} · alpha {} · {} since {} {} ({}){statuses}",
-            self.verdict,
-            shares.join(", "),
-            crate::verdict::odds(self.evidence.route_over_bug),
-            crate::verdict::odds(self.evidence.against_weights),
-            self.alpha,
-            when,
-            self.regime.unit,
-            self.regime.start,
-            self.regime.cause
-        ) + &self
-            .changes
-            .iter()
-            .map(|c| format!("\n{}", c.line()))
-            .collect::<String>()
+        let follow = self
+            .follow
+            .as_ref()
+            .map(|f| format!("{}\nlast regime: ", f.lines()))
+            .unwrap_or_default();
+        follow
+            + &format!(
+                "{}: {} · route/bug {} · against weights {} · alpha {} · {} since {} {} ({}){statuses}",
+                self.verdict,
+                shares.join(", "),
+                crate::verdict::odds(self.evidence.route_over_bug),
+                crate::verdict::odds(self.evidence.against_weights),
+                self.alpha,
+                when,
+                self.regime.unit,
+                self.regime.start,
+                self.regime.cause
+            )
+            + &self
+                .changes
+                .iter()
+                .map(|c| format!("\n{}", c.line()))
+                .collect::<String>()
     }
 
     pub fn json(&self) -> String {

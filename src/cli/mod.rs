@@ -144,6 +144,12 @@ pub struct CheckArgs {
     /// Apply the workaround, check, and remove it again (also on Ctrl-C or a failure).
     #[arg(long, conflicts_with_all = ["from", "read_only"])]
     pub with_patch: bool,
+    /// Judge every weight the canary rollout behind the route sets (an Argo Rollout or
+    /// a Flagger Canary) until it completes, aborts, or --timeout: exit 1 at the first
+    /// step IGNORED, 3 if a step was not decided before the next came, 0 when every
+    /// step was HONOURED.
+    #[arg(long, conflicts_with_all = ["from", "with_patch", "samples"])]
+    pub follow: bool,
     /// Read a transcript (probe lines, `-` for stdin) instead of a cluster.
     #[arg(long, value_name = "FILE|-")]
     pub from: Option<PathBuf>,

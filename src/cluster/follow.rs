@@ -29,6 +29,8 @@ pub enum Topic {
     Pods,
     /// The waypoint and the control plane's version.
     Facts,
+    /// The Argo Rollout or Flagger Canary that moves the route's weights.
+    Rollout,
 }
 
 /// One kind to watch, and what its changes mean.
@@ -59,7 +61,8 @@ impl Cluster {
     /// The kinds the screen follows: routes (every kind and version), EnvoyFilters and pods
     /// in the namespace, the Gateways and the namespace itself for the waypoint, the
     /// Services whose labels choose it, the control plane's Deployments for its version,
-    /// and cluster-wide the GatewayClasses and revision tags that istiod's rules read.
+    /// cluster-wide the GatewayClasses and revision tags that istiod's rules read, and
+    /// the Argo Rollouts and Flagger Canaries that move the route's weights.
     pub fn watched(&self) -> Vec<Watched> {
         let ns = Some(self.namespace.as_str());
         let istio_ns = Some(self.istio_namespace.as_deref().unwrap_or(ISTIO_NAMESPACE));
@@ -118,6 +121,11 @@ impl Cluster {
         );
         tags.labels = Some(TAG_LABEL.into());
         out.push(tags);
+        // The canary controllers' objects, where their CRDs are installed.
+        let rollouts = kind("argoproj.io", "v1alpha1", "Rollout");
+        out.push(self.watch(Topic::Rollout, "rollouts", rollouts, ns));
+        let canaries = kind("flagger.app", "v1beta1", "Canary");
+        out.push(self.watch(Topic::Rollout, "canaries", canaries, ns));
         out
     }
 

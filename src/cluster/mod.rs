@@ -8,6 +8,7 @@ mod grants;
 pub mod mesh;
 pub mod patch;
 pub mod probe;
+pub mod rollouts;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::duration::pause_duration;
-use super::{Controller, End, Rollout, RouteName, Step};
+use super::model::{Controller, End, Rollout, RouteName, Step};
 use crate::json::str_at;
 
 /// The plugin's key under `trafficRouting.plugins`.

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Controller, End, Rollout, RouteName, Step};
+use super::model::{Controller, End, Rollout, RouteName, Step};
 use crate::json::str_at;
 
 /// Flagger's `maxWeight` when the analysis names none.

@@ -73,6 +73,22 @@ impl Default for SandboxOptions {
     }
 }
 
+/// The controllers' clock: what waits on the time (a Rollout's pause) is looked at
+/// this often, until the sandbox stops.
+async fn clock(store: Arc<Mutex<Store>>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let tick = async {
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            sync::lock(&store).tick();
+        }
+    };
+    tokio::select! {
+        () = tick => {}
+        () = until_stopped(&mut stopped) => {}
+    }
+}
+
 /// A running sandbox. Dropping it stops the API, the mesh and every process in it.
 pub struct Sandbox {
     addr: SocketAddr,
@@ -140,10 +156,11 @@ impl Sandbox {
             options.seed,
             drills.clone(),
         );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(clock(store.clone(), stopped.clone()));
         let token = new_token();
         let tls = tls::generate().map_err(SandboxError::Tls)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
-        let (stop, stopped) = tokio::sync::watch::channel(false);
         let state = Arc::new(ApiState {
             store: store.clone(),
             mesh: mesh.clone(),

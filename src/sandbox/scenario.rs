@@ -36,10 +36,25 @@ pub enum Scenario {
     /// tcp-echo's TCPRoute and helloworld's HTTPRoute in one namespace: with none
     /// named, the screen opens on the list of routes.
     Mixed,
+    /// An Argo Rollout moves helloworld's HTTPRoute from the stable `helloworld-v1` to
+    /// the canary `helloworld-v2` in steps (10, 30, 60, 100, with pauses of
+    /// [`ROLLOUT_PAUSE`]): the waypoint honours every step.
+    Rollout,
+    /// The same rollout on tcp-echo's TCPRoute: on Istio below 1.26 the waypoint ignores
+    /// every step (bug 54119), and the canary takes what its pods' share gives it.
+    RolloutTcp,
 }
 
+/// The Rollout the rollout scenarios seed, and how long each of its pauses lasts.
+pub const ROLLOUT: &str = "web";
+pub const ROLLOUT_PAUSE: std::time::Duration = std::time::Duration::from_secs(10);
+/// The canary's pods in the rollout scenarios (the stable has one): the mesh's default
+/// split gives the canary four in five, far from every step's weight, so the traffic
+/// tells honoured from ignored within a few dozen samples at each step.
+pub const CANARY_PODS: u32 = 4;
+
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::Default,
         Scenario::Revisioned,
         Scenario::ServiceWaypoint,
@@ -51,6 +66,8 @@ impl Scenario {
         Scenario::Http,
         Scenario::Ingress,
         Scenario::Mixed,
+        Scenario::Rollout,
+        Scenario::RolloutTcp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +83,8 @@ impl Scenario {
             Scenario::Http => "http",
             Scenario::Ingress => "ingress",
             Scenario::Mixed => "mixed",
+            Scenario::Rollout => "rollout",
+            Scenario::RolloutTcp => "rollout-tcp",
         }
     }
 
@@ -105,12 +124,23 @@ impl Scenario {
             Scenario::Mixed => {
                 "tcp-echo's TCPRoute and helloworld's HTTPRoute in one namespace: the screen opens on the list of routes"
             }
+            Scenario::Rollout => {
+                "an Argo Rollout moves helloworld's HTTPRoute to the canary in steps 10, 30, 60, 100 (10 s pauses): every step honoured"
+            }
+            Scenario::RolloutTcp => {
+                "the same Rollout on tcp-echo's TCPRoute on Istio below 1.26: every step ignored (the canary's four pods take four in five)"
+            }
         }
     }
 
     /// Whether it seeds helloworld and an HTTPRoute rather than tcp-echo and a TCPRoute.
     pub fn is_http(self) -> bool {
-        matches!(self, Scenario::Http | Scenario::Ingress)
+        matches!(self, Scenario::Http | Scenario::Ingress | Scenario::Rollout)
+    }
+
+    /// Whether an Argo Rollout moves the route's weights.
+    pub fn is_rollout(self) -> bool {
+        matches!(self, Scenario::Rollout | Scenario::RolloutTcp)
     }
 
     pub fn parse(name: &str) -> Option<Scenario> {

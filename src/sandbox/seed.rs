@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::scenario::{Scenario, WAYPOINTS_NAMESPACE};
+use super::scenario::{CANARY_PODS, ROLLOUT, ROLLOUT_PAUSE, Scenario, WAYPOINTS_NAMESPACE};
 use super::storage::catalogue::{
     DEPLOYMENTS, GATEWAYCLASSES, GATEWAYS, HTTPROUTES, MUTATINGWEBHOOKCONFIGURATIONS, NAMESPACES,
-    SERVICEACCOUNTS, SERVICES, TCPROUTES,
+    ROLLOUTS, SERVICEACCOUNTS, SERVICES, TCPROUTES,
 };
 use super::storage::{Resource, Store};
 use crate::istio::control::REV_LABEL;
@@ -276,11 +276,20 @@ pub fn seed(store: &mut Store, seed: &Seed) -> Result<(), SeedError> {
         NAMESPACE,
         curl_deployment(scenario == Scenario::SidecarClient),
     )?;
+    // A Rollout sets the weights from its first step on, starting from the stable.
+    let weights = if scenario.is_rollout() {
+        (100, 0)
+    } else {
+        weights
+    };
     if scenario.is_http() || scenario == Scenario::Mixed {
-        seed_helloworld(&mut put, weights, scenario == Scenario::Ingress)?;
+        seed_helloworld(&mut put, weights, scenario)?;
     }
     if !scenario.is_http() {
         seed_tcp_echo(&mut put, scenario, weights)?;
+    }
+    if scenario.is_rollout() {
+        put(&ROLLOUTS, NAMESPACE, rollout(scenario))?;
     }
     let mut waypoint_labels = json!({WAYPOINT_FOR: "service"});
     if scenario == Scenario::Revisioned {
@@ -334,12 +343,21 @@ fn seed_tcp_echo(put: &mut Put, scenario: Scenario, weights: (u32, u32)) -> Resu
         )?;
     }
     let v1_replicas = if scenario == Scenario::Replicas { 3 } else { 1 };
+    let v2_replicas = if scenario.is_rollout() {
+        CANARY_PODS
+    } else {
+        1
+    };
     put(
         &DEPLOYMENTS,
         NAMESPACE,
         echo_deployment("v1", "one", v1_replicas),
     )?;
-    put(&DEPLOYMENTS, NAMESPACE, echo_deployment("v2", "two", 1))?;
+    put(
+        &DEPLOYMENTS,
+        NAMESPACE,
+        echo_deployment("v2", "two", v2_replicas),
+    )?;
     put(
         &TCPROUTES,
         NAMESPACE,
@@ -359,7 +377,12 @@ fn seed_tcp_echo(put: &mut Put, scenario: Scenario, weights: (u32, u32)) -> Resu
 
 /// Istio's helloworld sample (its Services and Deployments as in samples/helloworld)
 /// and an HTTPRoute whose parent is the helloworld Service, as GAMMA routes are written.
-fn seed_helloworld(put: &mut Put, weights: (u32, u32), edge: bool) -> Result<(), SeedError> {
+fn seed_helloworld(
+    put: &mut Put,
+    weights: (u32, u32),
+    scenario: Scenario,
+) -> Result<(), SeedError> {
+    let edge = scenario == Scenario::Ingress;
     let service = |name: &str, selector: Value| {
         json!({"metadata": {"name": name, "labels": {"app": "helloworld", "service": name}},
                "spec": {"ports": [{"port": 5000, "name": "http"}], "selector": selector}})
@@ -371,6 +394,11 @@ fn seed_helloworld(put: &mut Put, weights: (u32, u32), edge: bool) -> Result<(),
     )?;
     for v in ["v1", "v2"] {
         let labels = json!({"app": "helloworld", "version": v});
+        let replicas = if v == "v2" && scenario.is_rollout() {
+            CANARY_PODS
+        } else {
+            1
+        };
         put(
             &SERVICES,
             NAMESPACE,
@@ -381,7 +409,7 @@ fn seed_helloworld(put: &mut Put, weights: (u32, u32), edge: bool) -> Result<(),
             NAMESPACE,
             json!({
                 "metadata": {"name": format!("helloworld-{v}"), "labels": labels},
-                "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+                "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
                     "metadata": {"labels": labels},
                     "spec": {"containers": [{
                         "name": "helloworld",
@@ -427,4 +455,35 @@ fn seed_helloworld(put: &mut Put, weights: (u32, u32), edge: bool) -> Result<(),
             },
         }),
     )
+}
+
+/// The rollout scenarios' Argo Rollout: the canary Deployment's template by reference
+/// (`workloadRef`), the v2 Service as the canary and v1 as the stable, the Gateway API
+/// plugin naming the route, and steps 10, 30, 60, 100 with pauses between.
+fn rollout(scenario: Scenario) -> Value {
+    let (app, route_key, route) = if scenario.is_http() {
+        ("helloworld", "httpRoute", HTTP_ROUTE)
+    } else {
+        ("tcp-echo", "tcpRoute", ROUTE)
+    };
+    let pause = json!({"pause": {"duration": format!("{}s", ROLLOUT_PAUSE.as_secs())}});
+    json!({
+        "metadata": {"name": ROLLOUT, "labels": {"app": app}},
+        "spec": {
+            "replicas": CANARY_PODS,
+            "selector": {"matchLabels": {"app": app, "version": "v2"}},
+            "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": format!("{app}-v2")},
+            "strategy": {"canary": {
+                "canaryService": format!("{app}-v2"),
+                "stableService": format!("{app}-v1"),
+                "trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {
+                    route_key: route, "namespace": NAMESPACE,
+                }}},
+                "steps": [
+                    {"setWeight": 10}, pause.clone(), {"setWeight": 30}, pause.clone(),
+                    {"setWeight": 60}, pause, {"setWeight": 100},
+                ],
+            }},
+        },
+    })
 }

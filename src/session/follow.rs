@@ -13,10 +13,17 @@ use super::app::{ClusterInfo, Msg};
 use crate::cluster::discover::RouteQuery;
 use crate::cluster::follow::{Topic, Unwatchable};
 use crate::cluster::{Cluster, ClusterError, RouteChoice};
+use crate::rollout::Rollout;
 use crate::route::{Route, RouteRef};
 use crate::task::AbortOnDrop;
 
-const ALL: [Topic; 4] = [Topic::Route, Topic::Patch, Topic::Pods, Topic::Facts];
+const ALL: [Topic; 5] = [
+    Topic::Route,
+    Topic::Patch,
+    Topic::Pods,
+    Topic::Facts,
+    Topic::Rollout,
+];
 /// Changes come in bursts (a pod replaced is several events): gather them this long,
 /// then read once.
 const GATHER: Duration = Duration::from_millis(100);
@@ -36,6 +43,12 @@ struct Reader {
     pods: watch::Sender<u64>,
     route: Option<Route>,
     info: Option<ClusterInfo>,
+    /// The rollout behind the route, as last sent.
+    rollout: Option<Rollout>,
+    /// Whether RBAC's refusal to list rollouts has been said.
+    rollouts_refused: bool,
+    /// Whether what was found (or that none was) has been sent once.
+    rollout_sent: bool,
     /// The last error of each part, shown until a read of that part succeeds.
     problems: BTreeMap<Topic, ClusterError>,
     /// Parts that cannot be watched here, read every `poll` instead.
@@ -79,6 +92,9 @@ pub async fn follow(
         pods,
         route: None,
         info: None,
+        rollout: None,
+        rollouts_refused: false,
+        rollout_sent: false,
         problems: BTreeMap::new(),
         polled: BTreeSet::new(),
         unwatched: BTreeMap::new(),
@@ -177,7 +193,13 @@ impl Reader {
             if another {
                 self.read_pods().await;
             }
+            // The rollout's step is known before the weights it set arrive.
+            if wants(Topic::Rollout) || another {
+                self.read_rollout().await;
+            }
             let _ = self.tx.send(said);
+        } else if wants(Topic::Rollout) {
+            self.read_rollout().await;
         }
         // The waypoint and control plane belong to the route's Service.
         if wants(Topic::Facts) || another {
@@ -293,6 +315,36 @@ impl Reader {
             another,
             Msg::Route(route, noticed.unwrap_or_else(Timestamp::now)),
         )
+    }
+
+    /// The Argo Rollout or Flagger Canary behind the route, sent when it changed.
+    async fn read_rollout(&mut self) {
+        let Some(route) = &self.route else { return };
+        let read = match self.cluster.rollout_behind(route).await {
+            Ok(read) => read,
+            Err(e) => {
+                self.problems.insert(Topic::Rollout, e);
+                return;
+            }
+        };
+        self.problems.remove(&Topic::Rollout);
+        if !read.forbidden.is_empty() && !self.rollouts_refused {
+            self.rollouts_refused = true;
+            let _ = self.tx.send(Msg::Note {
+                text: format!(
+                    "cannot list {} (forbidden): a canary rollout behind the route is not followed",
+                    read.forbidden.join(" or ")
+                ),
+                at: Timestamp::now(),
+                notice: false,
+            });
+        }
+        // The first read is sent whatever it found: none is an answer too.
+        if read.rollout != self.rollout || !self.rollout_sent {
+            self.rollout_sent = true;
+            self.rollout.clone_from(&read.rollout);
+            let _ = self.tx.send(Msg::Rollout(read.rollout, Timestamp::now()));
+        }
     }
 
     /// Pods came or went: the probe looks for its client again, and the backends'

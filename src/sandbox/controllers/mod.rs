@@ -1,10 +1,11 @@
 //! The controllers a cluster runs, reduced to what the mesh needs: Gateways of class
 //! `istio-waypoint` get a waypoint Deployment, Deployments get a ReplicaSet, ReplicaSets
-//! get Running pods, Services get a cluster IP, routes get an `Accepted` status.
+//! get Running pods, Services get a cluster IP, routes get an `Accepted` status, Rollouts move through their canary steps.
 
 mod gateway;
 pub mod istiod;
 mod owners;
+mod rollouts;
 mod routes;
 mod services;
 mod workloads;
@@ -20,4 +21,5 @@ pub(crate) fn reconcile(store: &mut Store) {
     workloads::replica_sets(store);
     services::cluster_ips(store);
     routes::route_status(store);
+    rollouts::rollouts(store);
 }

@@ -183,8 +183,44 @@ pub(crate) static MUTATINGWEBHOOKCONFIGURATIONS: Resource = Resource {
     categories: &["api-extensions"],
 };
 
+/// Argo Rollouts' canary (and blue-green) workload, as its CRD names it.
+pub static ROLLOUTS: Resource = Resource {
+    group: "argoproj.io",
+    versions: &["v1alpha1"],
+    plural: "rollouts",
+    singular: "rollout",
+    kind: "Rollout",
+    namespaced: true,
+    short_names: &["ro"],
+    categories: &[],
+};
+
+/// Argo Rollouts' analysis templates: where a `job` provider runs `splitscope check`.
+pub static ANALYSISTEMPLATES: Resource = Resource {
+    group: "argoproj.io",
+    versions: &["v1alpha1"],
+    plural: "analysistemplates",
+    singular: "analysistemplate",
+    kind: "AnalysisTemplate",
+    namespaced: true,
+    short_names: &["at"],
+    categories: &[],
+};
+
+/// Flagger's canary, as its CRD names it.
+pub static CANARIES: Resource = Resource {
+    group: "flagger.app",
+    versions: &["v1beta1"],
+    plural: "canaries",
+    singular: "canary",
+    kind: "Canary",
+    namespaced: true,
+    short_names: &[],
+    categories: &["all"],
+};
+
 /// Every served type, in the order discovery lists them.
-pub(crate) static RESOURCES: [&Resource; 15] = [
+pub(crate) static RESOURCES: [&Resource; 18] = [
     &NAMESPACES,
     &PODS,
     &SERVICES,
@@ -200,6 +236,9 @@ pub(crate) static RESOURCES: [&Resource; 15] = [
     &REFERENCEGRANTS,
     &ENVOYFILTERS,
     &MUTATINGWEBHOOKCONFIGURATIONS,
+    &ROLLOUTS,
+    &ANALYSISTEMPLATES,
+    &CANARIES,
 ];
 
 /// Finds the resource a request names by group, version and plural.

@@ -419,6 +419,16 @@ impl Store {
         Some(removed)
     }
 
+    /// Runs the controllers with nothing written: for those that act on the time (a
+    /// Rollout's pause that has run out).
+    pub(crate) fn tick(&mut self) {
+        let before = self.revision;
+        (self.reconcile)(self);
+        if self.revision != before {
+            self.settle();
+        }
+    }
+
     /// Runs the controllers and garbage collection to a fixed point, then tells watchers.
     fn settle(&mut self) {
         for _ in 0..8 {

@@ -15,6 +15,8 @@ pub(crate) enum Action {
     Shot,
     Help,
     Quit,
+    /// Opens or closes the steps of the rollout behind the route.
+    Steps,
     /// Closes an overlay; from a route chosen in the list, back to the list.
     Back,
     /// Moves in the route list.
@@ -68,6 +70,14 @@ pub(crate) const BINDINGS: &[Binding] = &[
         keys: &[(Key::Char('s'), Action::Shot)],
         footer: Some(("s", "shot")),
         help: Some(("s", "save a picture of the screen (--shots-dir)")),
+    },
+    Binding {
+        keys: &[(Key::Char('o'), Action::Steps)],
+        footer: None,
+        help: Some((
+            "o",
+            "the steps of the canary rollout behind the route (Argo Rollouts, Flagger); o or esc closes them",
+        )),
     },
     Binding {
         keys: &[(Key::Char('?'), Action::Help)],

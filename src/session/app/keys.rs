@@ -28,6 +28,10 @@ impl App {
         if let Some(effects) = self.list_key(action) {
             return effects;
         }
+        if self.show_steps && action == Some(Action::Back) {
+            self.show_steps = false;
+            return vec![];
+        }
         match action {
             Some(Action::Quit) => vec![Effect::Quit],
             Some(Action::Help) => {
@@ -70,6 +74,7 @@ impl App {
             }
             Some(Action::TogglePatch) => self.toggle_patch(),
             Some(Action::Shot) => vec![Effect::Picture],
+            Some(Action::Steps) => self.toggle_steps(),
             Some(Action::NextTheme) => vec![Effect::NextTheme],
             Some(Action::Back) => self.back_to_list(),
             Some(Action::Up | Action::Down | Action::Choose) => {

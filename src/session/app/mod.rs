@@ -24,8 +24,10 @@ mod probe;
 pub mod record;
 mod recording;
 pub mod report;
+mod rollout;
 mod route;
 mod settings;
+mod step;
 
 /// Lines the log keeps.
 pub(crate) const LOG_LINES: usize = 200;
@@ -38,6 +40,7 @@ pub use crate::route_list::RouteList;
 pub use change::{Change, Landed};
 pub use msg::{Effect, Key, Msg, PatchOutcome, Target};
 pub use settings::{DEFAULT_LAG_TIMEOUT, DEFAULT_SETTLE, ProbeFlags, Settings};
+pub use step::{Judged, StepRow};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatchState {
@@ -159,6 +162,14 @@ pub struct App {
     pending_weights: Option<Vec<u32>>,
     /// Configured changes and when each landed.
     changes: VecDeque<Change>,
+    /// The canary rollout behind the route, as last read.
+    rollout: Option<crate::rollout::Rollout>,
+    /// Whether the follower has looked for one yet.
+    rollout_read: bool,
+    /// Each weight the rollout set, with its landing and verdict.
+    steps: VecDeque<StepRow>,
+    /// The steps panel is open.
+    show_steps: bool,
     /// The patch is being applied again to follow a route edit: part of that change.
     realigning: bool,
     probe: ProbeState,
@@ -213,6 +224,10 @@ impl App {
             pending_regime: None,
             pending_weights: None,
             changes: VecDeque::new(),
+            rollout: None,
+            rollout_read: false,
+            steps: VecDeque::new(),
+            show_steps: false,
             realigning: false,
             probe: ProbeState::Connecting,
             probe_target: None,
@@ -320,6 +335,25 @@ impl App {
     /// The configured changes so far, oldest first, and when each landed.
     pub fn changes(&self) -> &VecDeque<Change> {
         &self.changes
+    }
+
+    /// The canary rollout behind the route, if one was found.
+    pub fn rollout(&self) -> Option<&crate::rollout::Rollout> {
+        self.rollout.as_ref()
+    }
+
+    /// Whether the follower has looked for a rollout yet.
+    pub fn rollout_read(&self) -> bool {
+        self.rollout_read
+    }
+
+    /// Each weight the rollout set, oldest first.
+    pub fn steps(&self) -> &VecDeque<StepRow> {
+        &self.steps
+    }
+
+    pub fn show_steps(&self) -> bool {
+        self.show_steps
     }
 
     pub fn markers(&self) -> &VecDeque<Marker> {
@@ -434,6 +468,7 @@ impl App {
         let toggled = self.pending_regime.map(|(_, _, at)| at);
         let mut effects = self.take(msg);
         self.time_out_change(self.now);
+        self.follow_step();
         // A wish for the patch is pursued whenever what it waits for may have come.
         if self.patch_wish == PatchWish::Waiting {
             effects.extend(self.pursue_patch());
@@ -460,6 +495,10 @@ impl App {
                 vec![]
             }
             Msg::Route(result, at) => self.route_update(result, at),
+            Msg::Rollout(rollout, at) => {
+                self.rollout_update(rollout, at);
+                vec![]
+            }
             Msg::ServicePort(service, port) => self.service_port(service, port),
             Msg::GatewayTarget(gateway, target) => self.gateway_target(&gateway, target),
             Msg::Routes(rows) => {

@@ -70,6 +70,9 @@ pub enum Msg {
     /// The namespace's weighted routes, when it has several and none is named: the
     /// screen opens on the list.
     Routes(Vec<crate::route_list::RouteRow>),
+    /// The canary rollout behind the route (an Argo Rollout, a Flagger Canary), as last
+    /// read, or none; with when it was read.
+    Rollout(Option<crate::rollout::Rollout>, Timestamp),
     /// An error from a background read, shown until the next one clears it.
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.

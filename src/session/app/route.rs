@@ -50,6 +50,7 @@ impl App {
             );
         }
         let mut effects = Vec::new();
+        let mut edited = false;
         match &self.route {
             Some(old) if *old == route => return vec![],
             Some(old) if old.same_backends(&route) => {
@@ -62,6 +63,7 @@ impl App {
                 );
                 // The old weights hold until the traffic shows the new ones.
                 self.open_change(RegimeCause::RouteEdit, at, Some(weights.clone()));
+                edited = true;
                 if matches!(self.patch, PatchState::On(_)) && self.may_write() {
                     // Keep an active patch in line with the route.
                     effects.extend(self.apply_patch(&route, at));
@@ -72,6 +74,7 @@ impl App {
                 self.started_at = at;
                 self.split = self.new_split(&weights, at);
                 self.markers.clear();
+                self.steps.clear();
                 self.forget_pending();
             }
         }
@@ -82,6 +85,7 @@ impl App {
         effects.extend(self.reprobe_if_asked_otherwise(&route));
         effects.extend(self.start_probe_for_route(&route));
         self.route = Some(route);
+        self.steps_after_route(edited, at);
         if let Some(record) = self.route_record(at) {
             self.keep(|_| record);
         }

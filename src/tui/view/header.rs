@@ -1,6 +1,7 @@
 //! Header, a line each: where we look (context, namespace, route and its weights); the
 //! waypoint and why it is the one, and the version of the control plane that serves it,
-//! whether it needs the patch, and the proxy's version where it differs; the patch.
+//! whether it needs the patch, and the proxy's version where it differs; the patch, and
+//! the canary rollout behind the route where there is one.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,7 +16,8 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let first = route_line(app, theme);
     let second = cluster_line(app, theme);
-    let third = patch_spans(app, theme);
+    let mut third = patch_spans(app, theme);
+    third.extend(rollout_spans(app, theme));
     let block = Block::default()
         .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
         .title(Span::styled(" splitscope ", theme.strong(theme.accent)))
@@ -169,6 +171,22 @@ fn istio_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
         spans.push(Span::styled(format!(" · proxy {proxy}"), dim));
     }
     spans
+}
+
+/// The canary rollout behind the route and where it is, with the key for its steps.
+fn rollout_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
+    let Some(rollout) = app.rollout() else {
+        return vec![];
+    };
+    let style = match rollout.end {
+        Some(crate::rollout::End::Aborted) => theme.strong(theme.error),
+        _ => theme.strong(theme.text),
+    };
+    vec![
+        Span::styled(" · ", theme.dim()),
+        Span::styled(rollout.headline(), style),
+        Span::styled(" · o: steps", theme.dim()),
+    ]
 }
 
 /// The patch's state, read-only when it is, and what would keep it from working.

@@ -16,6 +16,8 @@
 //! └──────────────────────────────────────────────────────────────────────────┘
 //!  p patch space freeze … ? help q quit      problem, notice or probe state     footer
 //! ```
+//!
+//! With a canary rollout behind the route, `o` shows its steps in place of the chart.
 
 pub mod chart;
 pub(crate) mod footer;
@@ -25,6 +27,7 @@ pub mod help;
 pub mod log;
 pub mod routes;
 pub mod split;
+pub mod steps;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -64,6 +67,10 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     header::render(frame, header_area, app, theme);
     match app.choosing() {
         Some(list) => routes::render(frame, middle, app, list, theme),
+        None if app.show_steps() => {
+            steps::render(frame, chart_area, app, theme);
+            split::render(frame, split_area, app, theme);
+        }
         None => {
             chart::render(frame, chart_area, app, theme);
             split::render(frame, split_area, app, theme);
