@@ -246,6 +246,9 @@ impl ClusterError {
     }
 }
 
+/// Set in every pod: where the API server is, and that the in-cluster config applies.
+const IN_CLUSTER: &str = "KUBERNETES_SERVICE_HOST";
+
 /// A connection to one namespace of one cluster.
 #[derive(Clone)]
 pub struct Cluster {
@@ -258,8 +261,10 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// kubectl's rules: `--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`; the
-    /// current context unless `--context`; its namespace unless `--namespace`.
+    /// kubectl's rules: `--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`, else
+    /// in a pod its ServiceAccount (the in-cluster config, as kubectl and client-go use
+    /// it); the current context unless `--context`; its namespace unless `--namespace`
+    /// (in a pod, the pod's).
     pub async fn connect(
         kubeconfig: Option<&Path>,
         context: Option<&str>,
@@ -268,11 +273,36 @@ impl Cluster {
         let loaded = match kubeconfig {
             Some(path) => Kubeconfig::read_from(path)
                 .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", path.display()))),
-            None => Kubeconfig::read().map_err(|e| {
-                ClusterError::Kubeconfig(format!("{e} (set --kubeconfig or KUBECONFIG)"))
-            }),
+            None => match Kubeconfig::read() {
+                Ok(found) => Ok(found),
+                Err(_) if context.is_none() && std::env::var_os(IN_CLUSTER).is_some() => {
+                    return Self::in_cluster(namespace);
+                }
+                Err(e) => Err(ClusterError::Kubeconfig(format!(
+                    "{e} (set --kubeconfig or KUBECONFIG, or run in a pod with a ServiceAccount)"
+                ))),
+            },
         }?;
         Self::from_kubeconfig(loaded, context, namespace).await
+    }
+
+    /// In a pod: the API server from the environment, the ServiceAccount's token and CA,
+    /// the pod's namespace.
+    fn in_cluster(namespace: Option<&str>) -> Result<Cluster, ClusterError> {
+        let config = Config::incluster().map_err(|e| {
+            ClusterError::Kubeconfig(format!(
+                "no kubeconfig, and the in-cluster config cannot be read: {e} (mount the pod's ServiceAccount token, or set --kubeconfig)"
+            ))
+        })?;
+        let namespace = namespace.map_or_else(|| config.default_namespace.clone(), String::from);
+        let client =
+            Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(e.to_string()))?;
+        Ok(Cluster {
+            client,
+            namespace,
+            context: "in-cluster".into(),
+            istio_namespace: None,
+        })
     }
 
     pub async fn from_kubeconfig(

@@ -47,7 +47,7 @@ pub enum Scenario {
 
 /// The Rollout the rollout scenarios seed, and how long each of its pauses lasts.
 pub const ROLLOUT: &str = "web";
-pub const ROLLOUT_PAUSE: std::time::Duration = std::time::Duration::from_secs(10);
+pub const ROLLOUT_PAUSE: std::time::Duration = std::time::Duration::from_secs(15);
 /// The canary's pods in the rollout scenarios (the stable has one): the mesh's default
 /// split gives the canary four in five, far from every step's weight, so the traffic
 /// tells honoured from ignored within a few dozen samples at each step.
@@ -125,7 +125,7 @@ impl Scenario {
                 "tcp-echo's TCPRoute and helloworld's HTTPRoute in one namespace: the screen opens on the list of routes"
             }
             Scenario::Rollout => {
-                "an Argo Rollout moves helloworld's HTTPRoute to the canary in steps 10, 30, 60, 100 (10 s pauses): every step honoured"
+                "an Argo Rollout moves helloworld's HTTPRoute to the canary in steps 10, 30, 60, 100 (15 s pauses): every step honoured"
             }
             Scenario::RolloutTcp => {
                 "the same Rollout on tcp-echo's TCPRoute on Istio below 1.26: every step ignored (the canary's four pods take four in five)"

@@ -27,6 +27,7 @@ mod kubectl;
 mod landing;
 mod records;
 mod replay;
+mod rollouts;
 mod sandbox_errors;
 mod sandbox_kube;
 mod sandbox_watch;

@@ -91,9 +91,11 @@ async fn subresource(
             &lock(&state.store).get(r.res, &r.version, r.ns(), &name)?,
         )),
         // Writes through `status` change the status alone (`kubectl patch
-        // --subresource=status`), as the API server's status strategies do.
+        // --subresource=status`), as the API server's status strategies do; the
+        // Rollout and Canary CRDs enable the subresource too.
         (
-            "gateways" | "tcproutes" | "httproutes" | "grpcroutes" | "tlsroutes",
+            "gateways" | "tcproutes" | "httproutes" | "grpcroutes" | "tlsroutes" | "rollouts"
+            | "canaries",
             "status",
             &Method::PATCH,
         ) => {
