@@ -25,6 +25,7 @@ mod http_routes;
 mod istiod_rules;
 mod kubectl;
 mod landing;
+mod manifests;
 mod records;
 mod replay;
 mod rollouts;

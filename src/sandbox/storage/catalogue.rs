@@ -241,6 +241,11 @@ pub(crate) static RESOURCES: [&Resource; 18] = [
     &CANARIES,
 ];
 
+/// The plural of every served type, as RBAC names them.
+pub fn served_plurals() -> impl Iterator<Item = &'static str> {
+    RESOURCES.iter().map(|r| r.plural)
+}
+
 /// Finds the resource a request names by group, version and plural.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
     RESOURCES
