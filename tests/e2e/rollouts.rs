@@ -304,7 +304,10 @@ async fn a_flagger_canary_is_followed_step_by_step() {
     set(70, 30).await;
     status("Progressing", 30).await;
     w.until("step 1 judged", LIMIT, |a| {
-        a.steps().back().and_then(|s| s.decided()) == Some(Verdict::Honoured)
+        a.steps()
+            .back()
+            .and_then(splitscope::session::app::StepRow::decided)
+            == Some(Verdict::Honoured)
     })
     .await;
     let headline = w.app().rollout().unwrap().headline();
@@ -315,7 +318,11 @@ async fn a_flagger_canary_is_followed_step_by_step() {
     set(40, 60).await;
     status("Progressing", 60).await;
     w.until("step 2 judged", LIMIT, |a| {
-        a.steps().len() >= 2 && a.steps().back().and_then(|s| s.decided()).is_some()
+        a.steps().len() >= 2
+            && a.steps()
+                .back()
+                .and_then(splitscope::session::app::StepRow::decided)
+                .is_some()
     })
     .await;
     let steps: Vec<(usize, u32, Option<Verdict>)> = w
