@@ -298,3 +298,72 @@ fn the_rbac_is_enough_for_follow_the_patch_and_a_watch() {
         );
     }
 }
+
+/// As in a pod: no kubeconfig, the API server in `KUBERNETES_SERVICE_HOST` and `_PORT`,
+/// the ServiceAccount's token, CA and namespace mounted where every pod has them. A
+/// private mount namespace (`unshare -m`) puts them there for the child alone; where
+/// that is not allowed the test says so and skips.
+#[test]
+fn check_follow_runs_with_the_in_cluster_config() {
+    let allowed = std::process::Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !allowed {
+        eprintln!("skipping: unshare -m is not allowed here, so no pod's mounts can be made");
+        return;
+    }
+    let server = serve(&["--scenario", "rollout-tcp"]);
+    let text = std::fs::read_to_string(&server.kubeconfig).unwrap();
+    let config: Value = serde_saphyr::from_str(&text).unwrap();
+    let url = config["clusters"][0]["cluster"]["server"].as_str().unwrap();
+    let (host, port) = url.trim_start_matches("https://").rsplit_once(':').unwrap();
+    let ca = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        config["clusters"][0]["cluster"]["certificate-authority-data"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let secrets = server.kubeconfig.with_file_name("serviceaccount");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("ca.crt"), ca).unwrap();
+    std::fs::write(
+        secrets.join("token"),
+        config["users"][0]["user"]["token"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(secrets.join("namespace"), splitscope::sandbox::NAMESPACE).unwrap();
+    let home = server.kubeconfig.with_file_name("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // /var/run is /run on most systems; the tmpfs goes where the path really leads.
+    let run = std::fs::canonicalize("/var/run").unwrap();
+    let script = format!(
+        "mount --make-rprivate / && mount -t tmpfs tmpfs {run} && \
+         mkdir -p {run}/secrets/kubernetes.io && \
+         cp -r {secrets} {run}/secrets/kubernetes.io/serviceaccount && \
+         exec {bin} check --follow --interval 0.05s --timeout 60s",
+        run = run.display(),
+        secrets = secrets.display(),
+        bin = env!("CARGO_BIN_EXE_splitscope"),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("SPLITSCOPE_ALPHA", crate::common::TEST_ALPHA.to_string())
+        .env("KUBERNETES_SERVICE_HOST", host)
+        .env("KUBERNETES_SERVICE_PORT", port)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("Rollout web: step 1 of 7 IGNORED"),
+        "{stdout}{stderr}"
+    );
+}
