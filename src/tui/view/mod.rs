@@ -39,6 +39,8 @@ use crate::session::App;
 
 pub(crate) const MIN_WIDTH: u16 = 60;
 pub(crate) const MIN_HEIGHT: u16 = 18;
+/// From this width the steps panel leaves room for the split panel beside it.
+const STEPS_BESIDE_SPLIT: u16 = 130;
 
 /// Draws the whole screen from the app's state.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -67,10 +69,12 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     header::render(frame, header_area, app, theme);
     match app.choosing() {
         Some(list) => routes::render(frame, middle, app, list, theme),
-        None if app.show_steps() => {
+        // The steps' table wants the room: beside the split panel only when wide.
+        None if app.show_steps() && area.width >= STEPS_BESIDE_SPLIT => {
             steps::render(frame, chart_area, app, theme);
             split::render(frame, split_area, app, theme);
         }
+        None if app.show_steps() => steps::render(frame, middle, app, theme),
         None => {
             chart::render(frame, chart_area, app, theme);
             split::render(frame, split_area, app, theme);

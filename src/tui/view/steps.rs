@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .position(|b| b.name == r.canary_service)
     });
     let mut lines = vec![Line::styled(
-        "  STEP   WEIGHT  SET AT    LANDED AFTER       VERDICT     CANARY SEEN       N",
+        "  STEP  WEIGHT  SET AT    LANDED AFTER      VERDICT    CANARY SEEN     N",
         theme.dim(),
     )];
     for row in app.steps() {
@@ -46,8 +46,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "LANDED AFTER: from the write to when the traffic followed, with the interval that holds that moment with chance 1-α. \
-CANARY SEEN: its share since the step's evidence began, in brackets at 1-α at every moment.",
+        "LANDED AFTER: from the write to when the traffic followed it (the interval holds that moment with chance 1-α). \
+CANARY SEEN: its share in the step's own evidence, bracketed at 1-α at every moment. N: those samples.",
         theme.dim(),
     ));
     frame.render_widget(
@@ -89,7 +89,7 @@ fn step_line(row: &StepRow, canary: Option<usize>, theme: &Theme) -> Line<'stati
             Some(share) => {
                 let interval = share
                     .interval
-                    .map(|i| format!(" [{}–{}]", percent(i.low), percent(i.high)))
+                    .map(|i| format!(" [{:.0}–{:.0}]", i.low * 100.0, i.high * 100.0))
                     .unwrap_or_default();
                 (format!("{}{interval}", percent(share.share)), j.samples)
             }
@@ -101,13 +101,13 @@ fn step_line(row: &StepRow, canary: Option<usize>, theme: &Theme) -> Line<'stati
     Line::from(vec![
         Span::styled(
             format!(
-                "  {:<6} {:<7} {clock}  {landed:<18} ",
+                "  {:<5} {:<7} {clock}  {landed:<17} ",
                 format!("{}/{}", row.index + 1, row.of),
                 row.weight
             ),
             theme.fg(theme.text),
         ),
-        Span::styled(format!("{word:<11} "), style),
-        Span::styled(format!("{seen:<17} {n}"), theme.fg(theme.text)),
+        Span::styled(format!("{word:<10} "), style),
+        Span::styled(format!("{seen:<15} {n}"), theme.fg(theme.text)),
     ])
 }
