@@ -379,8 +379,17 @@ async fn serve(
     } else {
         ("tcp-echo", 9000, "date | nc tcp-echo 9000")
     };
+    // A rollout's steps set the weights, not the flag.
+    let weights = if scenario.is_rollout() {
+        format!(
+            "moved by Rollout {} from {app}-v1 to {app}-v2 in steps",
+            splitscope::sandbox::scenario::ROLLOUT
+        )
+    } else {
+        format!("weights {app}-v1={w1} {app}-v2={w2}")
+    };
     println!(
-        "splitscope sandbox: Istio {istio} ambient mesh, {kind} {route} weights {app}-v1={w1} {app}-v2={w2} (port {port}), scenario {}",
+        "splitscope sandbox: Istio {istio} ambient mesh, {kind} {route} {weights} (port {port}), scenario {}",
         scenario.name()
     );
     println!("API server: {} (namespace {NAMESPACE})", sandbox.url());
@@ -405,6 +414,10 @@ async fn serve(
         kind.to_ascii_lowercase()
     );
     println!("  kubectl exec deploy/curl -- sh -c \"while true; do {exec}; sleep 2; done\"");
+    if scenario.is_rollout() {
+        println!("  kubectl get rollout -w");
+        println!("  splitscope check --follow");
+    }
     println!("  splitscope watch");
     println!();
     println!("Ctrl-C or SIGTERM stops the sandbox.");

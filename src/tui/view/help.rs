@@ -25,6 +25,12 @@ const HELP_LANDING: &str = "A change (p, a route edit) is placed in time: \"patc
 the true moment with chance 1-α; the chart's bar runs from the write to the interval's end. Its evidence \
 counts from there, or from --settle at the latest; \"not seen in the traffic after 60 s\" when it never showed.";
 
+/// What a rollout's steps are, as the header and the steps panel show them.
+const HELP_STEPS: &str = "With a canary rollout behind the route (an Argo Rollout, a Flagger Canary) the header \
+says where it is, and each weight it sets is a step whose evidence counts from its landing, with its own verdict. \
+o lists them: when each was written, when the traffic followed it (with its interval), the verdict (CUT SHORT: the \
+next step came first), the canary's share seen in brackets at 1-α, and the samples behind it.";
+
 /// What the log's counts mean for an HTTP route.
 const HELP_STATUSES: &str = "A reply whose HTTP status is not 2xx or 3xx is an error, counted by code in the \
 log's title (503 x12), never a sample.";
@@ -51,6 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
         Line::styled("Reading the split", theme.strong(theme.text)),
         Line::raw(HELP_READING),
         Line::raw(HELP_LANDING),
+        Line::raw(HELP_STEPS),
         Line::raw(HELP_STATUSES),
         Line::raw(""),
         Line::styled(
