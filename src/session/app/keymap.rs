@@ -76,7 +76,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
         footer: None,
         help: Some((
             "o",
-            "the steps of the canary rollout behind the route (Argo Rollouts, Flagger); o or esc closes them",
+            "the steps of the rollout behind the route; o or esc closes them",
         )),
     },
     Binding {
