@@ -961,3 +961,137 @@ fn a_route_edit_with_the_patch_on_is_one_change() {
     assert_eq!(app.changes().len(), before + 1);
     assert_eq!(app.changes().back().unwrap().cause, RegimeCause::RouteEdit);
 }
+
+/// Istio 1.26 (the route honoured) and a Rollout behind the route whose canary is
+/// tcp-echo-v2, at its second step: setWeight 10 in place, pausing.
+fn rolling() -> App {
+    use splitscope::rollout::{Controller, Rollout, Step};
+    let mut s = settings();
+    s.lag_timeout = Duration::from_secs(600);
+    s.settle = Duration::from_secs(600);
+    let mut app = ready_with(s);
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
+        istio: Some("1.26.0".into()),
+        ..ClusterInfo::default()
+    }));
+    let rollout = Rollout {
+        controller: Controller::Argo,
+        name: "web".into(),
+        namespace: "ns".into(),
+        steps: vec![
+            Step::SetWeight(10),
+            Step::Pause(Some(Duration::from_secs(60))),
+            Step::SetWeight(30),
+            Step::Pause(None),
+            Step::SetWeight(50),
+        ],
+        step_index: Some(1),
+        phase: "Paused".into(),
+        paused: true,
+        weight: Some(10),
+        canary_service: "tcp-echo-v2".into(),
+        stable_service: "tcp-echo-v1".into(),
+        end: None,
+    };
+    app.update(Msg::Rollout(Some(rollout), t(0)));
+    app
+}
+
+#[test]
+fn each_step_of_a_rollout_is_judged_from_its_own_landing() {
+    let mut app = rolling();
+    let first = &app.steps()[0];
+    assert_eq!((first.index, first.weight, first.landed), (0, 10, None));
+    for i in 0..40 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    assert_eq!(app.steps()[0].decided(), Some(Verdict::Honoured));
+    // The plugin's edit for step 3: the old split holds until the push lands at 50.
+    app.update(Msg::Route(Ok(route(70, 30)), t(40)));
+    assert_eq!(app.steps().len(), 2);
+    let second = &app.steps()[1];
+    assert_eq!((second.index, second.weight), (2, 30));
+    assert_eq!(second.landed, Some(splitscope::session::app::Landed::Open));
+    for i in 41..50 {
+        reply(&mut app, pattern(i, 9), i);
+        assert_eq!(
+            app.steps()[1].judged,
+            None,
+            "nothing judged before it lands"
+        );
+    }
+    for i in 50..250 {
+        reply(&mut app, pattern(i, 7), i);
+    }
+    let second = &app.steps()[1];
+    let Some(splitscope::session::app::Landed::At { low, high, .. }) = second.landed else {
+        panic!("landed: {second:?}");
+    };
+    assert!(low <= 50.0 && 50.0 <= high, "{low}-{high}");
+    assert_eq!(second.decided(), Some(Verdict::Honoured));
+    let canary = second.judged.as_ref().unwrap().shares[1];
+    assert!(canary.interval.unwrap().contains(0.3), "{canary:?}");
+    // A hand edit no step explains ends the step; it keeps its verdict.
+    app.update(Msg::Route(Ok(route(60, 40)), t(250)));
+    assert_eq!(app.steps().len(), 2);
+    for i in 251..260 {
+        reply(&mut app, pattern(i, 6), i);
+    }
+    let second = &app.steps()[1];
+    assert!(second.closed && !second.cut_short, "{second:?}");
+    assert_eq!(second.decided(), Some(Verdict::Honoured));
+}
+
+#[test]
+fn the_streams_own_turn_before_an_edit_is_seen_does_not_judge_the_step_before() {
+    let mut app = rolling();
+    for i in 0..40 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    assert_eq!(app.steps()[0].decided(), Some(Verdict::Honoured));
+    // The traffic turns before the edit's watch event arrives: the turn belongs to the
+    // step that is coming, not to the one in place.
+    for i in 40..80 {
+        reply(&mut app, pattern(i, 5), i);
+    }
+    assert_ne!(
+        app.split().regime().cause,
+        RegimeCause::Start,
+        "the stream turned"
+    );
+    assert_eq!(app.steps()[0].decided(), Some(Verdict::Honoured));
+}
+
+#[test]
+fn a_step_not_decided_before_the_next_is_cut_short() {
+    let mut app = rolling();
+    for i in 0..2 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    app.update(Msg::Route(Ok(route(70, 30)), t(3)));
+    let first = &app.steps()[0];
+    assert!(first.cut_short && first.decided().is_none(), "{first:?}");
+    assert!(
+        app.log()
+            .iter()
+            .any(|l| l.text
+                == "step 1 of 5 (setWeight 10) was not decided before the next step came"),
+        "{:?}",
+        app.log()
+    );
+    // Without a rollout, o says why there are no steps.
+    let mut plain = ready();
+    plain.update(Msg::Key(Key::Char('o')));
+    assert!(!plain.show_steps());
+    assert!(
+        plain
+            .notice()
+            .unwrap()
+            .contains("no Argo Rollout or Flagger Canary")
+    );
+    app.update(Msg::Key(Key::Char('o')));
+    assert!(app.show_steps());
+    app.update(Msg::Key(Key::Esc));
+    assert!(!app.show_steps());
+}
