@@ -137,8 +137,16 @@ impl FollowReport {
                 )
             }
             (None, 0) => format!("{} {}: every step HONOURED", self.rollout, self.outcome),
+            _ if self.outcome == "in progress"
+                && self.steps.iter().all(|s| s.verdict == "HONOURED") =>
+            {
+                format!(
+                    "{} still in progress when the check stopped: every step so far HONOURED",
+                    self.rollout
+                )
+            }
             _ => format!(
-                "{} {}: not every step was decided",
+                "{} {}: not every step was decided (cut short: the next step came first)",
                 self.rollout, self.outcome
             ),
         };
