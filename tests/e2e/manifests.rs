@@ -367,3 +367,45 @@ fn check_follow_runs_with_the_in_cluster_config() {
         "{stdout}{stderr}"
     );
 }
+
+/// The sandbox's own Rollout validates against the real CRD, and one the CRD's schema
+/// refuses (a `setWeight` that is not an integer) the sandbox refuses with 422 too.
+#[tokio::test]
+async fn the_sandbox_serves_rollouts_as_their_crd_has_them() {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+    let (_sandbox, client) = crate::common::sandbox_with(splitscope::sandbox::SandboxOptions {
+        scenario: splitscope::sandbox::scenario::Scenario::Rollout,
+        ..splitscope::sandbox::SandboxOptions::default()
+    })
+    .await;
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
+    let rollouts: Api<DynamicObject> = Api::namespaced_with(
+        client,
+        splitscope::sandbox::NAMESPACE,
+        &ApiResource::from_gvk(&gvk),
+    );
+    let seeded = serde_json::to_value(rollouts.get("web").await.unwrap()).unwrap();
+    if let Some(validator) = schema(
+        "rollouts/argo-rollouts-rollout-crd.yaml",
+        "Rollout",
+        "v1alpha1",
+    ) {
+        let errors: Vec<String> = validator
+            .iter_errors(&seeded)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "the seeded Rollout: {errors:#?}");
+    }
+    let mut bad = seeded.clone();
+    bad["metadata"] = serde_json::json!({"name": "bad"});
+    bad.as_object_mut().unwrap().remove("status");
+    bad["spec"]["strategy"]["canary"]["steps"][0]["setWeight"] = serde_json::json!("ten");
+    let bad: DynamicObject = serde_json::from_value(bad).unwrap();
+    match rollouts.create(&PostParams::default(), &bad).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422, "{status:?}");
+            assert!(status.message.contains("setWeight"), "{status:?}");
+        }
+        other => panic!("a setWeight of \"ten\" was taken: {other:?}"),
+    }
+}
