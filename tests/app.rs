@@ -994,7 +994,11 @@ fn rolling() -> App {
         stable_service: "tcp-echo-v1".into(),
         end: None,
     };
-    app.update(Msg::Rollout(Some(rollout), t(0)));
+    app.update(Msg::Rollout {
+        rollout: Some(rollout),
+        refused: vec![],
+        at: t(0),
+    });
     app
 }
 
@@ -1094,4 +1098,126 @@ fn a_step_not_decided_before_the_next_is_cut_short() {
     assert!(app.show_steps());
     app.update(Msg::Key(Key::Esc));
     assert!(!app.show_steps());
+}
+
+/// The Rollout of `rolling`, moved on: at `index`, the canary's weight in its status,
+/// completed when `done`.
+fn moved(app: &mut App, index: usize, weight: u32, done: bool, at: i64) {
+    let mut rollout = app.rollout().unwrap().clone();
+    rollout.step_index = Some(index);
+    rollout.weight = Some(weight);
+    rollout.paused = false;
+    if done {
+        rollout.end = Some(splitscope::rollout::End::Completed);
+        rollout.phase = "Healthy".into();
+    }
+    app.update(Msg::Rollout {
+        rollout: Some(rollout),
+        refused: vec![],
+        at: t(at),
+    });
+}
+
+#[test]
+fn an_edit_to_a_weight_no_step_ahead_sets_is_no_step() {
+    let mut app = rolling();
+    app.update(Msg::Route(Ok(route(70, 30)), t(1)));
+    assert_eq!(app.steps().len(), 2);
+    // Back to 10 by hand: step 1 set 10, but it is behind; no row, the step is closed.
+    app.update(Msg::Route(Ok(route(90, 10)), t(2)));
+    reply(&mut app, pattern(3, 9), 3);
+    assert_eq!(app.steps().len(), 2, "{:?}", app.steps());
+    assert!(app.steps()[1].closed);
+    // The rollout completes; the step the hand edit cut short stays so (steps were to
+    // come after it); a new revision begins again from its first step.
+    moved(&mut app, 5, 0, true, 4);
+    assert!(app.steps()[1].cut_short && !app.steps()[1].promoted);
+    app.update(Msg::Route(Ok(route(100, 0)), t(5)));
+    let mut again = app.rollout().unwrap().clone();
+    again.end = None;
+    again.step_index = Some(0);
+    app.update(Msg::Rollout {
+        rollout: Some(again),
+        refused: vec![],
+        at: t(6),
+    });
+    app.update(Msg::Route(Ok(route(90, 10)), t(7)));
+    let last = app.steps().back().unwrap();
+    assert_eq!((app.steps().len(), last.index, last.weight), (3, 0, 10));
+}
+
+#[test]
+fn a_last_step_the_rollout_completed_before_it_was_decided_is_promoted_not_cut_short() {
+    let mut app = rolling();
+    for i in 0..40 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    // The last step, setWeight 50, then Argo's return to the stable Service at once.
+    app.update(Msg::Route(Ok(route(50, 50)), t(40)));
+    moved(&mut app, 5, 50, false, 40);
+    assert_eq!(app.steps().back().unwrap().index, 4);
+    app.update(Msg::Route(Ok(route(100, 0)), t(41)));
+    reply(&mut app, pattern(42, 9), 42);
+    moved(&mut app, 5, 0, true, 43);
+    let last = app.steps().back().unwrap();
+    assert_eq!(app.steps().len(), 2, "the return to stable is no step");
+    assert!(last.promoted && !last.cut_short && last.closed, "{last:?}");
+    // Read in the other order (the status first), the same.
+    let mut app = rolling();
+    app.update(Msg::Route(Ok(route(50, 50)), t(40)));
+    moved(&mut app, 5, 0, true, 41);
+    app.update(Msg::Route(Ok(route(100, 0)), t(41)));
+    reply(&mut app, pattern(42, 9), 42);
+    let last = app.steps().back().unwrap();
+    assert!(last.promoted && !last.cut_short, "{last:?}");
+}
+
+#[test]
+fn a_step_written_before_the_rollout_was_read_is_judged_from_its_landing() {
+    use splitscope::rollout::{Controller, Rollout, Step};
+    let mut s = settings();
+    s.lag_timeout = Duration::from_secs(600);
+    s.settle = Duration::from_secs(600);
+    let mut app = ready_with(s);
+    app.update(Msg::Info(ClusterInfo {
+        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
+        istio: Some("1.26.0".into()),
+        ..ClusterInfo::default()
+    }));
+    for i in 0..20 {
+        reply(&mut app, pattern(i, 9), i);
+    }
+    // The plugin's edit comes before the Rollout is first read.
+    app.update(Msg::Route(Ok(route(70, 30)), t(20)));
+    app.update(Msg::Rollout {
+        rollout: Some(Rollout {
+            controller: Controller::Argo,
+            name: "web".into(),
+            namespace: "ns".into(),
+            steps: vec![Step::SetWeight(10), Step::SetWeight(30)],
+            step_index: Some(1),
+            phase: "Progressing".into(),
+            paused: false,
+            weight: Some(30),
+            canary_service: "tcp-echo-v2".into(),
+            stable_service: "tcp-echo-v1".into(),
+            end: None,
+        }),
+        refused: vec![],
+        at: t(21),
+    });
+    assert_eq!(app.steps().len(), 1);
+    assert_eq!(app.steps()[0].index, 1);
+    for i in 25..250 {
+        reply(&mut app, pattern(i, 7), i);
+    }
+    let step = &app.steps()[0];
+    assert!(
+        matches!(
+            step.landed,
+            Some(splitscope::session::app::Landed::At { .. })
+        ),
+        "{step:?}"
+    );
+    assert_eq!(step.decided(), Some(Verdict::Honoured), "{step:?}");
 }

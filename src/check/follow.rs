@@ -10,13 +10,22 @@ use crate::session::app::{Landed, StepRow};
 use crate::split::Verdict;
 
 /// Whether a follow may stop now: Some(Ok) at its end, Some(Err) with what to do when
-/// there is nothing to follow; None to go on.
+/// there is nothing to follow; None to go on. A rollout that had ended before the check
+/// began is waited on: its next revision's steps are the ones to judge.
 pub(super) fn follow_done(app: &App) -> Option<Result<(), String>> {
     let route = app.route()?;
     if !app.rollout_read() {
         return None;
     }
     let Some(rollout) = app.rollout() else {
+        let refused = app.rollouts_refused();
+        if !refused.is_empty() {
+            return Some(Err(format!(
+                "cannot list {} in namespace {} (forbidden): --follow needs get, list and watch on them (deploy/rbac.yaml grants them)",
+                refused.join(" or "),
+                route.namespace
+            )));
+        }
         return Some(Err(format!(
             "no Argo Rollout or Flagger Canary in namespace {} names {} {}: --follow follows the canary rollout behind a route (a Rollout's gatewayAPI plugin config, or a Canary with the gatewayapi provider)",
             route.namespace, route.kind, route.name
@@ -57,6 +66,9 @@ pub struct StepReport {
     pub verdict: &'static str,
     /// The next step came before this one was decided.
     pub cut_short: bool,
+    /// The rollout completed (and sent the traffic back to stable) before this step,
+    /// its last, was decided: not counted against the rollout.
+    pub promoted: bool,
     /// "before the start" (in place when the check began), "landed", "waiting",
     /// "invisible" (its split and the one before are alike), "not seen" (by
     /// `--lag-timeout`) or "superseded".
@@ -77,24 +89,22 @@ pub struct StepReport {
 pub struct FollowReport {
     /// "Rollout web", "Canary podinfo".
     pub rollout: String,
-    /// "completed", "aborted", or "in progress" (the check stopped first).
+    /// "completed", "aborted", "in progress" (the check stopped first), or "not
+    /// started" (no step came before the check stopped).
     pub outcome: &'static str,
     pub steps: Vec<StepReport>,
     /// The first step IGNORED, from 1.
     pub ignored_at_step: Option<usize>,
-    /// 0 every step HONOURED and the rollout over, 1 a step IGNORED, 3 a step undecided
-    /// (cut short by the next, or the check stopped first).
+    /// 0 every step HONOURED and the rollout over (completed or aborted), 1 a step
+    /// IGNORED, 3 a step undecided (cut short by the next, or the check stopped first)
+    /// or no step seen.
     pub exit: u8,
 }
 
 impl FollowReport {
-    /// What the follow found, from the app at its end. None when the rollout had ended
-    /// before the check saw any step (the check judged the split as it stands).
+    /// What the follow found, from the app at its end.
     pub fn of(app: &App) -> Option<FollowReport> {
         let rollout = app.rollout()?;
-        if app.steps().is_empty() && rollout.end.is_some() {
-            return None;
-        }
         let canary = app
             .route()?
             .backends
@@ -106,15 +116,19 @@ impl FollowReport {
             .iter()
             .find(|s| s.decided() == Some(Verdict::Ignored))
             .map(|s| s.index + 1);
-        let all_decided = app.steps().iter().all(|s| s.decided().is_some());
+        let all_decided = app
+            .steps()
+            .iter()
+            .all(|s| s.decided().is_some() || s.promoted);
         let outcome = match rollout.end {
+            _ if steps.is_empty() => "not started",
             Some(crate::rollout::End::Completed) => "completed",
             Some(crate::rollout::End::Aborted) => "aborted",
             None => "in progress",
         };
         let exit = match (ignored, all_decided && rollout.end.is_some()) {
             (Some(_), _) => 1,
-            (None, true) if !app.steps().is_empty() => 0,
+            (None, true) if !steps.is_empty() => 0,
             _ => 3,
         };
         Some(FollowReport {
@@ -137,6 +151,10 @@ impl FollowReport {
                 )
             }
             (None, 0) => format!("{} {}: every step HONOURED", self.rollout, self.outcome),
+            _ if self.steps.is_empty() => format!(
+                "{}: no step began before the check stopped (one that had ended before the check is not judged; --follow waits for the next)",
+                self.rollout
+            ),
             _ if self.outcome == "in progress"
                 && self.steps.iter().all(|s| s.verdict == "HONOURED") =>
             {
@@ -167,6 +185,8 @@ impl FollowReport {
             };
             let cut = if s.cut_short {
                 " (cut short by the next step)"
+            } else if s.promoted {
+                " (the rollout completed first)"
             } else {
                 ""
             };
@@ -204,6 +224,7 @@ fn step(row: &StepRow, canary: Option<usize>) -> StepReport {
             .map_or(Verdict::Undecided, |j| j.verdict)
             .word(),
         cut_short: row.cut_short,
+        promoted: row.promoted,
         landing: match row.landed {
             None => "before the start",
             Some(Landed::At { .. }) => "landed",

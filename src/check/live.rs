@@ -204,9 +204,9 @@ fn verdict_or_trouble(
             return Some(Err(CheckError::Usage(why.to_string())));
         }
     }
-    // Following a rollout, its steps decide the end, unless it ended before any was
-    // seen: then the split as it stands is judged, as a plain check does.
-    if options.follow && !(app.steps().is_empty() && app.rollout_end().is_some()) {
+    // Following a rollout, its steps decide the end (one over before the check began
+    // is waited on until --timeout, for its next revision).
+    if options.follow {
         return super::follow::follow_done(app).map(|r| r.map_err(CheckError::Usage));
     }
     let decided = matches!(app.split().verdict(), Verdict::Honoured | Verdict::Ignored);

@@ -145,9 +145,10 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with_all = ["from", "read_only"])]
     pub with_patch: bool,
     /// Judge every weight the canary rollout behind the route sets (an Argo Rollout or
-    /// a Flagger Canary) until it completes, aborts, or --timeout: exit 1 at the first
-    /// step IGNORED, 3 if a step was not decided before the next came, 0 when every
-    /// step was HONOURED.
+    /// a Flagger Canary) until it completes, aborts, or --timeout (one already over is
+    /// waited on for its next revision): exit 1 at the first step IGNORED, 3 if a step
+    /// was not decided before the next came or the check stopped first, 0 when the
+    /// rollout ended with every step HONOURED.
     #[arg(long, conflicts_with_all = ["from", "with_patch", "samples"])]
     pub follow: bool,
     /// Read a transcript (probe lines, `-` for stdin) instead of a cluster.

@@ -97,7 +97,9 @@ pub fn read(obj: &Value) -> Option<Rollout> {
     let aborted = status.get("abort").and_then(Value::as_bool) == Some(true);
     // A Rollout is Healthy at its last step both when a rollout completed and before
     // the first one (its first revision goes out whole): either way, nothing moves.
-    let end = if aborted || phase == "Degraded" {
+    // Degraded alone is no end: a progress deadline passed, or pods are unavailable,
+    // and the rollout may go on; only `status.abort` sends the weight back.
+    let end = if aborted {
         Some(End::Aborted)
     } else if phase == "Healthy" && step_index.is_none_or(|i| i >= steps.len()) {
         Some(End::Completed)
@@ -203,6 +205,13 @@ mod tests {
         let mut aborted = web();
         aborted["status"]["abort"] = json!(true);
         assert_eq!(read(&aborted).unwrap().end, Some(End::Aborted));
+        let mut late = web();
+        late["status"]["phase"] = json!("Degraded");
+        assert_eq!(
+            read(&late).unwrap().end,
+            None,
+            "a progress deadline passed is no abort"
+        );
         let mut done = web();
         done["status"] = json!({"currentStepIndex": 5, "phase": "Healthy"});
         assert_eq!(read(&done).unwrap().end, Some(End::Completed));

@@ -1,7 +1,9 @@
 //! A Flagger `Canary` (`flagger.app/v1beta1`) with the Gateway API provider: Flagger
 //! writes an HTTPRoute named after the Canary's Service (`spec.service.name`, else the
 //! target's name) whose backends are `<name>-primary` and `<name>-canary`, and moves the
-//! canary's weight by `stepWeight` up to `maxWeight`, or through `stepWeights`.
+//! canary's weight by `stepWeight` until it reaches `maxWeight`, or through `stepWeights`.
+//! Once the analysis passes, the weight falls back while the primary is promoted
+//! (phases Promoting, Finalising): no step of the rollout sets those weights.
 
 use serde_json::Value;
 
@@ -58,11 +60,15 @@ pub fn weights(obj: &Value) -> Vec<u32> {
     if step == 0 {
         return vec![];
     }
-    (1..)
-        .map(|i| i * step)
-        .take_while(|w| *w <= max)
-        .map(to_u32)
-        .collect()
+    // Flagger adds `stepWeight` while the weight is below `maxWeight`, so the last step
+    // may pass it (20 up to 50 goes 20, 40, 60), never past 100.
+    let mut out = vec![];
+    let mut w = 0;
+    while w < max.min(MAX_WEIGHT) {
+        w = (w + step).min(MAX_WEIGHT);
+        out.push(to_u32(w));
+    }
+    out
 }
 
 /// The Canary, where it stands.
@@ -78,7 +84,8 @@ pub fn read(obj: &Value) -> Option<Rollout> {
         .unwrap_or("Initializing")
         .to_string();
     let step_index = match (weight, phase.as_str()) {
-        (_, "Succeeded") => Some(weights.len()),
+        // Promoting the primary, the weight falls back: every step is done.
+        (_, "Succeeded" | "Promoting" | "Finalising") => Some(weights.len()),
         (Some(w), _) if w > 0 => weights.iter().position(|s| *s == w),
         _ => None,
     };
@@ -151,6 +158,10 @@ mod tests {
         );
         let r = read(&c).unwrap();
         assert_eq!(weights(&c), vec![10, 20, 30, 40, 50]);
+        let over = podinfo(json!({"stepWeight": 20, "maxWeight": 50}), json!({}));
+        assert_eq!(weights(&over), vec![20, 40, 60], "Flagger's own example");
+        let capped = podinfo(json!({"stepWeight": 30}), json!({}));
+        assert_eq!(weights(&capped), vec![30, 60, 90, 100]);
         assert_eq!((r.step_index, r.weight, r.end), (Some(1), Some(20), None));
         assert_eq!(
             (r.canary_service.as_str(), r.stable_service.as_str()),
@@ -171,6 +182,16 @@ mod tests {
             json!({"phase": "Failed", "canaryWeight": 0}),
         );
         assert_eq!(read(&failed).unwrap().end, Some(End::Aborted));
+        let promoting = podinfo(
+            json!({"stepWeight": 10, "maxWeight": 50}),
+            json!({"phase": "Promoting", "canaryWeight": 20}),
+        );
+        let r = read(&promoting).unwrap();
+        assert_eq!(
+            (r.step_index, r.end),
+            (Some(5), None),
+            "a falling weight while promoting is no step"
+        );
         assert_eq!(weights(&failed).len(), 20, "up to 100 by default");
     }
 }

@@ -84,10 +84,24 @@ pub struct RouteName {
 }
 
 impl Rollout {
-    /// The `setWeight` steps' count: what "step 3 of 8" counts in Flagger, whose
-    /// steps are weights only.
+    /// The steps' count, every kind: what "step 3 of 8" counts (Flagger's steps are
+    /// its weights only).
     pub fn len(&self) -> usize {
         self.steps.len()
+    }
+
+    /// Whether no `setWeight` comes after step `index`: the last weight the rollout sets.
+    pub fn sets_no_weight_after(&self, index: usize) -> bool {
+        !self
+            .steps
+            .iter()
+            .skip(index + 1)
+            .any(|s| matches!(s, Step::SetWeight(_)))
+    }
+
+    /// Past its last step (promoting, or done).
+    pub fn all_steps_done(&self) -> bool {
+        self.step_index.is_some_and(|i| i >= self.steps.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -95,12 +109,10 @@ impl Rollout {
     }
 
     /// The step that set `weight`: the first `setWeight` of that weight at or after
-    /// `from` (the step after the last one seen), else the first anywhere. 0-based.
+    /// `from` (the step after the last one seen). 0-based. None for a weight no step
+    /// ahead sets: the return to stable, an abort, an edit by hand.
     pub fn step_setting(&self, weight: u32, from: usize) -> Option<usize> {
-        let sets = |i: &usize| self.steps[*i] == Step::SetWeight(weight);
-        (from..self.steps.len())
-            .find(sets)
-            .or_else(|| (0..self.steps.len()).find(sets))
+        (from..self.steps.len()).find(|i| self.steps[*i] == Step::SetWeight(weight))
     }
 
     /// The weight the last `setWeight` at or before the current step asked for.
@@ -204,7 +216,7 @@ mod tests {
         let r = rollout(steps, 0);
         assert_eq!(r.step_setting(10, 0), Some(0));
         assert_eq!(r.step_setting(10, 1), Some(2));
-        assert_eq!(r.step_setting(10, 3), Some(0), "back to the first anywhere");
+        assert_eq!(r.step_setting(10, 3), None, "no step ahead sets it");
         assert_eq!(r.step_setting(50, 0), Some(3));
         assert_eq!(r.step_setting(70, 0), None);
         assert_eq!(r.set_weight(), Some(10));

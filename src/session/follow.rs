@@ -343,7 +343,11 @@ impl Reader {
         if read.rollout != self.rollout || !self.rollout_sent {
             self.rollout_sent = true;
             self.rollout.clone_from(&read.rollout);
-            let _ = self.tx.send(Msg::Rollout(read.rollout, Timestamp::now()));
+            let _ = self.tx.send(Msg::Rollout {
+                rollout: read.rollout,
+                refused: read.forbidden,
+                at: Timestamp::now(),
+            });
         }
     }
 

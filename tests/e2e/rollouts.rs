@@ -168,9 +168,10 @@ fn check_follow_passes_every_step_of_an_honoured_rollout() {
             step["between_s"][0].as_f64().unwrap(),
             step["between_s"][1].as_f64().unwrap(),
         ];
-        // Pushes take about a second (log-normal around --propagation-delay).
-        assert!((0.2..6.0).contains(&after), "{step}");
-        assert!(low <= after && after <= high && high > 0.2, "{step}");
+        // Pushes take about a second (log-normal around --propagation-delay, a tenth
+        // of it at the least); a loaded machine may stretch them.
+        assert!((0.1..10.0).contains(&after), "{step}");
+        assert!(low <= after && after <= high && high > 0.1, "{step}");
     }
 }
 
@@ -197,8 +198,13 @@ fn check_follow_fails_a_rollout_the_mesh_ignores_at_its_first_step() {
     );
     assert_eq!(code, 1, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["follow"]["ignored_at_step"], 1, "{report}");
-    assert_eq!(report["follow"]["steps"][0]["verdict"], "IGNORED");
+    // The rollout has moved on meanwhile: the first step this check saw is the one.
+    let first = &report["follow"]["steps"][0];
+    assert_eq!(
+        report["follow"]["ignored_at_step"], first["step"],
+        "{report}"
+    );
+    assert_eq!(first["verdict"], "IGNORED", "{report}");
     // The canary's four pods take about four in five, whatever the weights say.
     let share = report["follow"]["steps"][0]["canary_share"]
         .as_f64()
@@ -221,6 +227,88 @@ fn check_follow_without_a_rollout_says_what_it_needs() {
             && err.contains("names TCPRoute tcp-echo-ew"),
         "{err}"
     );
+}
+
+/// Where RBAC forbids listing Rollouts, `--follow` says so (not "no rollout"): exit 2.
+#[test]
+fn check_follow_says_when_rbac_forbids_listing_rollouts() {
+    let server = serve(&[
+        "--scenario",
+        "rollout",
+        "--forbid",
+        "list:rollouts",
+        "--forbid",
+        "watch:rollouts",
+    ]);
+    let kc = server.kubeconfig.to_string_lossy().into_owned();
+    let (code, out, err) = splitscope(
+        &["check", "--kubeconfig", &kc, "--follow", "--timeout", "30s"],
+        None,
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("cannot list rollouts.argoproj.io") && err.contains("forbidden"),
+        "{err}"
+    );
+}
+
+/// A rollout over before the check began is not judged again: the check waits for its
+/// next revision, and with none by --timeout, says no step came (exit 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_follow_waits_for_a_rollout_to_begin() {
+    let (sandbox, client) = sandbox_with(SandboxOptions {
+        scenario: Scenario::Rollout,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let rollouts = api(&client, "argoproj.io", "v1alpha1", "Rollout");
+    // Past every step: the status a Rollout keeps once it completed.
+    let done = json!({"status": {"currentStepIndex": 7, "phase": "Healthy",
+                                 "pauseConditions": null, "controllerPause": false}});
+    rollouts
+        .patch_status("web", &PatchParams::default(), &Patch::Merge(done))
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "splitscope-follow-wait-{}",
+        crate::common::serve::rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, sandbox.kubeconfig()).unwrap();
+    let kc = kubeconfig.to_string_lossy().into_owned();
+    let run = move |output: &'static str| {
+        let kc = kc.clone();
+        tokio::task::spawn_blocking(move || {
+            splitscope(
+                &[
+                    "check",
+                    "--kubeconfig",
+                    &kc,
+                    "--follow",
+                    "--interval",
+                    "0.1s",
+                    "--timeout",
+                    "3s",
+                    "--output",
+                    output,
+                ],
+                None,
+            )
+        })
+    };
+    let (code, out, err) = run("json").await.unwrap();
+    assert_eq!(code, 3, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["follow"]["outcome"], "not started", "{report}");
+    assert_eq!(report["follow"]["steps"], json!([]), "{report}");
+    let (code, out, err) = run("text").await.unwrap();
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.starts_with("Rollout web: no step began before the check stopped"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A Flagger Canary (Gateway API provider) owns the HTTPRoute named for its Service,
@@ -338,11 +426,27 @@ async fn a_flagger_canary_is_followed_step_by_step() {
             (1, 60, Some(Verdict::Honoured))
         ]
     );
+    // Promotion as Flagger does it: the primary takes the canary's spec, then all the
+    // traffic, then the Canary says Succeeded. The falling weight is no step.
+    status("Promoting", 60).await;
+    status("Finalising", 60).await;
+    set(100, 0).await;
+    w.until("the return to the primary", LIMIT, |a| {
+        a.route().is_some_and(|r| r.backends[1].weight == 0)
+    })
+    .await;
     status("Succeeded", 0).await;
     w.until("the end", LIMIT, |a| {
         a.rollout_end() == Some(splitscope::rollout::End::Completed)
     })
     .await;
+    let app = w.app();
+    assert_eq!(app.steps().len(), 2, "{:?}", app.steps());
+    assert!(
+        app.steps().iter().all(|s| !s.cut_short),
+        "{:?}",
+        app.steps()
+    );
 }
 
 /// A tape mid-rollout: the header says where the rollout is, `o` opens the steps with
@@ -358,7 +462,7 @@ fn a_tape_shows_the_steps_panel_mid_rollout() {
     std::fs::write(
         &tape,
         format!(
-            "wait /step 4 of 7/ 60s\nwait /HONOURED/ 20s\npress o\nshot {}\nquit\n",
+            "wait /step 4 of 7/ 60s\npress o\nwait /3/7 .*HONOURED/ 30s\nshot {}\nquit\n",
             shot.display()
         ),
     )

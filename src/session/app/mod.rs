@@ -166,6 +166,10 @@ pub struct App {
     rollout: Option<crate::rollout::Rollout>,
     /// Whether the follower has looked for one yet.
     rollout_read: bool,
+    /// The rollout kinds RBAC forbade listing, as last read.
+    rollouts_refused: Vec<String>,
+    /// The rollout began again (a new revision) since the last step was seen.
+    rollout_restarted: bool,
     /// Each weight the rollout set, with its landing and verdict.
     steps: VecDeque<StepRow>,
     /// The steps panel is open.
@@ -226,6 +230,8 @@ impl App {
             changes: VecDeque::new(),
             rollout: None,
             rollout_read: false,
+            rollouts_refused: Vec::new(),
+            rollout_restarted: false,
             steps: VecDeque::new(),
             show_steps: false,
             realigning: false,
@@ -345,6 +351,11 @@ impl App {
     /// Whether the follower has looked for a rollout yet.
     pub fn rollout_read(&self) -> bool {
         self.rollout_read
+    }
+
+    /// The rollout kinds RBAC forbade listing ("rollouts.argoproj.io").
+    pub fn rollouts_refused(&self) -> &[String] {
+        &self.rollouts_refused
     }
 
     /// Each weight the rollout set, oldest first.
@@ -495,7 +506,12 @@ impl App {
                 vec![]
             }
             Msg::Route(result, at) => self.route_update(result, at),
-            Msg::Rollout(rollout, at) => {
+            Msg::Rollout {
+                rollout,
+                refused,
+                at,
+            } => {
+                self.rollouts_refused = refused;
                 self.rollout_update(rollout, at);
                 vec![]
             }

@@ -71,8 +71,13 @@ pub enum Msg {
     /// screen opens on the list.
     Routes(Vec<crate::route_list::RouteRow>),
     /// The canary rollout behind the route (an Argo Rollout, a Flagger Canary), as last
-    /// read, or none; with when it was read.
-    Rollout(Option<crate::rollout::Rollout>, Timestamp),
+    /// read, or none; the kinds RBAC forbade listing ("rollouts.argoproj.io"); when it
+    /// was read.
+    Rollout {
+        rollout: Option<crate::rollout::Rollout>,
+        refused: Vec<String>,
+        at: Timestamp,
+    },
     /// An error from a background read, shown until the next one clears it.
     Problem(Option<ClusterError>),
     /// Something the sandbox itself reports (demo only), for the log.

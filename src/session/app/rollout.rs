@@ -7,12 +7,20 @@ use jiff::Timestamp;
 use super::step::{Judged, KEPT_STEPS, StepRow};
 use super::{App, LineKind};
 use crate::rollout::{End, Rollout};
+use crate::verdict::RegimeCause;
 
 impl App {
     /// The rollout as last read (or none): said in the log when its step or end moves.
     pub(super) fn rollout_update(&mut self, rollout: Option<Rollout>, at: Timestamp) {
         self.rollout_read = true;
         let before = self.rollout.take();
+        // Its step index went back, or it began again after it ended: a new revision,
+        // whose steps are sought from the first.
+        if let (Some(b), Some(now)) = (&before, &rollout)
+            && (now.step_index < b.step_index || (b.end.is_some() && now.end.is_none()))
+        {
+            self.rollout_restarted = true;
+        }
         if let Some(now) = &rollout {
             let moved = before.as_ref().is_none_or(|b| {
                 b.step_index != now.step_index || b.end != now.end || b.paused != now.paused
@@ -33,11 +41,29 @@ impl App {
         }
         self.rollout = rollout;
         self.step_in_place(at);
+        // The return to stable may come before the status says the rollout completed.
+        let completed = self
+            .rollout
+            .as_ref()
+            .filter(|r| r.end == Some(End::Completed));
+        if let Some(last) = self.steps.back_mut()
+            && completed.is_some_and(|r| r.sets_no_weight_after(last.index))
+            && last.closed
+            && last.cut_short
+        {
+            last.cut_short = false;
+            last.promoted = true;
+            let text = format!(
+                "{}: the rollout completed before it was decided",
+                last.name()
+            );
+            self.push_log(at, LineKind::Note, text);
+        }
     }
 
     /// The canary backend's weight on the route, when the rollout's canary Service is
     /// one of its backends.
-    fn canary_weight(&self) -> Option<u32> {
+    pub(super) fn canary_weight(&self) -> Option<u32> {
         let (route, rollout) = (self.route.as_ref()?, self.rollout.as_ref()?);
         route
             .backends
@@ -47,7 +73,8 @@ impl App {
     }
 
     /// A rollout under way when the run begins: the step in place is the first row,
-    /// judged from the start.
+    /// judged from the start, or from the last route edit when one came before the
+    /// rollout was read.
     fn step_in_place(&mut self, at: Timestamp) {
         if !self.steps.is_empty() {
             return;
@@ -63,16 +90,26 @@ impl App {
         let Some(index) = rollout.step_setting(weight, from) else {
             return;
         };
+        let edit = self
+            .changes
+            .back()
+            .filter(|c| c.cause == RegimeCause::RouteEdit)
+            .map(|c| (c.at, c.written, c.landed));
+        let (at, written, landed) = match edit {
+            Some((at, written, landed)) => (at, written, Some(landed)),
+            None => (at, self.split.regime().started, None),
+        };
         let row = StepRow {
             index,
             of: rollout.len(),
             weight,
             weights: self.route_weights(),
             at,
-            written: self.split.regime().started,
-            landed: None,
+            written,
+            landed,
             judged: None,
             cut_short: false,
+            promoted: false,
             closed: false,
         };
         self.steps.push_back(row);
@@ -86,19 +123,30 @@ impl App {
     }
 
     /// The route's weights changed (a change was opened at `at`): when the canary's
-    /// weight is one a step sets, that step is a new row.
-    fn step_written(&mut self, at: Timestamp) {
+    /// weight moved to one the next steps set, that step is a new row. An edit that
+    /// leaves the canary's weight alone, or sets one no step ahead sets (the return to
+    /// stable at the end, an abort), adds none.
+    fn step_written(&mut self, canary_before: Option<u32>, at: Timestamp) {
         let (Some(weight), Some(rollout)) = (self.canary_weight(), self.rollout.as_ref()) else {
             self.step_in_place(at);
             return;
         };
-        let from = self.steps.back().map_or(0, |last| last.index + 1);
+        if canary_before == Some(weight) {
+            return;
+        }
+        // A rollout begun again (a new revision) starts its steps from the first.
+        let from = match self.steps.back() {
+            Some(_) if self.rollout_restarted => 0,
+            Some(last) => last.index + 1,
+            None => rollout.step_index.map_or(0, |i| i.saturating_sub(1)),
+        };
         let Some(index) = rollout.step_setting(weight, from) else {
             return;
         };
         let of = rollout.len();
         if let Some(last) = self.steps.back_mut()
             && last.decided().is_none()
+            && !last.closed
         {
             last.cut_short = true;
             let name = last.name();
@@ -108,6 +156,7 @@ impl App {
                 format!("{name} was not decided before the next step came"),
             );
         }
+        self.rollout_restarted = false;
         let row = StepRow {
             index,
             of,
@@ -118,6 +167,7 @@ impl App {
             landed: Some(super::Landed::Open),
             judged: None,
             cut_short: false,
+            promoted: false,
             closed: false,
         };
         self.steps.push_back(row);
@@ -153,8 +203,20 @@ impl App {
         if landed.is_some_and(|(at, _)| at > last.at) {
             last.closed = true;
             if last.decided().is_none() {
-                last.cut_short = true;
-                let text = format!("{} was not decided before another change came", last.name());
+                let done = self.rollout.as_ref().is_some_and(|r| {
+                    (r.end == Some(End::Completed) || r.all_steps_done())
+                        && r.sets_no_weight_after(last.index)
+                });
+                let text = if done {
+                    last.promoted = true;
+                    format!(
+                        "{}: the rollout completed before it was decided",
+                        last.name()
+                    )
+                } else {
+                    last.cut_short = true;
+                    format!("{} was not decided before another change came", last.name())
+                };
                 self.push_log(now, LineKind::Error, text);
             }
             return;
@@ -162,7 +224,6 @@ impl App {
         // Only the step's own regime speaks for it (from the start, or from where its
         // edit landed; a reset too): the stream's own turns may come before the edit's
         // watch event does, and belong to the step that is coming.
-        use crate::verdict::RegimeCause;
         let own = match last.landed {
             None => matches!(regime.cause, RegimeCause::Start | RegimeCause::Reset),
             Some(_) => matches!(regime.cause, RegimeCause::RouteEdit | RegimeCause::Reset),
@@ -198,9 +259,14 @@ impl App {
     }
 
     /// The route was read: a new step when its edit set one, or the step in place.
-    pub(super) fn steps_after_route(&mut self, edited: bool, at: Timestamp) {
+    pub(super) fn steps_after_route(
+        &mut self,
+        edited: bool,
+        canary_before: Option<u32>,
+        at: Timestamp,
+    ) {
         if edited {
-            self.step_written(at);
+            self.step_written(canary_before, at);
         } else {
             self.step_in_place(at);
         }

@@ -84,8 +84,9 @@ impl App {
             .is_some_and(|old| old.same_backends(&route));
         effects.extend(self.reprobe_if_asked_otherwise(&route));
         effects.extend(self.start_probe_for_route(&route));
+        let canary_before = self.canary_weight();
         self.route = Some(route);
-        self.steps_after_route(edited, at);
+        self.steps_after_route(edited, canary_before, at);
         if let Some(record) = self.route_record(at) {
             self.keep(|_| record);
         }

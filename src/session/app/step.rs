@@ -42,6 +42,10 @@ pub struct StepRow {
     pub judged: Option<Judged>,
     /// The next step came before this one was decided.
     pub cut_short: bool,
+    /// The rollout completed and sent the traffic back to its stable Service before the
+    /// step was decided (Argo does so right after a last `setWeight`): not counted as
+    /// cut short, since no later step was waiting on it.
+    pub promoted: bool,
     /// Another change came after it (a weight no step sets, a patch toggle): what the
     /// traffic shows from then on is not this step's.
     pub closed: bool,

@@ -29,7 +29,7 @@ counts from there, or from --settle at the latest; \"not seen in the traffic aft
 const HELP_STEPS: &str = "With a canary rollout behind the route (an Argo Rollout, a Flagger Canary) the header \
 says where it is, and each weight it sets is a step whose evidence counts from its landing, with its own verdict. \
 o lists them: when each was written, when the traffic followed it (with its interval), the verdict (CUT SHORT: the \
-next step came first), the canary's share seen in brackets at 1-α, and the samples behind it.";
+next step came first; promoted: the rollout completed first), the canary's share seen in brackets at 1-α, and the samples behind it.";
 
 /// What the log's counts mean for an HTTP route.
 const HELP_STATUSES: &str = "A reply whose HTTP status is not 2xx or 3xx is an error, counted by code in the \

@@ -81,6 +81,7 @@ fn step_line(row: &StepRow, canary: Option<usize>, theme: &Theme) -> Line<'stati
         (Some(Verdict::Honoured), _) => ("HONOURED", theme.strong(theme.honoured)),
         (Some(Verdict::Ignored), _) => ("IGNORED", theme.strong(theme.ignored)),
         (_, true) => ("CUT SHORT", theme.strong(theme.undecided)),
+        _ if row.promoted => ("promoted", theme.fg(theme.undecided)),
         (Some(Verdict::Ambiguous), _) => ("AMBIGUOUS", theme.fg(theme.undecided)),
         _ => ("deciding…", theme.fg(theme.undecided)),
     };
