@@ -1170,6 +1170,21 @@ fn a_last_step_the_rollout_completed_before_it_was_decided_is_promoted_not_cut_s
     reply(&mut app, pattern(42, 9), 42);
     let last = app.steps().back().unwrap();
     assert!(last.promoted && !last.cut_short, "{last:?}");
+    // An abort's return to 0 after the last step is no promotion: cut short.
+    let mut app = rolling();
+    app.update(Msg::Route(Ok(route(50, 50)), t(40)));
+    moved(&mut app, 5, 50, false, 40);
+    app.update(Msg::Route(Ok(route(100, 0)), t(41)));
+    reply(&mut app, pattern(42, 9), 42);
+    let mut aborted = app.rollout().unwrap().clone();
+    aborted.end = Some(splitscope::rollout::End::Aborted);
+    app.update(Msg::Rollout {
+        rollout: Some(aborted),
+        refused: vec![],
+        at: t(43),
+    });
+    let last = app.steps().back().unwrap();
+    assert!(last.cut_short && !last.promoted, "{last:?}");
 }
 
 #[test]

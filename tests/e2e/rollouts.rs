@@ -289,7 +289,7 @@ async fn check_follow_waits_for_a_rollout_to_begin() {
                     "--interval",
                     "0.1s",
                     "--timeout",
-                    "3s",
+                    "10s",
                     "--output",
                     output,
                 ],
@@ -462,7 +462,7 @@ fn a_tape_shows_the_steps_panel_mid_rollout() {
     std::fs::write(
         &tape,
         format!(
-            "wait /step 4 of 7/ 60s\npress o\nwait /3/7 .*HONOURED/ 30s\nshot {}\nquit\n",
+            "wait /step 4 of 7/ 60s\npress o\nwait /3/7 .*HONOURED/ 10s\nshot {}\nquit\n",
             shot.display()
         ),
     )

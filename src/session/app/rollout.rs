@@ -17,7 +17,8 @@ impl App {
         // Its step index went back, or it began again after it ended: a new revision,
         // whose steps are sought from the first.
         if let (Some(b), Some(now)) = (&before, &rollout)
-            && (now.step_index < b.step_index || (b.end.is_some() && now.end.is_none()))
+            && (now.step_index < b.step_index
+                || (b.end.is_some() && now.end.is_none() && !now.all_steps_done()))
         {
             self.rollout_restarted = true;
         }
@@ -46,18 +47,28 @@ impl App {
             .rollout
             .as_ref()
             .filter(|r| r.end == Some(End::Completed));
-        if let Some(last) = self.steps.back_mut()
-            && completed.is_some_and(|r| r.sets_no_weight_after(last.index))
-            && last.closed
-            && last.cut_short
-        {
-            last.cut_short = false;
-            last.promoted = true;
-            let text = format!(
-                "{}: the rollout completed before it was decided",
-                last.name()
-            );
-            self.push_log(at, LineKind::Note, text);
+        let aborted = self
+            .rollout
+            .as_ref()
+            .is_some_and(|r| r.end == Some(End::Aborted));
+        let back_to_stable = self.canary_weight() == Some(0);
+        if let Some(last) = self.steps.back_mut() {
+            if completed.is_some_and(|r| r.sets_no_weight_after(last.index))
+                && back_to_stable
+                && last.closed
+                && last.cut_short
+            {
+                last.cut_short = false;
+                last.promoted = true;
+                let text = format!(
+                    "{}: the rollout completed before it was decided",
+                    last.name()
+                );
+                self.push_log(at, LineKind::Note, text);
+            } else if aborted && last.promoted {
+                last.promoted = false;
+                last.cut_short = true;
+            }
         }
     }
 
@@ -112,6 +123,7 @@ impl App {
             promoted: false,
             closed: false,
         };
+        self.rollout_restarted = false;
         self.steps.push_back(row);
     }
 
@@ -187,6 +199,7 @@ impl App {
             shares: self.split.regime_shares(),
         };
         let landed = self.changes.back().map(|c| (c.at, c.landed));
+        let back_to_stable = self.canary_weight();
         let now = self.now;
         let Some(last) = self.steps.back_mut() else {
             return;
@@ -203,10 +216,13 @@ impl App {
         if landed.is_some_and(|(at, _)| at > last.at) {
             last.closed = true;
             if last.decided().is_none() {
-                let done = self.rollout.as_ref().is_some_and(|r| {
-                    (r.end == Some(End::Completed) || r.all_steps_done())
-                        && r.sets_no_weight_after(last.index)
-                });
+                // Promoted only when the status says completed and the edit sent the
+                // traffic back to stable; otherwise cut short (a status saying
+                // completed later is seen to in `rollout_update`).
+                let done = back_to_stable == Some(0)
+                    && self.rollout.as_ref().is_some_and(|r| {
+                        r.end == Some(End::Completed) && r.sets_no_weight_after(last.index)
+                    });
                 let text = if done {
                     last.promoted = true;
                     format!(
