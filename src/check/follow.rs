@@ -126,9 +126,11 @@ impl FollowReport {
             Some(crate::rollout::End::Aborted) => "aborted",
             None => "in progress",
         };
+        // At least one step judged: a rollout whose only step was promoted says nothing.
+        let judged = app.steps().iter().any(|s| s.decided().is_some());
         let exit = match (ignored, all_decided && rollout.end.is_some()) {
             (Some(_), _) => 1,
-            (None, true) if !steps.is_empty() => 0,
+            (None, true) if judged => 0,
             _ => 3,
         };
         Some(FollowReport {
@@ -138,6 +140,17 @@ impl FollowReport {
             ignored_at_step: ignored,
             exit,
         })
+    }
+
+    /// The follow when no rollout was read before the check stopped.
+    pub fn unread() -> FollowReport {
+        FollowReport {
+            rollout: "no rollout read".into(),
+            outcome: "not started",
+            steps: vec![],
+            ignored_at_step: None,
+            exit: 3,
+        }
     }
 
     /// A line for the rollout, then one per step.

@@ -106,7 +106,10 @@ fn report(app: &App, follow: bool) -> CheckReport {
         .map(crate::check::report::ChangeReport::of)
         .collect();
     if follow {
-        report.follow = super::follow::FollowReport::of(app);
+        report.follow = Some(
+            super::follow::FollowReport::of(app)
+                .unwrap_or_else(super::follow::FollowReport::unread),
+        );
     }
     report
 }

@@ -145,11 +145,12 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with_all = ["from", "read_only"])]
     pub with_patch: bool,
     /// Judge every weight the canary rollout behind the route sets (an Argo Rollout or
-    /// a Flagger Canary) until it completes, aborts, or --timeout (one already over is
-    /// waited on for its next revision): exit 1 at the first step IGNORED, 3 if a step
-    /// was not decided before the next came or the check stopped first, 0 when the
-    /// rollout ended with every step HONOURED.
-    #[arg(long, conflicts_with_all = ["from", "with_patch", "samples"])]
+    /// a Flagger Canary) until it completes, aborts, or --timeout, which it needs (one
+    /// already over is waited on for its next revision): exit 1 at the first step
+    /// IGNORED, 3 if a step was not decided before the next came, the check stopped
+    /// first or no step came, 0 when the rollout ended with every step HONOURED (a
+    /// last one it completed first aside), 2 when no rollout names the route.
+    #[arg(long, requires = "timeout", conflicts_with_all = ["from", "with_patch", "samples"])]
     pub follow: bool,
     /// Read a transcript (probe lines, `-` for stdin) instead of a cluster.
     #[arg(long, value_name = "FILE|-")]

@@ -75,6 +75,7 @@ impl App {
                 self.split = self.new_split(&weights, at);
                 self.markers.clear();
                 self.steps.clear();
+                self.rollout_restarted = false;
                 self.forget_pending();
             }
         }
