@@ -815,19 +815,24 @@ fn a_toggle_counts_afresh_where_the_traffic_shows_it() {
     );
 }
 
-#[test]
-fn a_route_edit_is_judged_from_where_it_lands() {
-    // A sample a second: the change takes a while to show at this pace.
+/// Istio 1.26 (the waypoint honours the route itself), at a sample a second: a change
+/// takes a while to show at this pace, so no lag timeout or settle cuts in.
+fn honouring() -> App {
     let mut s = settings();
     s.lag_timeout = Duration::from_secs(600);
     s.settle = Duration::from_secs(600);
     let mut app = ready_with(s);
-    // Istio 1.26: the waypoint honours the route itself.
     app.update(Msg::Info(ClusterInfo {
         waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
         istio: Some("1.26.0".into()),
         ..ClusterInfo::default()
     }));
+    app
+}
+
+#[test]
+fn a_route_edit_is_judged_from_where_it_lands() {
+    let mut app = honouring();
     for i in 0..40 {
         reply(&mut app, pattern(i, 9), i);
     }
@@ -962,20 +967,11 @@ fn a_route_edit_with_the_patch_on_is_one_change() {
     assert_eq!(app.changes().back().unwrap().cause, RegimeCause::RouteEdit);
 }
 
-/// Istio 1.26 (the route honoured) and a Rollout behind the route whose canary is
-/// tcp-echo-v2, at its second step: setWeight 10 in place, pausing.
-fn rolling() -> App {
+/// The Rollout behind the route, whose canary is tcp-echo-v2: setWeight 10, a minute's
+/// pause, 30, a pause until promoted, 50; at step `index`, the canary's weight `weight`.
+fn web(index: usize, weight: u32) -> splitscope::rollout::Rollout {
     use splitscope::rollout::{Controller, Rollout, Step};
-    let mut s = settings();
-    s.lag_timeout = Duration::from_secs(600);
-    s.settle = Duration::from_secs(600);
-    let mut app = ready_with(s);
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
-        istio: Some("1.26.0".into()),
-        ..ClusterInfo::default()
-    }));
-    let rollout = Rollout {
+    Rollout {
         controller: Controller::Argo,
         name: "web".into(),
         namespace: "ns".into(),
@@ -986,16 +982,22 @@ fn rolling() -> App {
             Step::Pause(None),
             Step::SetWeight(50),
         ],
-        step_index: Some(1),
+        step_index: Some(index),
         phase: "Paused".into(),
         paused: true,
-        weight: Some(10),
+        weight: Some(weight),
         canary_service: "tcp-echo-v2".into(),
         stable_service: "tcp-echo-v1".into(),
         end: None,
-    };
+    }
+}
+
+/// Istio 1.26 (the route honoured) and `web` at its second step: setWeight 10 in
+/// place, pausing.
+fn rolling() -> App {
+    let mut app = honouring();
     app.update(Msg::Rollout {
-        rollout: Some(rollout),
+        rollout: Some(web(1, 10)),
         refused: vec![],
         at: t(0),
     });
@@ -1189,40 +1191,19 @@ fn a_last_step_the_rollout_completed_before_it_was_decided_is_promoted_not_cut_s
 
 #[test]
 fn a_step_written_before_the_rollout_was_read_is_judged_from_its_landing() {
-    use splitscope::rollout::{Controller, Rollout, Step};
-    let mut s = settings();
-    s.lag_timeout = Duration::from_secs(600);
-    s.settle = Duration::from_secs(600);
-    let mut app = ready_with(s);
-    app.update(Msg::Info(ClusterInfo {
-        waypoint: WaypointInfo::Named(WaypointRef::of_namespace("waypoint", "ns")),
-        istio: Some("1.26.0".into()),
-        ..ClusterInfo::default()
-    }));
+    let mut app = honouring();
     for i in 0..20 {
         reply(&mut app, pattern(i, 9), i);
     }
-    // The plugin's edit comes before the Rollout is first read.
+    // The plugin's edit for step 3 comes before the Rollout is first read.
     app.update(Msg::Route(Ok(route(70, 30)), t(20)));
     app.update(Msg::Rollout {
-        rollout: Some(Rollout {
-            controller: Controller::Argo,
-            name: "web".into(),
-            namespace: "ns".into(),
-            steps: vec![Step::SetWeight(10), Step::SetWeight(30)],
-            step_index: Some(1),
-            phase: "Progressing".into(),
-            paused: false,
-            weight: Some(30),
-            canary_service: "tcp-echo-v2".into(),
-            stable_service: "tcp-echo-v1".into(),
-            end: None,
-        }),
+        rollout: Some(web(2, 30)),
         refused: vec![],
         at: t(21),
     });
     assert_eq!(app.steps().len(), 1);
-    assert_eq!(app.steps()[0].index, 1);
+    assert_eq!(app.steps()[0].index, 2);
     for i in 25..250 {
         reply(&mut app, pattern(i, 7), i);
     }

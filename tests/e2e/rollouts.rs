@@ -212,16 +212,23 @@ fn check_follow_fails_a_rollout_the_mesh_ignores_at_its_first_step() {
     assert!(share > 0.5, "{report}");
 }
 
-/// Without a rollout behind the route, `--follow` says what it needs: exit 2.
-#[test]
-fn check_follow_without_a_rollout_says_what_it_needs() {
-    let server = serve(&[]);
+/// `check --follow` against a sandbox served with `serve_args`: its exit code and its
+/// stdout and stderr together.
+fn follow_against(serve_args: &[&str]) -> (i32, String) {
+    let server = serve(serve_args);
     let kc = server.kubeconfig.to_string_lossy().into_owned();
     let (code, out, err) = splitscope(
         &["check", "--kubeconfig", &kc, "--follow", "--timeout", "30s"],
         None,
     );
-    assert_eq!(code, 2, "{out}{err}");
+    (code, out + &err)
+}
+
+/// Without a rollout behind the route, `--follow` says what it needs: exit 2.
+#[test]
+fn check_follow_without_a_rollout_says_what_it_needs() {
+    let (code, err) = follow_against(&[]);
+    assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("no Argo Rollout or Flagger Canary")
             && err.contains("names TCPRoute tcp-echo-ew"),
@@ -232,7 +239,7 @@ fn check_follow_without_a_rollout_says_what_it_needs() {
 /// Where RBAC forbids listing Rollouts, `--follow` says so (not "no rollout"): exit 2.
 #[test]
 fn check_follow_says_when_rbac_forbids_listing_rollouts() {
-    let server = serve(&[
+    let (code, err) = follow_against(&[
         "--scenario",
         "rollout",
         "--forbid",
@@ -240,12 +247,7 @@ fn check_follow_says_when_rbac_forbids_listing_rollouts() {
         "--forbid",
         "watch:rollouts",
     ]);
-    let kc = server.kubeconfig.to_string_lossy().into_owned();
-    let (code, out, err) = splitscope(
-        &["check", "--kubeconfig", &kc, "--follow", "--timeout", "30s"],
-        None,
-    );
-    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("cannot list rollouts.argoproj.io") && err.contains("forbidden"),
         "{err}"

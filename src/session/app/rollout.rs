@@ -43,33 +43,45 @@ impl App {
         self.rollout = rollout;
         self.step_in_place(at);
         // The return to stable may come before the status says the rollout completed.
-        let completed = self
-            .rollout
-            .as_ref()
-            .filter(|r| r.end == Some(End::Completed));
-        let aborted = self
-            .rollout
-            .as_ref()
-            .is_some_and(|r| r.end == Some(End::Aborted));
-        let back_to_stable = self.canary_weight() == Some(0);
-        if let Some(last) = self.steps.back_mut() {
-            if completed.is_some_and(|r| r.sets_no_weight_after(last.index))
-                && back_to_stable
-                && last.closed
-                && last.cut_short
-            {
-                last.cut_short = false;
-                last.promoted = true;
-                let text = format!(
-                    "{}: the rollout completed before it was decided",
-                    last.name()
-                );
-                self.push_log(at, LineKind::Note, text);
-            } else if aborted && last.promoted {
-                last.promoted = false;
-                last.cut_short = true;
-            }
+        let Some(index) = self.steps.back().map(|l| l.index) else {
+            return;
+        };
+        let promoted = self.promoted_after(index);
+        let aborted = self.rollout_end() == Some(End::Aborted);
+        let Some(last) = self.steps.back_mut() else {
+            return;
+        };
+        if promoted && last.closed && last.cut_short {
+            last.cut_short = false;
+            self.mark_promoted(at);
+        } else if aborted && last.promoted {
+            last.promoted = false;
+            last.cut_short = true;
         }
+    }
+
+    /// Whether the rollout's end explains the route's return to stable after step
+    /// `index`: it completed, the canary's weight is back at 0, and no step after
+    /// `index` sets a weight (Argo does so right after a last `setWeight`).
+    fn promoted_after(&self, index: usize) -> bool {
+        self.canary_weight() == Some(0)
+            && self
+                .rollout
+                .as_ref()
+                .is_some_and(|r| r.end == Some(End::Completed) && r.sets_no_weight_after(index))
+    }
+
+    /// The latest step, undecided, was ended by the rollout's completion.
+    fn mark_promoted(&mut self, at: Timestamp) {
+        let Some(last) = self.steps.back_mut() else {
+            return;
+        };
+        last.promoted = true;
+        let text = format!(
+            "{}: the rollout completed before it was decided",
+            last.name()
+        );
+        self.push_log(at, LineKind::Note, text);
     }
 
     /// The canary backend's weight on the route, when the rollout's canary Service is
@@ -199,8 +211,14 @@ impl App {
             shares: self.split.regime_shares(),
         };
         let landed = self.changes.back().map(|c| (c.at, c.landed));
-        let back_to_stable = self.canary_weight();
         let now = self.now;
+        let Some(index) = self.steps.back().map(|l| l.index) else {
+            return;
+        };
+        // Promoted only when the status says completed and the edit sent the traffic
+        // back to stable; otherwise cut short (a status saying completed later is seen
+        // to in `rollout_update`).
+        let promoted = self.promoted_after(index);
         let Some(last) = self.steps.back_mut() else {
             return;
         };
@@ -216,24 +234,14 @@ impl App {
         if landed.is_some_and(|(at, _)| at > last.at) {
             last.closed = true;
             if last.decided().is_none() {
-                // Promoted only when the status says completed and the edit sent the
-                // traffic back to stable; otherwise cut short (a status saying
-                // completed later is seen to in `rollout_update`).
-                let done = back_to_stable == Some(0)
-                    && self.rollout.as_ref().is_some_and(|r| {
-                        r.end == Some(End::Completed) && r.sets_no_weight_after(last.index)
-                    });
-                let text = if done {
-                    last.promoted = true;
-                    format!(
-                        "{}: the rollout completed before it was decided",
-                        last.name()
-                    )
+                if promoted {
+                    self.mark_promoted(now);
                 } else {
                     last.cut_short = true;
-                    format!("{} was not decided before another change came", last.name())
-                };
-                self.push_log(now, LineKind::Error, text);
+                    let text =
+                        format!("{} was not decided before another change came", last.name());
+                    self.push_log(now, LineKind::Error, text);
+                }
             }
             return;
         }
