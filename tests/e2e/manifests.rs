@@ -1,6 +1,8 @@
 //! The manifests in deploy/ are what README offers for running splitscope in a cluster:
 //! the Argo Rollouts and Flagger objects validate against the real CRDs in
-//! ../shared/fixtures/rollouts (skipped without them), the Kubernetes ones read as their
+//! ../shared/fixtures/rollouts (read through `common::fixtures::upstream`: skipped with a
+//! printed reason without them, a failure under SPLITSCOPE_REQUIRE_FIXTURES=1), the
+//! Kubernetes ones read as their
 //! types, and the RBAC is enough: the sandbox refusing every call it does not grant,
 //! the AnalysisTemplate's own command line gates a rollout, `check --with-patch`
 //! works and a watch says nothing is forbidden.
