@@ -1,6 +1,7 @@
 //! The cluster as splitscope uses it, through the kube client: a real one from the
 //! kubeconfig, or the sandbox's over its socket. Same code either way.
 
+mod control_plane;
 pub mod discover;
 mod edge;
 pub mod follow;
