@@ -1,6 +1,7 @@
 //! What the mesh says about a route, read from the cluster as istiod reads it: the
 //! waypoint that serves the route's Service (and why that one), and the control plane
-//! that serves the waypoint, with its version and the waypoint proxy's own.
+//! that serves the waypoint, with its version and the waypoint proxy's own (read in
+//! `control_plane.rs`).
 
 use std::collections::HashMap;
 
