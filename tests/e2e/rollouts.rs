@@ -277,7 +277,7 @@ async fn check_follow_waits_for_a_rollout_to_begin() {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, sandbox.kubeconfig()).unwrap();
+    sandbox.write_kubeconfig(&kubeconfig).unwrap();
     let kc = kubeconfig.to_string_lossy().into_owned();
     let run = move |output: &'static str| {
         let kc = kc.clone();
