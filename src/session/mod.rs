@@ -109,6 +109,7 @@ impl Session {
 
     /// What the run leaves behind, once every record is on disk.
     pub fn finish(mut self) -> RunReport {
+        self.app.record_waiting_changes();
         self.write_records();
         self.app.report()
     }

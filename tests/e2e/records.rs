@@ -232,3 +232,40 @@ fn check_records_every_sample_it_judged() {
         "{recorded} recorded, {judged} judged"
     );
 }
+
+/// A change the traffic has not shown by the end of the run is in the record too, as
+/// waiting: the record holds every change made.
+#[test]
+fn a_change_still_waiting_at_the_end_is_recorded() {
+    let dir = std::env::temp_dir().join(format!("splitscope-waiting-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tape, record) = (dir.join("t.tape"), dir.join("r.jsonl"));
+    std::fs::write(&tape, "wait ignored 60s\npress p\nsleep 1s\nquit\n").unwrap();
+    let tape_arg = tape.to_string_lossy().into_owned();
+    let record_arg = record.to_string_lossy().into_owned();
+    // Pushes take half a minute: the patch cannot show before the quit.
+    let (code, out, err) = crate::common::splitscope(
+        &[
+            "demo",
+            "--propagation-delay",
+            "30s",
+            "--tape",
+            &tape_arg,
+            "--record",
+            &record_arg,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let changes: Vec<Value> = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["kind"] == "change")
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["cause"], "patch on", "{changes:?}");
+    assert_eq!(changes[0]["outcome"], "waiting", "{changes:?}");
+    assert!(changes[0]["landed_after_s"].is_null(), "{changes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

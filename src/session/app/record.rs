@@ -80,8 +80,9 @@ pub enum Record {
         between_s: Option<[f64; 2]>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         not_seen_after_s: Option<f64>,
-        /// "invisible" (the splits before and after are alike) or "superseded" (another
-        /// change came first); absent when it landed or was not seen.
+        /// "invisible" (the splits before and after are alike), "superseded" (another
+        /// change came first) or "waiting" (the run ended before it showed); absent
+        /// when it landed or was not seen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outcome: Option<String>,
     },

@@ -80,6 +80,20 @@ impl App {
     pub fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.records)
     }
+
+    /// The run ends: a change still waiting to show is recorded as such, so the record
+    /// holds every change made (each other one was recorded when it was settled).
+    pub fn record_waiting_changes(&mut self) {
+        let waiting: Vec<Record> = self
+            .changes
+            .iter()
+            .filter(|c| c.landed == super::Landed::Open)
+            .map(change_record)
+            .collect();
+        for record in waiting {
+            self.keep(|_| record);
+        }
+    }
 }
 
 /// When a change landed, or that it was not seen.
@@ -97,6 +111,7 @@ pub(super) fn change_record(change: &super::Change) -> Record {
         outcome: match change.landed {
             super::Landed::Invisible => Some("invisible".into()),
             super::Landed::Superseded => Some("superseded".into()),
+            super::Landed::Open => Some("waiting".into()),
             _ => None,
         },
     }
